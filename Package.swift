@@ -1,0 +1,85 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Every built-in stage family lives under `Plugins/<Family>` and depends only on the public
+/// API of `SluiceCore` (and `SluiceLua`), the same API a third-party plugin would use.
+let plugins: [(target: String, folder: String, extra: [Target.Dependency])] = [
+    ("SluiceTextArticles", "TextArticles", [.product(name: "Crypto", package: "swift-crypto")]),
+    ("SluiceJSON", "JSON", []),
+    ("SluiceSQLite", "SQLite", ["CSQLite"]),
+    ("SluiceLuaStages", "Lua", ["SluiceLua"]),
+    ("SluiceBasics", "Basics", []),
+]
+
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+        .library(name: "SluiceCore", targets: ["SluiceCore"]),
+        .library(name: "SluiceLua", targets: ["SluiceLua"]),
+        .library(name: "SluiceCLI", targets: ["SluiceCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLua", path: "Sources/CLua", pkgConfig: "lua5.4",
+                       providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "SluiceCore",
+            dependencies: [
+                .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "SluiceLua",
+            dependencies: [
+                "CLua", "SluiceCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "SluiceCLI",
+            dependencies: ["SluiceCore", "SluiceLua",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]
+                + plugins.map { .target(name: $0.target) },
+            swiftSettings: swiftSettings),
+        .executableTarget(name: "sluice", dependencies: ["SluiceCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "sluice-bench", dependencies: ["SluiceCLI", "SluiceCore", "SluiceLua"]
+                + plugins.map { .target(name: $0.target) },
+                path: "Benchmarks/sluice-bench", swiftSettings: swiftSettings),
+        .target(name: "SluiceTestSupport", dependencies: ["SluiceCore"], path: "Tests/Support",
+                swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceTestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceLuaTests", dependencies: ["SluiceLua", "SluiceCore", "SluiceTestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SluiceCore", "SluiceTestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["sluice", "SluiceCore", "SluiceTestSupport"],
+                    swiftSettings: swiftSettings),
+    ]
+        + plugins.flatMap { plugin -> [Target] in [
+            .target(name: plugin.target,
+                    dependencies: ["SluiceCore", .product(name: "Logging", package: "swift-log")] + plugin.extra,
+                    path: "Plugins/\(plugin.folder)",
+                    swiftSettings: swiftSettings),
+            .testTarget(name: "\(plugin.target)Tests",
+                        dependencies: [.target(name: plugin.target), "SluiceCore", "SluiceTestSupport"],
+                        swiftSettings: swiftSettings),
+        ] }
+)

@@ -1,0 +1,6 @@
+#ifndef SLUICE_CLUA_SHIM_H
+#define SLUICE_CLUA_SHIM_H
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#endif

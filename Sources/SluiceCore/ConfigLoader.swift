@@ -1,0 +1,605 @@
+import Foundation
+import Yams
+
+/// Loads a YAML pipeline config, checks it completely and builds its stages.
+///
+/// Every problem is collected and reported at once, each with its `FILE:LINE:COL`: YAML syntax,
+/// unknown keys (with a "did you mean"), unknown stage types (listing the known ones), missing
+/// or mistyped options, unknown inputs, cycles, sources nobody reads, stages with no input, and
+/// whatever each stage's factory finds (for example a Lua syntax error).
+public struct ConfigLoader: Sendable {
+    /// The stage types available.
+    public var registry: StageRegistry
+    /// The environment variables `${VAR}` reads.
+    public var variables: [String: String]
+    /// The default number of workers for parallel stages.
+    public var defaultWorkers: Int
+
+    static let topLevelKeys = ["data_dir", "dead_letter", "sources", "transforms", "sinks", "tests"]
+    static let testKeys = ["name", "transform", "input", "inputs", "expect"]
+
+    /// Creates a loader.
+    public init(registry: StageRegistry, variables: [String: String] = ProcessInfo.processInfo.environment,
+                defaultWorkers: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.registry = registry
+        self.variables = variables
+        self.defaultWorkers = defaultWorkers
+    }
+
+    /// Loads the config at `path`.
+    public func load(path: String) throws(ConfigError) -> Pipeline {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(SourcePosition(file: path, line: 1, column: 1), "cannot read the config file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(SourcePosition(file: path, line: 1, column: 1), "the config file is not valid UTF-8")
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try load(yaml: text, file: path, baseDirectory: base)
+    }
+
+    /// Loads a config from text; `file` names it in messages, `baseDirectory` anchors paths.
+    public func load(yaml text: String, file: String, baseDirectory: String) throws(ConfigError) -> Pipeline {
+        var session = LoadSession(loader: self, file: file, baseDirectory: baseDirectory)
+        return try session.run(text)
+    }
+}
+
+/// Why an option value does not fit its type; completes "option 'x' …".
+private struct OptionProblem: Error, ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
+    var text: String
+    init(stringLiteral value: String) { text = value }
+    init(_ text: String) { self.text = text }
+}
+
+/// The state of one load: the diagnostics found so far.
+private struct LoadSession {
+    let loader: ConfigLoader
+    let file: String
+    let baseDirectory: String
+    var problems: [Diagnostic] = []
+
+    init(loader: ConfigLoader, file: String, baseDirectory: String) {
+        self.loader = loader
+        self.file = file
+        self.baseDirectory = baseDirectory
+    }
+
+    mutating func report(_ node: Node?, _ message: String) {
+        problems.append(Diagnostic(position(node), message))
+    }
+
+    func position(_ node: Node?) -> SourcePosition {
+        let mark = node?.mark
+        return SourcePosition(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+    }
+
+    // MARK: - Top level
+
+    mutating func run(_ text: String) throws(ConfigError) -> Pipeline {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigError([yamlDiagnostic(error)])
+        } catch {
+            throw ConfigError(SourcePosition(file: file, line: 1, column: 1), "\(error)")
+        }
+        guard let root, case .mapping(let top) = root else {
+            throw ConfigError(position(root), "the config must be a mapping with 'sources', 'transforms' and 'sinks'")
+        }
+        var sections: [String: Node] = [:]
+        for (keyNode, valueNode) in top {
+            guard let key = scalarKey(keyNode) else { continue }
+            if !ConfigLoader.topLevelKeys.contains(key) {
+                report(keyNode, "unknown key '\(key)' at the top level\(Suggest.didYouMean(key, in: ConfigLoader.topLevelKeys))")
+                continue
+            }
+            if sections[key] != nil { report(keyNode, "'\(key)' is given twice"); continue }
+            sections[key] = valueNode
+        }
+
+        let dataDir = topLevelPath(sections["data_dir"], name: "data_dir") ?? resolve(".sluice")
+        let deadLetter = topLevelPath(sections["dead_letter"], name: "dead_letter")
+            ?? URL(fileURLWithPath: dataDir).appendingPathComponent("dead_letter.jsonl").path
+        let environment = BuildEnvironment(configFile: file, baseDirectory: baseDirectory, dataDirectory: dataDir,
+                                           defaultWorkers: loader.defaultWorkers)
+
+        // Parse every stage entry first, so wiring can be checked against all names.
+        var entries: [StageEntry] = []
+        var seen: [String: StageKind] = [:]
+        for kind in StageKind.allCases {
+            guard let sectionNode = sections[kind.section] else { continue }
+            guard case .mapping(let mapping) = sectionNode else {
+                if case .scalar(let s) = sectionNode, s.string.isEmpty || s.string == "~" || s.string == "null" { continue }
+                report(sectionNode, "'\(kind.section)' must be a mapping of names to \(kind.section)")
+                continue
+            }
+            for (nameNode, body) in mapping {
+                guard let name = scalarKey(nameNode) else { continue }
+                if let other = seen[name] {
+                    report(nameNode, "the name '\(name)' is used twice (also a \(other)); stage names must be unique")
+                    continue
+                }
+                seen[name] = kind
+                if let entry = parseStage(kind: kind, name: name, nameNode: nameNode, body: body, environment: environment) {
+                    entries.append(entry)
+                }
+            }
+        }
+        if entries.isEmpty && problems.isEmpty {
+            report(root, "the config defines no sources, transforms or sinks")
+        }
+        checkWiring(entries)
+
+        var stages: [PipelineStage] = []
+        for entry in entries {
+            guard let options = entry.options, let descriptor = entry.descriptor else { continue }
+            do {
+                let built: BuiltStage
+                switch descriptor.factory {
+                case .source(let make): built = .source(try make(options))
+                case .transform(let make): built = .transform(try make(options))
+                case .sink(let make): built = .sink(try make(options))
+                }
+                stages.append(PipelineStage(name: entry.name, type: entry.type, kind: entry.kind,
+                                            inputs: entry.inputs.map(\.name), options: options, stage: built))
+            } catch let error as ConfigError {
+                problems.append(contentsOf: error.diagnostics)
+            } catch {
+                problems.append(Diagnostic(options.position, "\(entry.kind) '\(entry.name)': \(error)"))
+            }
+        }
+
+        let tests = parseTests(sections["tests"], entries: entries)
+        if !problems.isEmpty { throw ConfigError(problems) }
+        return Pipeline(configFile: file, environment: environment, deadLetterPath: deadLetter,
+                        stages: stages, tests: tests)
+    }
+
+    func resolve(_ path: String) -> String {
+        BuildEnvironment(configFile: file, baseDirectory: baseDirectory, dataDirectory: "").resolve(path)
+    }
+
+    mutating func topLevelPath(_ node: Node?, name: String) -> String? {
+        guard let node else { return nil }
+        guard case .string(let s)? = value(of: node), !s.isEmpty else {
+            report(node, "'\(name)' must be a path")
+            return nil
+        }
+        return resolve(s)
+    }
+
+    mutating func yamlDiagnostic(_ error: YamlError) -> Diagnostic {
+        func at(_ mark: Mark, _ text: String) -> Diagnostic {
+            Diagnostic(SourcePosition(file: file, line: mark.line, column: mark.column), "YAML: \(text)")
+        }
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
+             let .composer(context, problem, mark, _):
+            let extra = context.map { " (\($0.text))" } ?? ""
+            return at(mark, problem + extra)
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return at(context.mark, "duplicate keys: \(duplicates.joined(separator: ", "))")
+        case let .reader(problem, offset, _, _):
+            return Diagnostic(SourcePosition(file: file, line: 1, column: 1), "YAML: \(problem)\(offset.map { " at byte \($0)" } ?? "")")
+        default:
+            return Diagnostic(SourcePosition(file: file, line: 1, column: 1), "YAML: \(error)")
+        }
+    }
+
+    // MARK: - Stages
+
+    struct InputRef { var name: String; var node: Node }
+
+    struct StageEntry {
+        var name: String
+        var kind: StageKind
+        var type: String
+        var nameNode: Node
+        var inputs: [InputRef]
+        var hasInputsKey: Bool
+        var descriptor: StageDescriptor?
+        var options: StageOptions?
+    }
+
+    mutating func parseStage(kind: StageKind, name: String, nameNode: Node, body: Node,
+                             environment: BuildEnvironment) -> StageEntry? {
+        guard case .mapping(let mapping) = body else {
+            report(body, "\(kind) '\(name)' must be a mapping with at least a 'type'")
+            return nil
+        }
+        var typeName: String?
+        var inputs: [InputRef] = []
+        var hasInputs = false
+        var rest: [(Node, Node)] = []
+        var keysSeen: Set<String> = []
+        for (k, v) in mapping {
+            guard let key = scalarKey(k) else { continue }
+            if !keysSeen.insert(key).inserted { report(k, "\(kind) '\(name)': '\(key)' is given twice"); continue }
+            switch key {
+            case "type":
+                if case .string(let t)? = value(of: v) { typeName = t } else { report(v, "\(kind) '\(name)': 'type' must be a string") }
+            case "inputs" where kind != .source:
+                hasInputs = true
+                switch v {
+                case .sequence(let seq):
+                    for item in seq {
+                        if case .string(let s)? = value(of: item) { inputs.append(InputRef(name: s, node: item)) }
+                        else { report(item, "\(kind) '\(name)': each input must be a stage name") }
+                    }
+                case .scalar:
+                    if case .string(let s)? = value(of: v) { inputs.append(InputRef(name: s, node: v)) }
+                    else { report(v, "\(kind) '\(name)': 'inputs' must be a list of stage names") }
+                default:
+                    report(v, "\(kind) '\(name)': 'inputs' must be a list of stage names")
+                }
+            default:
+                rest.append((k, v))
+            }
+        }
+        guard let typeName else {
+            if !mapping.contains(where: { scalarKey($0.key) == "type" }) {
+                report(nameNode, "\(kind) '\(name)' has no 'type'; known \(kind) types: \(loader.registry.typeNames(kind).joined(separator: ", "))")
+            }
+            return nil
+        }
+        var entry = StageEntry(name: name, kind: kind, type: typeName, nameNode: nameNode, inputs: inputs,
+                               hasInputsKey: hasInputs, descriptor: nil, options: nil)
+        guard let descriptor = loader.registry.descriptor(kind, typeName) else {
+            let typeNode = mapping.first { scalarKey($0.key) == "type" }?.value
+            let known = loader.registry.typeNames(kind)
+            var message = "unknown \(kind) type '\(typeName)'\(Suggest.didYouMean(typeName, in: known))"
+            message += "; known \(kind) types: \(known.joined(separator: ", "))"
+            if let other = StageKind.allCases.first(where: { $0 != kind && loader.registry.descriptor($0, typeName) != nil }) {
+                message += " ('\(typeName)' is a \(other) type; put it under '\(other.section)')"
+            }
+            report(typeNode, message)
+            return entry
+        }
+        entry.descriptor = descriptor
+        entry.options = checkOptions(descriptor: descriptor, name: name, nameNode: nameNode, pairs: rest,
+                                     environment: environment)
+        return entry
+    }
+
+    mutating func checkOptions(descriptor: StageDescriptor, name: String, nameNode: Node, pairs: [(Node, Node)],
+                               environment: BuildEnvironment) -> StageOptions? {
+        let kind = descriptor.kind
+        var values = Fields()
+        var positions: [String: SourcePosition] = [:]
+        var ok = true
+        let specs = Dictionary(descriptor.options.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var allowed = descriptor.options.map(\.name) + ["type"]
+        if kind != .source { allowed.append("inputs") }
+        for (k, v) in pairs {
+            guard let key = scalarKey(k) else { ok = false; continue }
+            guard let spec = specs[key] else {
+                var message = "\(kind) '\(name)' (\(descriptor.type)): unknown option '\(key)'\(Suggest.didYouMean(key, in: allowed))"
+                if key == "inputs" { message = "\(kind) '\(name)': a source has no 'inputs'" }
+                report(k, message)
+                ok = false
+                continue
+            }
+            guard let raw = value(of: v) else { ok = false; continue }
+            switch coerce(raw, to: spec.type, environment: environment) {
+            case .success(let converted):
+                values[key] = converted
+                positions[key] = position(v)
+            case .failure(let why):
+                report(v, "\(kind) '\(name)': option '\(key)' \(why.text)")
+                ok = false
+            }
+        }
+        for spec in descriptor.options where values[spec.name] == nil {
+            if spec.required {
+                report(nameNode, "\(kind) '\(name)' (\(descriptor.type)) is missing the required option '\(spec.name)' (\(spec.type): \(spec.doc))")
+                ok = false
+            } else if let d = spec.defaultValue {
+                if case .success(let converted) = coerce(d, to: spec.type, environment: environment) {
+                    values[spec.name] = converted
+                } else {
+                    values[spec.name] = d
+                }
+            }
+        }
+        guard ok else { return nil }
+        return StageOptions(name: name, type: descriptor.type, kind: kind, values: values, environment: environment,
+                            position: position(nameNode), positions: positions)
+    }
+
+    /// Checks and normalizes one option value; the failure text completes "option 'x' …".
+    func coerce(_ value: Value, to type: OptionType, environment: BuildEnvironment) -> Result<Value, OptionProblem> {
+        switch (type, value) {
+        case (.any, _): return .success(value)
+        case (.string, .string): return .success(value)
+        case (.string, .int), (.string, .double), (.string, .bool): return .success(.string(scalarText(value)))
+        case (.integer, .int): return .success(value)
+        case (.number, .int), (.number, .double): return .success(value)
+        case (.boolean, .bool): return .success(value)
+        case (.path, .string(let s)):
+            if s.isEmpty { return .failure("must not be empty") }
+            return .success(.string(environment.resolve(s)))
+        case (.size, .int(let n)):
+            return n >= 0 ? .success(value) : .failure("must not be negative")
+        case (.size, .string(let s)):
+            if let n = parseSize(s) { return .success(.int(n)) }
+            return .failure("must be a size such as 4096, 64KiB, 16MiB or 1GiB, not '\(s)'")
+        case (.oneOf(let names), .string(let s)):
+            if names.contains(s) { return .success(value) }
+            return .failure("must be one of \(names.joined(separator: ", ")), not '\(s)'\(Suggest.didYouMean(s, in: names))")
+        case (.stringOrList, .string): return .success(.array([value]))
+        case (.stringOrList, .array(let items)):
+            if items.allSatisfy({ $0.stringValue != nil }) { return .success(value) }
+            return .failure("must be a string or a list of strings")
+        case (.list(let inner), .array(let items)):
+            var out: [Value] = []
+            for (k, item) in items.enumerated() {
+                switch coerce(item, to: inner, environment: environment) {
+                case .success(let v): out.append(v)
+                case .failure(let why): return .failure(OptionProblem("item \(k + 1) \(why.text)"))
+                }
+            }
+            return .success(.array(out))
+        case (.object, .object): return .success(value)
+        case (.object, .null): return .success(.object([:]))
+        default:
+            return .failure("must be \(article(type)), not \(value.kindName) \(preview(value))")
+        }
+    }
+
+    func article(_ type: OptionType) -> String {
+        switch type {
+        case .integer: return "an integer"
+        case .list(let t): return "a list of \(t)"
+        case .oneOf(let n): return "one of \(n.joined(separator: ", "))"
+        case .object: return "a mapping"
+        case .any: return "a value"
+        case .stringOrList: return "a string or a list of strings"
+        default: return "a \(type)"
+        }
+    }
+
+    func preview(_ v: Value) -> String {
+        let text = JSONWriter.string(v)
+        return text.count > 40 ? String(text.prefix(37)) + "..." : text
+    }
+
+    func scalarText(_ v: Value) -> String {
+        switch v {
+        case .string(let s): return s
+        default: return JSONWriter.string(v)
+        }
+    }
+
+    func parseSize(_ text: String) -> Int64? {
+        let s = text.trimmingCharacters(in: .whitespaces)
+        let digits = s.prefix { $0.isNumber || $0 == "." }
+        guard let number = Double(digits), number >= 0 else { return nil }
+        let unit = s.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let factors: [String: Double] = [
+            "": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1_048_576, "mb": 1_000_000, "mib": 1_048_576,
+            "g": 1_073_741_824, "gb": 1_000_000_000, "gib": 1_073_741_824,
+        ]
+        guard let f = factors[unit] else { return nil }
+        let result = number * f
+        return result < 9e18 ? Int64(result) : nil
+    }
+
+    // MARK: - Wiring
+
+    mutating func checkWiring(_ entries: [StageEntry]) {
+        let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let readable = entries.filter { $0.kind != .sink }.map(\.name)
+        var readers: [String: Int] = [:]
+        for entry in entries where entry.kind != .source {
+            var listed: Set<String> = []
+            if entry.inputs.isEmpty {
+                let why = entry.hasInputsKey ? "has an empty 'inputs' list" : "has no 'inputs'"
+                report(entry.nameNode, "\(entry.kind) '\(entry.name)' \(why); it must read at least one source or transform")
+            }
+            for input in entry.inputs {
+                if !listed.insert(input.name).inserted {
+                    report(input.node, "\(entry.kind) '\(entry.name)' lists the input '\(input.name)' twice")
+                    continue
+                }
+                guard let target = byName[input.name] else {
+                    report(input.node, "\(entry.kind) '\(entry.name)' reads '\(input.name)', which is not defined\(Suggest.didYouMean(input.name, in: readable))")
+                    continue
+                }
+                if target.kind == .sink {
+                    report(input.node, "\(entry.kind) '\(entry.name)' reads '\(input.name)', which is a sink; only sources and transforms can be inputs")
+                    continue
+                }
+                readers[input.name, default: 0] += 1
+            }
+        }
+        for entry in entries where entry.kind != .sink && readers[entry.name] == nil {
+            let what = entry.kind == .source ? "source" : "transform"
+            report(entry.nameNode, "\(what) '\(entry.name)' is not read by any transform or sink; add it to some stage's 'inputs'")
+        }
+        // Cycles: depth-first search over transform → input edges.
+        var state: [String: Int] = [:]  // 1 visiting, 2 done
+        var stack: [String] = []
+        var reported: Set<String> = []
+        func visit(_ name: String, _ session: inout LoadSession) {
+            state[name] = 1
+            stack.append(name)
+            for input in byName[name]?.inputs ?? [] where byName[input.name]?.kind == .transform {
+                switch state[input.name] {
+                case 1?:
+                    if let start = stack.firstIndex(of: input.name) {
+                        let cycle = Array(stack[start...])
+                        let key = cycle.sorted().joined(separator: ",")
+                        if reported.insert(key).inserted {
+                            // Name the cycle in data-flow order: each stage feeds the next.
+                            let flow = (cycle.reversed() + [cycle.last!]).joined(separator: " -> ")
+                            session.report(input.node, "the pipeline has a cycle: \(flow)")
+                        }
+                    }
+                case nil: visit(input.name, &session)
+                default: break
+                }
+            }
+            stack.removeLast()
+            state[name] = 2
+        }
+        for entry in entries where entry.kind == .transform && state[entry.name] == nil { visit(entry.name, &self) }
+    }
+
+    // MARK: - Tests
+
+    mutating func parseTests(_ node: Node?, entries: [StageEntry]) -> [TestCase] {
+        guard let node else { return [] }
+        guard case .sequence(let seq) = node else {
+            if case .scalar(let s) = node, s.string.isEmpty || s.string == "~" || s.string == "null" { return [] }
+            report(node, "'tests' must be a list of test cases")
+            return []
+        }
+        let transforms = entries.filter { $0.kind == .transform }.map(\.name)
+        var cases: [TestCase] = []
+        for (k, item) in seq.enumerated() {
+            guard case .mapping(let mapping) = item else { report(item, "test \(k + 1) must be a mapping"); continue }
+            var fields: [String: (Node, Value)] = [:]
+            var ok = true
+            for (kn, vn) in mapping {
+                guard let key = scalarKey(kn) else { ok = false; continue }
+                guard ConfigLoader.testKeys.contains(key) else {
+                    report(kn, "unknown key '\(key)' in a test case\(Suggest.didYouMean(key, in: ConfigLoader.testKeys))")
+                    ok = false
+                    continue
+                }
+                guard let v = value(of: vn) else { ok = false; continue }
+                fields[key] = (vn, v)
+            }
+            let label = fields["name"]?.1.stringValue ?? "test \(k + 1)"
+            guard case .string(let transform)? = fields["transform"]?.1 else {
+                report(fields["transform"]?.0 ?? item, "test '\(label)' must name a 'transform'")
+                continue
+            }
+            if !transforms.contains(transform) {
+                report(fields["transform"]?.0, "test '\(label)' names '\(transform)', which is not a transform\(Suggest.didYouMean(transform, in: transforms))")
+                ok = false
+            }
+            var inputs: [Fields] = []
+            switch (fields["input"], fields["inputs"]) {
+            case (let one?, nil):
+                if case .object(let o) = one.1 { inputs = [o] } else { report(one.0, "test '\(label)': 'input' must be a mapping (one record)"); ok = false }
+            case (nil, let many?):
+                if case .array(let items) = many.1, items.allSatisfy({ $0.objectValue != nil }) {
+                    inputs = items.compactMap(\.objectValue)
+                } else { report(many.0, "test '\(label)': 'inputs' must be a list of mappings (records)"); ok = false }
+            case (_?, _?):
+                report(fields["inputs"]?.0, "test '\(label)': give 'input' or 'inputs', not both"); ok = false
+            case (nil, nil):
+                report(item, "test '\(label)' has no 'input' or 'inputs'"); ok = false
+            }
+            var expect: [Value] = []
+            if let e = fields["expect"] {
+                if case .array(let items) = e.1 { expect = items } else { report(e.0, "test '\(label)': 'expect' must be a list of records ([] when all are dropped)"); ok = false }
+            } else {
+                report(item, "test '\(label)' has no 'expect' (use 'expect: []' when the records must be dropped)"); ok = false
+            }
+            if ok {
+                cases.append(TestCase(name: label, transform: transform, inputs: inputs, expect: expect, position: position(item)))
+            }
+        }
+        return cases
+    }
+
+    // MARK: - YAML values
+
+    func scalarKey(_ node: Node) -> String? {
+        if case .scalar(let s) = node { return s.string }
+        return nil
+    }
+
+    /// Converts a YAML node to a value, interpolating `${VAR}` in scalars and typing plain
+    /// scalars the YAML 1.2 core way. Reports and returns `nil` on a problem.
+    mutating func value(of node: Node) -> Value? {
+        switch node {
+        case .scalar(let scalar):
+            guard let text = interpolate(scalar.string, node: node) else { return nil }
+            if scalar.style != .plain || scalar.tag.description == Tag.Name.str.rawValue { return .string(text) }
+            return typedScalar(text)
+        case .sequence(let seq):
+            var items: [Value] = []
+            for item in seq {
+                guard let v = value(of: item) else { return nil }
+                items.append(v)
+            }
+            return .array(items)
+        case .mapping(let mapping):
+            var fields = Fields()
+            for (k, v) in mapping {
+                guard let key = scalarKey(k), let val = value(of: v) else {
+                    if scalarKey(k) == nil { report(k, "mapping keys must be plain strings") }
+                    return nil
+                }
+                fields[key] = val
+            }
+            return .object(fields)
+        case .alias:
+            report(node, "YAML aliases are not supported here")
+            return nil
+        }
+    }
+
+    func typedScalar(_ text: String) -> Value {
+        switch text {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        default: break
+        }
+        if let i = Int64(text) { return .int(i) }
+        if text.hasPrefix("0x"), let i = Int64(text.dropFirst(2), radix: 16) { return .int(i) }
+        if text.hasPrefix("0o"), let i = Int64(text.dropFirst(2), radix: 8) { return .int(i) }
+        if let first = text.first, first.isNumber || first == "-" || first == "+" || first == ".",
+           text.allSatisfy({ $0.isNumber || "+-.eE".contains($0) }), let d = Double(text) {
+            return .double(d)
+        }
+        return .string(text)
+    }
+
+    /// `${VAR}`, `${VAR:-default}`, and `$$` for a literal `$`.
+    mutating func interpolate(_ text: String, node: Node) -> String? {
+        guard text.contains("$") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            out += rest[..<dollar]
+            let after = rest.index(after: dollar)
+            if after < rest.endIndex, rest[after] == "$" {
+                out += "$"
+                rest = rest[rest.index(after: after)...]
+                continue
+            }
+            guard after < rest.endIndex, rest[after] == "{", let close = rest[after...].firstIndex(of: "}") else {
+                out += "$"
+                rest = rest[after...]
+                continue
+            }
+            let inner = rest[rest.index(after: after)..<close]
+            let name: Substring
+            var fallback: Substring?
+            if let sep = inner.range(of: ":-") {
+                name = inner[..<sep.lowerBound]
+                fallback = inner[sep.upperBound...]
+            } else {
+                name = inner
+            }
+            if let v = loader.variables[String(name)], !(fallback != nil && v.isEmpty) {
+                out += v
+            } else if let fallback {
+                out += fallback
+            } else {
+                report(node, "environment variable '\(name)' is not set (write ${\(name):-default} to give a default)")
+                return nil
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        out += rest
+        return out
+    }
+}

@@ -1,0 +1,450 @@
+import OrderedCollections
+
+// Sluice reads and writes JSON with its own byte scanner instead of Foundation's
+// JSONSerialization/JSONDecoder. Three reasons, measured (see FACTS.md and `make bench`):
+// JSONSerialization cannot tell `1` from `1.0` and loses key order, JSONEncoder does not keep
+// key order either, and JSONSerialization's writer runs at ~17 MB/s against >200 MB/s here.
+
+/// A JSON syntax error with the place it was found.
+public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong, in words (`expected ':' after object key`).
+    public var message: String
+    /// The 1-based line of the offending byte within the parsed text.
+    public var line: Int
+    /// The 1-based column (in characters) of the offending byte within its line.
+    public var column: Int
+    /// The 0-based byte offset of the offending byte.
+    public var offset: Int
+
+    /// `LINE:COL: message`.
+    public var description: String { "\(line):\(column): \(message)" }
+}
+
+/// A fast, strict JSON parser over UTF-8 bytes that keeps integers and key order.
+///
+/// Use ``parse(_:maxDepth:)`` for a whole document; use an instance to read a stream of values
+/// (for example the elements of a top-level array) without holding them all.
+public struct JSONReader: ~Copyable {
+    /// The default limit on nesting of arrays and objects.
+    public static let defaultMaxDepth = 512
+
+    private let base: UnsafeRawBufferPointer
+    /// The current byte offset.
+    public private(set) var offset: Int
+    private let maxDepth: Int
+    private var depth = 0
+
+    /// Creates a reader over `bytes`, which must stay valid while the reader is used.
+    public init(bytes: UnsafeRawBufferPointer, maxDepth: Int = JSONReader.defaultMaxDepth) {
+        self.base = bytes
+        self.offset = 0
+        self.maxDepth = maxDepth
+    }
+
+    /// Parses one complete JSON document; anything but whitespace after it is an error.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONError) -> Value {
+        var reader = JSONReader(bytes: bytes, maxDepth: maxDepth)
+        reader.skipWhitespace()
+        let value = try reader.readValue()
+        reader.skipWhitespace()
+        if !reader.isAtEnd { throw reader.error("unexpected \(reader.describeCurrent()) after the JSON value") }
+        return value
+    }
+
+    /// Parses one complete JSON document from a string.
+    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws(JSONError) -> Value {
+        var copy = text
+        let result = copy.withUTF8 { buf in
+            Result { () throws(JSONError) -> Value in try parse(UnsafeRawBufferPointer(buf), maxDepth: maxDepth) }
+        }
+        return try result.get()
+    }
+
+    /// Parses one complete JSON document from bytes.
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONError) -> Value {
+        let result = bytes.withUnsafeBytes { buf in
+            Result { () throws(JSONError) -> Value in try parse(buf, maxDepth: maxDepth) }
+        }
+        return try result.get()
+    }
+
+    /// Whether every byte has been consumed.
+    public var isAtEnd: Bool { offset >= base.count }
+
+    /// The byte at the current offset, or `nil` at the end.
+    public var current: UInt8? { offset < base.count ? base[offset] : nil }
+
+    /// Moves past one byte.
+    public mutating func advance() { offset += 1 }
+
+    /// Skips JSON whitespace (space, tab, CR, LF).
+    public mutating func skipWhitespace() {
+        while offset < base.count {
+            switch base[offset] {
+            case 0x20, 0x09, 0x0A, 0x0D: offset += 1
+            default: return
+            }
+        }
+    }
+
+    /// Makes an error at the current offset, with its line and column.
+    public func error(_ message: String) -> JSONError {
+        error(message, at: offset)
+    }
+
+    /// Makes an error at `position`, with its line and column.
+    public func error(_ message: String, at position: Int) -> JSONError {
+        let end = min(position, base.count)
+        var line = 1
+        var lineStart = 0
+        var i = 0
+        while i < end {
+            if base[i] == 0x0A { line += 1; lineStart = i + 1 }
+            i += 1
+        }
+        var column = 1
+        i = lineStart
+        while i < end {
+            if base[i] & 0xC0 != 0x80 { column += 1 }
+            i += 1
+        }
+        return JSONError(message: message, line: line, column: column, offset: position)
+    }
+
+    /// Describes the current byte for a message: `'x'`, `end of input`.
+    public func describeCurrent() -> String {
+        guard let c = current else { return "end of input" }
+        if c >= 0x21 && c < 0x7F { return "'\(Character(Unicode.Scalar(c)))'" }
+        if c == 0x20 { return "' '" }
+        return "byte 0x\(String(c, radix: 16, uppercase: true))"
+    }
+
+    /// Reads one value at the current offset (whitespace before it must already be skipped).
+    public mutating func readValue() throws(JSONError) -> Value {
+        guard offset < base.count else { throw error("unexpected end of input, expected a value") }
+        switch base[offset] {
+        case UInt8(ascii: "{"): return try readObject()
+        case UInt8(ascii: "["): return try readArray()
+        case UInt8(ascii: "\""): return .string(try readString())
+        case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expectWord("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try readNumber()
+        default: throw error("unexpected \(describeCurrent()), expected a value")
+        }
+    }
+
+    private mutating func expectWord(_ word: StaticString) throws(JSONError) {
+        let start = offset
+        let count = word.utf8CodeUnitCount
+        let p = word.utf8Start
+        for k in 0..<count {
+            guard offset < base.count, base[offset] == p[k] else {
+                throw error("invalid literal, expected '\(word)'", at: start)
+            }
+            offset += 1
+        }
+    }
+
+    private mutating func enter() throws(JSONError) {
+        depth += 1
+        if depth > maxDepth { throw error("nesting deeper than \(maxDepth) levels") }
+    }
+
+    private mutating func readObject() throws(JSONError) -> Value {
+        try enter()
+        offset += 1
+        var fields = Fields()
+        skipWhitespace()
+        if current == UInt8(ascii: "}") { offset += 1; depth -= 1; return .object(fields) }
+        while true {
+            skipWhitespace()
+            guard current == UInt8(ascii: "\"") else {
+                throw error("unexpected \(describeCurrent()), expected a string key")
+            }
+            let key = try readString()
+            skipWhitespace()
+            guard current == UInt8(ascii: ":") else {
+                throw error("unexpected \(describeCurrent()), expected ':' after object key")
+            }
+            offset += 1
+            skipWhitespace()
+            fields[key] = try readValue()
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): offset += 1
+            case UInt8(ascii: "}"): offset += 1; depth -= 1; return .object(fields)
+            default: throw error("unexpected \(describeCurrent()), expected ',' or '}' in object")
+            }
+        }
+    }
+
+    private mutating func readArray() throws(JSONError) -> Value {
+        try enter()
+        offset += 1
+        var items: [Value] = []
+        skipWhitespace()
+        if current == UInt8(ascii: "]") { offset += 1; depth -= 1; return .array(items) }
+        while true {
+            skipWhitespace()
+            items.append(try readValue())
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): offset += 1
+            case UInt8(ascii: "]"): offset += 1; depth -= 1; return .array(items)
+            default: throw error("unexpected \(describeCurrent()), expected ',' or ']' in array")
+            }
+        }
+    }
+
+    private mutating func readNumber() throws(JSONError) -> Value {
+        let start = offset
+        var isInteger = true
+        if base[offset] == UInt8(ascii: "-") { offset += 1 }
+        guard let first = current, first >= 0x30 && first <= 0x39 else {
+            throw error("invalid number: a digit must follow '-'", at: start)
+        }
+        if first == 0x30 {
+            offset += 1
+            if let c = current, c >= 0x30 && c <= 0x39 { throw error("invalid number: leading zero", at: start) }
+        } else {
+            while let c = current, c >= 0x30 && c <= 0x39 { offset += 1 }
+        }
+        if current == UInt8(ascii: ".") {
+            isInteger = false
+            offset += 1
+            guard let c = current, c >= 0x30 && c <= 0x39 else { throw error("invalid number: a digit must follow '.'") }
+            while let c = current, c >= 0x30 && c <= 0x39 { offset += 1 }
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            isInteger = false
+            offset += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { offset += 1 }
+            guard let c = current, c >= 0x30 && c <= 0x39 else { throw error("invalid number: a digit must follow the exponent") }
+            while let c = current, c >= 0x30 && c <= 0x39 { offset += 1 }
+        }
+        let slice = UnsafeRawBufferPointer(rebasing: base[start..<offset])
+        if isInteger {
+            // Fast path: accumulate digits; fall back to Double on overflow.
+            var negative = false
+            var value: Int64 = 0
+            var overflow = false
+            for (k, byte) in slice.enumerated() {
+                if k == 0 && byte == UInt8(ascii: "-") { negative = true; continue }
+                let digit = Int64(byte &- 0x30)
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (s, o2) = negative ? m.subtractingReportingOverflow(digit) : m.addingReportingOverflow(digit)
+                if o1 || o2 { overflow = true; break }
+                value = s
+            }
+            if !overflow { return .int(value) }
+        }
+        let text = String(decoding: slice, as: UTF8.self)
+        guard let d = Double(text), d.isFinite else { throw error("number out of range", at: start) }
+        return .double(d)
+    }
+
+    /// Reads a string token at the current offset (which must be a `"`).
+    public mutating func readString() throws(JSONError) -> String {
+        let quote = offset
+        offset += 1
+        let start = offset
+        // Fast path: no escapes, valid UTF-8, no control characters.
+        var needsSlowPath = false
+        while offset < base.count {
+            let c = base[offset]
+            if c == UInt8(ascii: "\"") { break }
+            if c == UInt8(ascii: "\\") || c < 0x20 { needsSlowPath = true; break }
+            offset += 1
+        }
+        if !needsSlowPath {
+            guard offset < base.count else { throw error("unterminated string", at: quote) }
+            let slice = UnsafeRawBufferPointer(rebasing: base[start..<offset])
+            offset += 1
+            if let s = String(validating: slice, as: UTF8.self) { return s }
+            throw error("invalid UTF-8 in string", at: start + firstInvalidUTF8(slice))
+        }
+        var bytes = [UInt8](UnsafeRawBufferPointer(rebasing: base[start..<offset]))
+        while true {
+            guard offset < base.count else { throw error("unterminated string", at: quote) }
+            let c = base[offset]
+            if c == UInt8(ascii: "\"") { offset += 1; break }
+            if c < 0x20 { throw error("control character in string; it must be escaped") }
+            if c != UInt8(ascii: "\\") { bytes.append(c); offset += 1; continue }
+            offset += 1
+            guard let e = current else { throw error("unterminated string", at: quote) }
+            offset += 1
+            switch e {
+            case UInt8(ascii: "\""): bytes.append(0x22)
+            case UInt8(ascii: "\\"): bytes.append(0x5C)
+            case UInt8(ascii: "/"): bytes.append(0x2F)
+            case UInt8(ascii: "b"): bytes.append(0x08)
+            case UInt8(ascii: "f"): bytes.append(0x0C)
+            case UInt8(ascii: "n"): bytes.append(0x0A)
+            case UInt8(ascii: "r"): bytes.append(0x0D)
+            case UInt8(ascii: "t"): bytes.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try readHex4()
+                if (0xD800..<0xDC00).contains(scalar) {
+                    if current == UInt8(ascii: "\\"), offset + 1 < base.count, base[offset + 1] == UInt8(ascii: "u") {
+                        offset += 2
+                        let low = try readHex4()
+                        if (0xDC00..<0xE000).contains(low) {
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        } else {
+                            appendUTF8(0xFFFD, to: &bytes)
+                            scalar = low
+                        }
+                    } else {
+                        scalar = 0xFFFD
+                    }
+                } else if (0xDC00..<0xE000).contains(scalar) {
+                    scalar = 0xFFFD
+                }
+                appendUTF8(scalar, to: &bytes)
+            default:
+                throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))' in string", at: offset - 2)
+            }
+        }
+        if let s = String(validating: bytes, as: UTF8.self) { return s }
+        throw error("invalid UTF-8 in string", at: start)
+    }
+
+    private mutating func readHex4() throws(JSONError) -> UInt32 {
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            guard let c = current else { throw error("unterminated \\u escape") }
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            default: throw error("invalid hex digit in \\u escape")
+            }
+            v = v << 4 | d
+            offset += 1
+        }
+        return v
+    }
+
+    private func appendUTF8(_ scalar: UInt32, to bytes: inout [UInt8]) {
+        let s = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+        var buffer: [UInt8] = []
+        UTF8.encode(s) { buffer.append($0) }
+        bytes.append(contentsOf: buffer)
+    }
+
+    private func firstInvalidUTF8(_ slice: UnsafeRawBufferPointer) -> Int {
+        var i = 0
+        while i < slice.count {
+            let len: Int
+            let b = slice[i]
+            switch b {
+            case 0x00...0x7F: len = 1
+            case 0xC2...0xDF: len = 2
+            case 0xE0...0xEF: len = 3
+            case 0xF0...0xF4: len = 4
+            default: return i
+            }
+            if i + len > slice.count { return i }
+            let bytes = UnsafeRawBufferPointer(rebasing: slice[i..<(i + len)])
+            if String(validating: bytes, as: UTF8.self) == nil { return i }
+            i += len
+        }
+        return 0
+    }
+}
+
+/// Writes values as JSON: compact by default, keys in their order, `/` not escaped, non-ASCII
+/// kept as UTF-8, doubles in their shortest round-trip form (`1.0` stays `1.0`).
+public enum JSONWriter {
+    /// Appends the JSON text of `value` to `out`. Non-finite doubles are written as `null`.
+    public static func write(_ value: Value, to out: inout [UInt8], pretty: Bool = false, indent: Int = 0) {
+        switch value {
+        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case .bool(let b): out.append(contentsOf: b ? Array("true".utf8) : Array("false".utf8))
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d): writeDouble(d, to: &out)
+        case .string(let s): writeString(s, to: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            if items.isEmpty { out.append(UInt8(ascii: "]")); return }
+            for (k, item) in items.enumerated() {
+                if k > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { newline(indent + 1, &out) }
+                write(item, to: &out, pretty: pretty, indent: indent + 1)
+            }
+            if pretty { newline(indent, &out) }
+            out.append(UInt8(ascii: "]"))
+        case .object(let fields):
+            out.append(UInt8(ascii: "{"))
+            if fields.isEmpty { out.append(UInt8(ascii: "}")); return }
+            var first = true
+            for (key, item) in fields {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                if pretty { newline(indent + 1, &out) }
+                writeString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                if pretty { out.append(0x20) }
+                write(item, to: &out, pretty: pretty, indent: indent + 1)
+            }
+            if pretty { newline(indent, &out) }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Appends the fields of a record as one JSON object.
+    public static func write(_ fields: Fields, to out: inout [UInt8]) {
+        write(.object(fields), to: &out)
+    }
+
+    /// The JSON text of `value`.
+    public static func string(_ value: Value, pretty: Bool = false) -> String {
+        var out: [UInt8] = []
+        write(value, to: &out, pretty: pretty)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func newline(_ indent: Int, _ out: inout [UInt8]) {
+        out.append(0x0A)
+        for _ in 0..<indent { out.append(0x20); out.append(0x20) }
+    }
+
+    private static func writeDouble(_ d: Double, to out: inout [UInt8]) {
+        guard d.isFinite else { out.append(contentsOf: Array("null".utf8)); return }
+        // Swift's description is the shortest text that reads back to the same double, and keeps
+        // ".0" on integral values so they stay doubles on the next read.
+        out.append(contentsOf: d.description.utf8)
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Appends `s` as a quoted JSON string.
+    public static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        var copy = s
+        copy.withUTF8 { bytes in
+            var runStart = 0
+            for i in 0..<bytes.count {
+                let c = bytes[i]
+                if c >= 0x20 && c != 0x22 && c != 0x5C { continue }
+                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                runStart = i + 1
+                switch c {
+                case 0x22: out.append(0x5C); out.append(0x22)
+                case 0x5C: out.append(0x5C); out.append(0x5C)
+                case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+                case 0x08: out.append(0x5C); out.append(UInt8(ascii: "b"))
+                case 0x0C: out.append(0x5C); out.append(UInt8(ascii: "f"))
+                default:
+                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 0xF)]])
+                }
+            }
+            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
+        }
+        out.append(0x22)
+    }
+}

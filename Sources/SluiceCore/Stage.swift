@@ -1,0 +1,191 @@
+import OrderedCollections
+import Foundation
+import Logging
+
+// The three stage protocols. A stage is split in two on purpose:
+//
+// - the `Source` / `Transform` / `Sink` value is built from validated options when the config
+//   loads. It is `Sendable` and cheap; it holds configuration, not open files or Lua states.
+// - the runtime then calls it *on the thread that will run it* to open the working object
+//   (`run`, `makeWorker`, `makeWriter`). That object is not `Sendable` and never leaves its
+//   thread, which is what embedded interpreters and database handles need.
+//
+// Records move in batches (`[Record]`), never one call per record.
+
+/// A stage that reads input and produces records.
+public protocol Source: Sendable {
+    /// Reads all input, handing records to `context.emit` in batches, until the input ends or
+    /// `emit` throws ``PipelineStop``. Runs on a thread of its own; blocking I/O is fine.
+    ///
+    /// Bad input that affects one record or one file goes to `context.deadLetter`; throw only
+    /// for errors that make the whole source unusable.
+    func run(_ context: SourceContext) throws
+}
+
+/// A stage that turns records into zero or more records each.
+public protocol Transform: Sendable {
+    /// How many workers (threads, each with its own ``TransformWorker``) run this stage.
+    var workers: Int { get }
+    /// Whether output must keep input order when `workers > 1`.
+    var ordered: Bool { get }
+    /// Opens one worker. Called on the worker's own thread; the worker never leaves it.
+    func makeWorker(_ context: StageContext) throws -> any TransformWorker
+}
+
+extension Transform {
+    /// One worker by default.
+    public var workers: Int { 1 }
+    /// Ordered by default.
+    public var ordered: Bool { true }
+}
+
+/// The per-thread working half of a ``Transform``.
+public protocol TransformWorker: AnyObject {
+    /// Processes one batch. Emit, drop or dead-letter each record through `output`; throw only
+    /// for a fatal error that must stop the pipeline.
+    func process(_ batch: [Record], into output: inout TransformOutput) throws
+    /// Called once when the input has ended; may emit records (aggregates).
+    func finish(into output: inout TransformOutput) throws
+}
+
+extension TransformWorker {
+    /// Nothing to do at the end by default.
+    public func finish(into output: inout TransformOutput) throws {}
+}
+
+/// A stage that delivers records somewhere.
+public protocol Sink: Sendable {
+    /// Opens the writer. Called on the sink's own thread.
+    func makeWriter(_ context: StageContext) throws -> any SinkWriter
+}
+
+/// The per-thread working half of a ``Sink``.
+public protocol SinkWriter: AnyObject {
+    /// Writes one batch. A record that cannot be written goes to `context.deadLetter`; throw
+    /// only when the destination itself fails.
+    func write(_ batch: [Record]) throws
+    /// Makes everything written so far durable (commits the open transaction, flushes buffers).
+    /// The runtime calls it when its input goes idle and at the end.
+    func flush() throws
+    /// Flushes and releases the destination. Called once, last.
+    func close() throws
+}
+
+/// Thrown by ``SourceContext/emit(_:)`` when the pipeline is stopping; a source should let it
+/// propagate (its input simply ends there).
+public struct PipelineStop: Error, Sendable {
+    /// Creates the stop signal.
+    public init() {}
+}
+
+/// What a stage's worker knows about its surroundings.
+public final class StageContext: Sendable {
+    /// The stage's name in the config.
+    public let name: String
+    /// A logger labelled with the stage's name.
+    public let logger: Logger
+    /// The folder for state (checkpoints, dedupe keys), created on demand by the stage.
+    public let dataDirectory: String
+    /// Which worker this is, from 0, for stages with several.
+    public let workerIndex: Int
+    let deadLetters: any DeadLetterQueue
+    let metrics: StageMetrics?
+
+    /// Creates a context; the runtime makes these, tests may too.
+    public init(name: String, logger: Logger? = nil, dataDirectory: String = ".sluice", workerIndex: Int = 0,
+                deadLetters: any DeadLetterQueue = DiscardingDeadLetterQueue(), metrics: StageMetrics? = nil) {
+        self.name = name
+        self.logger = logger ?? Logger(label: "sluice.\(name)")
+        self.dataDirectory = dataDirectory
+        self.workerIndex = workerIndex
+        self.deadLetters = deadLetters
+        self.metrics = metrics
+    }
+
+    /// Sends a record (or raw input) to the dead letters with the reason, and counts it.
+    public func deadLetter(_ letter: DeadLetter) {
+        var letter = letter
+        if letter.stage.isEmpty { letter.stage = name }
+        metrics?.addDeadLettered(1)
+        deadLetters.send(letter)
+    }
+
+    /// Sends a record that this stage could not handle to the dead letters.
+    public func deadLetter(_ record: Record, error: String, details: Fields = [:]) {
+        deadLetter(DeadLetter(stage: name, error: error, origin: record.origin, record: record.fields, details: details))
+    }
+}
+
+/// What a source hands its records to.
+public final class SourceContext: Sendable {
+    /// The general stage context (name, logger, dead letters).
+    public let stage: StageContext
+    /// A good number of records per batch.
+    public let batchSize: Int
+    private let sendBatch: @Sendable ([Record]) throws -> Void
+    private let stopping: @Sendable () -> Bool
+
+    /// Creates a context; the runtime makes these, tests may too.
+    public init(stage: StageContext, batchSize: Int = 256,
+                send: @escaping @Sendable ([Record]) throws -> Void,
+                isStopping: @escaping @Sendable () -> Bool = { false }) {
+        self.stage = stage
+        self.batchSize = batchSize
+        self.sendBatch = send
+        self.stopping = isStopping
+    }
+
+    /// The source's name (the key under `sources:`).
+    public var name: String { stage.name }
+    /// A logger labelled with the source's name.
+    public var logger: Logger { stage.logger }
+
+    /// Whether the pipeline is stopping (SIGINT/SIGTERM or a fatal error elsewhere).
+    public var isStopping: Bool { stopping() }
+
+    /// Hands a batch downstream. Blocks while downstream queues are full (backpressure).
+    /// Throws ``PipelineStop`` when the pipeline is stopping.
+    public func emit(_ records: [Record]) throws {
+        if records.isEmpty { return }
+        if stopping() { throw PipelineStop() }
+        stage.metrics?.addOut(records.count)
+        try sendBatch(records)
+    }
+
+    /// Sends raw input that could not become a record to the dead letters.
+    public func deadLetter(raw: String?, error: String, origin: Origin, details: Fields = [:]) {
+        stage.deadLetter(DeadLetter(stage: name, error: error, origin: origin, raw: raw, details: details))
+    }
+}
+
+/// Collects what a transform worker makes of one batch.
+public struct TransformOutput: Sendable {
+    /// The records to pass on, in order.
+    public private(set) var records: [Record] = []
+    /// How many input records were dropped on purpose.
+    public private(set) var dropped = 0
+    /// Records that failed, with their reasons.
+    public private(set) var deadLetters: [DeadLetter] = []
+    /// The stage's name, used for dead letters.
+    public let stage: String
+
+    /// Creates an empty output for `stage`.
+    public init(stage: String, capacity: Int = 0) {
+        self.stage = stage
+        records.reserveCapacity(capacity)
+    }
+
+    /// Passes a record on.
+    public mutating func emit(_ record: Record) { records.append(record) }
+
+    /// Counts a record as dropped on purpose (a filter, a rule returning nil).
+    public mutating func drop(_ record: Record) { dropped += 1 }
+
+    /// Sends a record to the dead letters with the reason.
+    public mutating func deadLetter(_ record: Record, error: String, details: Fields = [:]) {
+        deadLetters.append(DeadLetter(stage: stage, error: error, origin: record.origin, record: record.fields, details: details))
+    }
+
+    /// Sends a prepared dead letter.
+    public mutating func deadLetter(_ letter: DeadLetter) { deadLetters.append(letter) }
+}

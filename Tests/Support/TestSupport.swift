@@ -1,0 +1,119 @@
+import Foundation
+import SluiceCore
+
+/// A fresh folder under the system's temporary directory, removed when the value is released.
+public final class TemporaryDirectory: @unchecked Sendable {
+    /// The folder's absolute path.
+    public let path: String
+
+    /// Creates the folder.
+    public init(_ label: String = "sluice-test") {
+        let base = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))")
+        try? FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        path = base.path
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// The absolute path of `name` inside the folder.
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    /// Writes text to `name` (creating folders) and returns its path.
+    @discardableResult
+    public func write(_ name: String, _ text: String) throws -> String {
+        try write(name, Data(text.utf8))
+    }
+
+    /// Writes bytes to `name` (creating folders) and returns its path.
+    @discardableResult
+    public func write(_ name: String, _ data: Data) throws -> String {
+        let p = file(name)
+        try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try data.write(to: URL(fileURLWithPath: p))
+        return p
+    }
+}
+
+/// Runs stages directly, without a config, for unit tests of one stage.
+public enum StageHarness {
+    /// A build environment rooted at `directory`.
+    public static func environment(_ directory: String) -> BuildEnvironment {
+        BuildEnvironment(configFile: (directory as NSString).appendingPathComponent("test.yaml"),
+                         baseDirectory: directory,
+                         dataDirectory: (directory as NSString).appendingPathComponent(".sluice"),
+                         defaultWorkers: 2)
+    }
+
+    /// Options for a stage, as the config loader would make them (values must already be
+    /// normalized: absolute paths, lists for `string or [string]`).
+    public static func options(_ values: Fields, type: String, kind: StageKind, name: String = "stage",
+                               directory: String) -> StageOptions {
+        StageOptions(name: name, type: type, kind: kind, values: values, environment: environment(directory))
+    }
+
+    /// Runs a source to its end; returns its records and dead letters.
+    public static func collect(_ source: any Source, name: String = "source", batchSize: Int = 256) throws
+        -> (records: [Record], deadLetters: [DeadLetter])
+    {
+        let letters = CollectingDeadLetterQueue()
+        let box = RecordBox()
+        let context = SourceContext(stage: StageContext(name: name, deadLetters: letters), batchSize: batchSize,
+                                    send: { box.append($0) })
+        try source.run(context)
+        return (box.records, letters.letters)
+    }
+
+    /// Pushes records through one transform worker (in batches of `batchSize`) and calls finish.
+    public static func apply(_ transform: any Transform, to records: [Record], name: String = "transform",
+                             batchSize: Int = 256) throws -> TransformOutput {
+        let worker = try transform.makeWorker(StageContext(name: name))
+        var all = TransformOutput(stage: name)
+        var start = 0
+        repeat {
+            let batch = Array(records[start..<min(records.count, start + batchSize)])
+            var out = TransformOutput(stage: name)
+            try worker.process(batch, into: &out)
+            merge(out, into: &all)
+            start += batchSize
+        } while start < records.count
+        var out = TransformOutput(stage: name)
+        try worker.finish(into: &out)
+        merge(out, into: &all)
+        return all
+    }
+
+    /// Writes records through a sink in batches, then closes it; returns its dead letters.
+    public static func deliver(_ records: [Record], to sink: any Sink, name: String = "sink",
+                               batchSize: Int = 256) throws -> [DeadLetter] {
+        let letters = CollectingDeadLetterQueue()
+        let writer = try sink.makeWriter(StageContext(name: name, deadLetters: letters))
+        var start = 0
+        while start < records.count {
+            try writer.write(Array(records[start..<min(records.count, start + batchSize)]))
+            start += batchSize
+        }
+        try writer.close()
+        return letters.letters
+    }
+
+    static func merge(_ out: TransformOutput, into all: inout TransformOutput) {
+        for r in out.records { all.emit(r) }
+        for l in out.deadLetters { all.deadLetter(l) }
+        for _ in 0..<out.dropped { all.drop(Record([:], origin: .synthetic("drop"))) }
+    }
+
+    /// Makes a record from fields.
+    public static func record(_ fields: Fields, source: String = "test", line: Int? = nil) -> Record {
+        Record(fields, origin: Origin(source: source, file: line == nil ? nil : "input.jsonl", line: line))
+    }
+}
+
+/// A thread-safe list of records (sources may emit from their own thread).
+final class RecordBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [Record] = []
+    func append(_ records: [Record]) { lock.lock(); storage += records; lock.unlock() }
+    var records: [Record] { lock.lock(); defer { lock.unlock() }; return storage }
+}
