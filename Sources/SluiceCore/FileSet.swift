@@ -1,0 +1,168 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One input file found by a ``FileSet``.
+public struct MatchedFile: Sendable, Hashable {
+    /// The absolute path.
+    public var path: String
+    /// The path relative to the set's root (the part of the pattern before any wildcard).
+    public var relativePath: String
+}
+
+/// Expands a source's `path` option — a file, a folder, or a glob — into a sorted list of files.
+///
+/// Globs use shell syntax: `*` and `?` within one path segment (never matching a leading `.`),
+/// `[abc]` classes, `{a,b}` alternatives, and `**` for any number of folders (`seeds/**/*.txt`).
+/// A folder means every file below it. Hidden files and folders (`.git`) are skipped unless the
+/// pattern names them. The order is by path, so runs are repeatable.
+public struct FileSet: Sendable {
+    /// The pattern as configured (after path resolution).
+    public var pattern: String
+    /// File extensions to keep, lower-case without the dot; empty keeps all. Applies to folders
+    /// and globs, not to a single named file.
+    public var extensions: [String]
+
+    /// Creates a file set.
+    public init(pattern: String, extensions: [String] = []) {
+        self.pattern = pattern
+        self.extensions = extensions.map { $0.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ".")) }
+    }
+
+    /// The folder that relative paths are relative to: the longest wildcard-free prefix.
+    public var root: String {
+        if !FileSet.hasWildcard(pattern) {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: pattern, isDirectory: &isDir), isDir.boolValue { return pattern }
+            return (pattern as NSString).deletingLastPathComponent
+        }
+        let segments = pattern.split(separator: "/", omittingEmptySubsequences: false)
+        let fixed = segments.prefix { !FileSet.hasWildcard(String($0)) }
+        let joined = fixed.joined(separator: "/")
+        return joined.isEmpty ? (pattern.hasPrefix("/") ? "/" : ".") : joined
+    }
+
+    /// Whether `text` contains glob syntax.
+    public static func hasWildcard(_ text: String) -> Bool {
+        text.contains { "*?[{".contains($0) }
+    }
+
+    /// The matching files, sorted. Throws when a named file or folder does not exist.
+    public func files() throws -> [MatchedFile] {
+        let root = self.root
+        if !FileSet.hasWildcard(pattern) {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: pattern, isDirectory: &isDir) else {
+                throw FileSetError(message: "no such file or folder: \(pattern)")
+            }
+            if !isDir.boolValue {
+                return [MatchedFile(path: pattern, relativePath: (pattern as NSString).lastPathComponent)]
+            }
+            return walk(root).filter(keepExtension).map { MatchedFile(path: $0, relativePath: relative($0, to: root)) }
+        }
+        var result: Set<String> = []
+        for alternative in FileSet.expandBraces(pattern) {
+            let altRoot = FileSet(pattern: alternative).root
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: altRoot, isDirectory: &isDir), isDir.boolValue else { continue }
+            let rest = String(alternative.dropFirst(altRoot.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            let restSegments = rest.split(separator: "/").map(String.init)
+            let showHidden = rest.split(separator: "/").contains { $0.hasPrefix(".") }
+            for file in walk(altRoot, includeHidden: showHidden) {
+                let rel = relative(file, to: altRoot)
+                if FileSet.matches(segments: restSegments[...], path: rel.split(separator: "/").map(String.init)[...]),
+                   keepExtension(file) {
+                    result.insert(file)
+                }
+            }
+        }
+        return result.sorted().map { MatchedFile(path: $0, relativePath: relative($0, to: root)) }
+    }
+
+    private func keepExtension(_ path: String) -> Bool {
+        extensions.isEmpty || extensions.contains((path as NSString).pathExtension.lowercased())
+    }
+
+    private func relative(_ path: String, to root: String) -> String {
+        let prefix = root.hasSuffix("/") ? root : root + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+    }
+
+    /// Every regular file below `folder`, sorted, skipping hidden entries unless asked.
+    private func walk(_ folder: String, includeHidden: Bool = false) -> [String] {
+        var files: [String] = []
+        let url = URL(fileURLWithPath: folder)
+        let options: FileManager.DirectoryEnumerationOptions = includeHidden ? [] : [.skipsHiddenFiles]
+        guard let enumerator = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey],
+                                                              options: options) else { return [] }
+        let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+        for case let item as URL in enumerator {
+            guard (try? item.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            // Rebuild the path from the configured folder so relative paths stay as the user wrote them.
+            let itemPath = item.standardizedFileURL.path
+            let basePath = url.standardizedFileURL.path
+            let tail = itemPath.hasPrefix(basePath + "/") ? String(itemPath.dropFirst(basePath.count + 1)) : item.lastPathComponent
+            files.append(base + "/" + tail)
+        }
+        return files.sorted()
+    }
+
+    /// Matches path segments against pattern segments, `**` spanning any number of folders.
+    static func matches(segments: ArraySlice<String>, path: ArraySlice<String>) -> Bool {
+        guard let first = segments.first else { return path.isEmpty }
+        if first == "**" {
+            let rest = segments.dropFirst()
+            var p = path
+            while true {
+                if matches(segments: rest, path: p) { return true }
+                guard let head = p.first, !head.hasPrefix(".") else { return false }
+                p = p.dropFirst()
+            }
+        }
+        guard let head = path.first else { return false }
+        guard fnmatch(first, head, FNM_PERIOD) == 0 else { return false }
+        return matches(segments: segments.dropFirst(), path: path.dropFirst())
+    }
+
+    /// `a{b,c}d` → `abd`, `acd` (nested braces expand too).
+    static func expandBraces(_ text: String) -> [String] {
+        let chars = Array(text)
+        guard let open = chars.firstIndex(of: "{") else { return [text] }
+        var depth = 0
+        var close: Int?
+        var commas: [Int] = []
+        for i in open..<chars.count {
+            switch chars[i] {
+            case "{": depth += 1
+            case "}":
+                depth -= 1
+                if depth == 0 { close = i }
+            case "," where depth == 1: commas.append(i)
+            default: break
+            }
+            if close != nil { break }
+        }
+        guard let close, !commas.isEmpty else { return [text] }
+        let head = String(chars[..<open])
+        let tail = String(chars[(close + 1)...])
+        var parts: [String] = []
+        var start = open + 1
+        for c in commas + [close] {
+            parts.append(String(chars[start..<c]))
+            start = c + 1
+        }
+        return parts.flatMap { expandBraces(head + $0 + tail) }
+    }
+}
+
+/// A `path` that names nothing.
+public struct FileSetError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    /// The message.
+    public var description: String { message }
+}
