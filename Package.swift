@@ -8,7 +8,7 @@ let plugins: [(target: String, folder: String, extra: [Target.Dependency])] = [
     ("SluiceJSON", "JSON", []),
     ("SluiceSQLite", "SQLite", ["CSQLite"]),
     ("SluiceLuaStages", "Lua", ["SluiceLua"]),
-    ("SluiceBasics", "Basics", []),
+    ("SluiceBasics", "Basics", [.product(name: "Crypto", package: "swift-crypto")]),
 ]
 
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]

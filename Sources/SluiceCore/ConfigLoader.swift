@@ -249,8 +249,9 @@ private struct LoadSession {
         guard let descriptor = loader.registry.descriptor(kind, typeName) else {
             let typeNode = mapping.first { scalarKey($0.key) == "type" }?.value
             let known = loader.registry.typeNames(kind)
-            var message = "unknown \(kind) type '\(typeName)'\(Suggest.didYouMean(typeName, in: known))"
-            message += "; known \(kind) types: \(known.joined(separator: ", "))"
+            var message = "unknown \(kind) type '\(typeName)'"
+            if let guess = Suggest.closest(to: typeName, in: known) { message += " (did you mean '\(guess)'?)" }
+            message += "; known \(kind) types: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
             if let other = StageKind.allCases.first(where: { $0 != kind && loader.registry.descriptor($0, typeName) != nil }) {
                 message += " ('\(typeName)' is a \(other) type; put it under '\(other.section)')"
             }

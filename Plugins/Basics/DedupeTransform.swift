@@ -1,0 +1,124 @@
+import Crypto
+import Foundation
+import SluiceCore
+
+/// The `dedupe` transform: passes the first record per key and drops later ones, across runs.
+///
+/// The key is the JSON of the listed fields' values; what is remembered is 128 bits of its
+/// SHA-256, kept in `<data_dir>/dedupe/<stage>.keys` (16 bytes a key). New keys are saved when
+/// the input ends, so a run that dies half-way re-delivers rather than loses: a sink with a
+/// `key` absorbs the repeats.
+struct DedupeTransform: Transform {
+    static let descriptor = StageDescriptor(
+        type: "dedupe",
+        summary: "Keep the first record per key, across runs.",
+        options: [
+            OptionSpec("key", .stringOrList, required: true, doc: "The field or fields that identify a record."),
+            OptionSpec("across_runs", .boolean, default: .bool(true),
+                       doc: "Remember keys in data_dir so later runs drop records seen before."),
+        ],
+        factory: .transform { try DedupeTransform($0) })
+
+    let key: [String]
+    let stateFile: String?
+
+    /// One worker: the set of keys seen must be shared.
+    var workers: Int { 1 }
+
+    init(_ options: StageOptions) throws {
+        key = options.strings("key") ?? []
+        if key.isEmpty { throw options.error("key", "'key' needs at least one field") }
+        if options.bool("across_runs") ?? true {
+            let safeName = options.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
+            stateFile = URL(fileURLWithPath: options.environment.dataDirectory)
+                .appendingPathComponent("dedupe").appendingPathComponent(String(safeName) + ".keys").path
+        } else {
+            stateFile = nil
+        }
+    }
+
+    func makeWorker(_ context: StageContext) throws -> any TransformWorker {
+        try Worker(key: key, stateFile: stateFile)
+    }
+
+    struct Digest: Hashable {
+        var high: UInt64
+        var low: UInt64
+    }
+
+    final class Worker: TransformWorker {
+        let key: [String]
+        let stateFile: String?
+        var seen: Set<Digest> = []
+        var fresh: [Digest] = []
+
+        init(key: [String], stateFile: String?) throws {
+            self.key = key
+            self.stateFile = stateFile
+            guard let stateFile, let data = FileManager.default.contents(atPath: stateFile) else { return }
+            // A torn last entry (a crash while appending) is ignored.
+            let count = data.count / 16
+            seen.reserveCapacity(count)
+            data.withUnsafeBytes { raw in
+                for i in 0..<count {
+                    let high = raw.loadUnaligned(fromByteOffset: i * 16, as: UInt64.self)
+                    let low = raw.loadUnaligned(fromByteOffset: i * 16 + 8, as: UInt64.self)
+                    seen.insert(Digest(high: high, low: low))
+                }
+            }
+        }
+
+        func process(_ batch: [Record], into output: inout TransformOutput) throws {
+            for record in batch {
+                var parts: [Value] = []
+                parts.reserveCapacity(key.count)
+                var missing: String?
+                for name in key {
+                    guard let v = record.fields[name] else { missing = name; break }
+                    parts.append(v)
+                }
+                if let missing {
+                    output.deadLetter(record, error: "dedupe key field '\(missing)' is missing")
+                    continue
+                }
+                var bytes: [UInt8] = []
+                JSONWriter.write(.array(parts), to: &bytes)
+                let hash = SHA256.hash(data: bytes)
+                let digest = hash.withUnsafeBytes { raw in
+                    Digest(high: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                           low: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                }
+                if seen.insert(digest).inserted {
+                    fresh.append(digest)
+                    output.emit(record)
+                } else {
+                    output.drop(record)
+                }
+            }
+        }
+
+        func finish(into output: inout TransformOutput) throws {
+            guard let stateFile, !fresh.isEmpty else { return }
+            var data = Data(capacity: fresh.count * 16)
+            for d in fresh {
+                withUnsafeBytes(of: d.high) { data.append(contentsOf: $0) }
+                withUnsafeBytes(of: d.low) { data.append(contentsOf: $0) }
+            }
+            let url = URL(fileURLWithPath: stateFile)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: stateFile) {
+                guard FileManager.default.createFile(atPath: stateFile, contents: nil) else {
+                    throw StageError(stage: "dedupe", message: "cannot create \(stateFile)")
+                }
+            }
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            // Keep whole 16-byte entries: drop a torn tail before appending.
+            let size = try handle.seekToEnd()
+            if size % 16 != 0 { try handle.truncate(atOffset: size - size % 16); try handle.seekToEnd() }
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            fresh.removeAll()
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import SluiceCore
+import Synchronization
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run every pipeline in the config to the end of its input.",
+        discussion: """
+            Exit status: 0 all records delivered; 3 finished, but some records went to dead letters; \
+            1 fatal error; 2 bad usage or invalid config; 130/143 stopped by SIGINT/SIGTERM after a clean flush.
+            """)
+
+    enum Progress: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
+
+    @Argument(help: "The pipeline config (YAML).")
+    var config: String
+
+    @Option(help: "Default number of workers for parallel stages (default: the number of cores).")
+    var workers: Int?
+
+    @Option(help: "Show a live progress line: auto (only on a terminal), always or never.")
+    var progress: Progress = .auto
+
+    @Option(help: "Write per-stage counters as JSON to this file at the end.")
+    var metrics: String?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+    }
+
+    func run() throws {
+        logging.bootstrap()
+        let pipeline = try loadPipeline(config, workers: workers)
+        let shown = Atomic<Int>(0)
+        let deadLetters = FileDeadLetterQueue(path: pipeline.deadLetterPath) { letter in
+            // Show the first few dead letters as they happen; the summary gives the total.
+            let n = shown.wrappingAdd(1, ordering: .relaxed).newValue
+            if n <= 5 {
+                let place = letter.origin?.location.map { " (\($0))" } ?? ""
+                printError("dead letter: \(letter.stage): \(letter.error)\(place)")
+            } else if n == 6 {
+                printError("dead letter: … more in \(pipeline.deadLetterPath)")
+            }
+        }
+        var options = RunOptions()
+        options.logger = .init(label: "sluice")
+        let runner = PipelineRunner(pipeline: pipeline, options: options, deadLetters: deadLetters)
+
+        let signals = SignalWatcher(runner: runner)
+        let showProgress = progress == .always || (progress == .auto && isatty(STDERR_FILENO) != 0)
+        let meter = showProgress ? ProgressLine(runner: runner) : nil
+        meter?.start()
+        let result = runner.run()
+        meter?.stop()
+        deadLetters.close()
+
+        printError(Summary.render(result))
+        if let metrics { try writeMetrics(result, to: metrics) }
+        if let failure = result.failure {
+            printError("error: \(failure)")
+            throw ExitCode(ExitStatus.fatal)
+        }
+        if result.deadLetters > 0 {
+            printError("\(result.deadLetters) record\(result.deadLetters == 1 ? "" : "s") went to dead letters: \(pipeline.deadLetterPath)")
+        }
+        if let signal = signals.received {
+            throw ExitCode(signal == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
+        }
+        if result.deadLetters > 0 { throw ExitCode(ExitStatus.deadLetters) }
+    }
+
+    private func writeMetrics(_ result: RunResult, to path: String) throws {
+        let rate = result.elapsed > 0 ? Double(result.read) / result.elapsed : 0
+        let value: Value = [
+            "config": .string(config),
+            "elapsed_seconds": .double((result.elapsed * 1000).rounded() / 1000),
+            "records_read": .int(Int64(result.read)),
+            "records_delivered": .int(Int64(result.delivered)),
+            "dead_letters": .int(Int64(result.deadLetters)),
+            "records_per_second": .double(rate.rounded()),
+            "failed": .bool(result.failure != nil),
+            "stages": .array(result.counts.map(\.json)),
+        ]
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data((JSONWriter.string(value, pretty: true) + "\n").utf8).write(to: url)
+    }
+}
+
+/// Turns the first SIGINT/SIGTERM into a clean stop (sources stop reading, everything in flight
+/// is flushed); a second one exits at once.
+final class SignalWatcher {
+    private final class State: Sendable {
+        let signal = Atomic<Int32>(0)
+    }
+    private let state = State()
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(runner: PipelineRunner) {
+        for sig in [SIGINT, SIGTERM] {
+            Foundation.signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [state] in
+                if state.signal.exchange(sig, ordering: .relaxed) != 0 {
+                    printError("\nsluice: stopping now")
+                    exit(sig == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
+                }
+                printError("\nsluice: stopping after a clean flush (signal again to quit at once)")
+                runner.requestStop()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// The signal that stopped the run, if any.
+    var received: Int32? {
+        let s = state.signal.load(ordering: .relaxed)
+        return s == 0 ? nil : s
+    }
+}
+
+/// A live line on standard error: records read and written, and the rate.
+final class ProgressLine: Sendable {
+    private let runner: PipelineRunner
+    private let done = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(runner: PipelineRunner) { self.runner = runner }
+
+    func start() {
+        let thread = Thread { [self] in
+            let start = Date()
+            while !done.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: 0.25)
+                let counts = runner.metrics.map(\.snapshot)
+                let read = counts.filter { $0.kind == .source }.reduce(0) { $0 + $1.emitted + $1.deadLettered }
+                let written = counts.filter { $0.kind == .sink }.reduce(0) { $0 + $1.emitted }
+                let elapsed = Date().timeIntervalSince(start)
+                let rate = elapsed > 0 ? Int(Double(read) / elapsed) : 0
+                let line = "\r\u{1B}[K  read \(Summary.grouped(read))  written \(Summary.grouped(written))  \(Summary.grouped(rate)) rec/s  \(String(format: "%.1f", elapsed)) s"
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    func stop() {
+        done.store(true, ordering: .relaxed)
+        finished.wait()
+    }
+}
+
+/// The end-of-run table.
+enum Summary {
+    static func render(_ result: RunResult) -> String {
+        var rows: [[String]] = [["stage", "kind", "type", "in", "out", "dropped", "dead"]]
+        for c in result.counts {
+            rows.append([c.name, c.kind.rawValue, c.type,
+                         c.kind == .source ? "-" : grouped(c.received),
+                         grouped(c.emitted), c.kind == .transform ? grouped(c.dropped) : "-", grouped(c.deadLettered)])
+        }
+        let widths = (0..<7).map { col in rows.map { $0[col].count }.max() ?? 0 }
+        var lines = rows.map { row in
+            (0..<7).map { col in
+                col < 3 ? row[col].padding(toLength: widths[col], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[col] - row[col].count) + row[col]
+            }.joined(separator: "  ")
+        }
+        let rate = result.elapsed > 0 ? Double(result.read) / result.elapsed : 0
+        lines.append("\(grouped(result.read)) record\(result.read == 1 ? "" : "s") read, \(grouped(result.delivered)) delivered, "
+            + "\(grouped(result.deadLetters)) dead-lettered in \(String(format: "%.2f", result.elapsed)) s (\(grouped(Int(rate))) records/s)")
+        return lines.joined(separator: "\n")
+    }
+
+    /// 1234567 → "1,234,567".
+    static func grouped(_ n: Int) -> String {
+        let digits = String(abs(n))
+        var out = ""
+        for (k, ch) in digits.enumerated() {
+            if k > 0 && (digits.count - k) % 3 == 0 { out.append(",") }
+            out.append(ch)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+}

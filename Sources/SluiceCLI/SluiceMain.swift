@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceBasics
+import SluiceCore
+import SluiceJSON
+import SluiceLuaStages
+import SluiceSQLite
+import SluiceTextArticles
+import Synchronization
+
+/// The stage families built into `sluice`.
+public var builtinPlugins: [any SluicePlugin.Type] {
+    [TextArticlesPlugin.self, JSONPlugin.self, SQLitePlugin.self, LuaPlugin.self, BasicsPlugin.self]
+}
+
+/// Entry point of the `sluice` command.
+///
+/// A third-party plugin ships its own binary with one line:
+/// `SluiceMain.main(plugins: builtinPlugins + [MyPlugin.self])`.
+public enum SluiceMain {
+    static let registryStore = Mutex(StageRegistry(plugins: builtinPlugins))
+
+    /// The stage types the commands see.
+    static var registry: StageRegistry { registryStore.withLock { $0 } }
+
+    /// Parses the command line, runs the command and exits with the SPEC's status codes
+    /// (bad usage: 2, not ArgumentParser's 64).
+    public static func main(plugins: [any SluicePlugin.Type] = builtinPlugins,
+                            arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        registryStore.withLock { $0 = StageRegistry(plugins: plugins) }
+        do {
+            var command = try SluiceCommand.parseAsRoot(arguments)
+            try command.run()
+            exit(0)
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch {
+            let status = SluiceCommand.exitCode(for: error)
+            let message = SluiceCommand.fullMessage(for: error)
+            if status == .success {
+                print(message)
+                exit(0)
+            }
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            exit(status == .validationFailure ? ExitStatus.usage : ExitStatus.fatal)
+        }
+    }
+}
+
+/// The exit statuses of SPEC §2.
+enum ExitStatus {
+    static let ok: Int32 = 0
+    static let fatal: Int32 = 1
+    static let usage: Int32 = 2
+    static let deadLetters: Int32 = 3
+    static let interrupted: Int32 = 130
+    static let terminated: Int32 = 143
+}
+
+struct SluiceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice",
+        abstract: "Ingest articles, JSON and SQLite through Lua rules into SQLite or JSON Lines.",
+        version: "0.1.0",
+        subcommands: [RunCommand.self, ValidateCommand.self, TestCommand.self, StagesCommand.self,
+                      TryCommand.self, GraphCommand.self])
+}
+
+/// Options every command that logs takes.
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func bootstrap() {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Writes to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Loads a config or prints its problems and exits 2.
+func loadPipeline(_ path: String, workers: Int? = nil) throws -> Pipeline {
+    var loader = ConfigLoader(registry: SluiceMain.registry)
+    if let workers { loader.defaultWorkers = workers }
+    do {
+        return try loader.load(path: path)
+    } catch {
+        for d in error.diagnostics { printError(d.description) }
+        throw ExitCode(ExitStatus.usage)
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+
+struct TryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "try",
+        abstract: "Apply a Lua rule to JSON Lines records and print the output records as JSON Lines.",
+        discussion: """
+            Reads FILE (or standard input), runs each record through SCRIPT's process(record, emit), \
+            and prints what comes out on standard output. Errors go to standard error with the script \
+            and line. Exit status 0, or 3 when some records failed.
+            """)
+
+    @Argument(help: "The Lua rule.")
+    var script: String
+
+    @Option(help: "JSON Lines input (default: standard input).")
+    var input: String?
+
+    @Option(help: "The rule's init(options) table, as a JSON object.")
+    var options: String?
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() throws {
+        logging.bootstrap()
+        let cwd = FileManager.default.currentDirectoryPath
+        let scriptPath = script.hasPrefix("/") ? script : cwd + "/" + script
+        guard FileManager.default.fileExists(atPath: scriptPath) else {
+            printError("error: no such script: \(script)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        var optionsValue: Value = [:]
+        if let options {
+            do {
+                optionsValue = try JSONReader.parse(options)
+            } catch {
+                printError("error: --options is not valid JSON: \(error)")
+                throw ExitCode(ExitStatus.usage)
+            }
+            guard optionsValue.objectValue != nil else {
+                printError("error: --options must be a JSON object")
+                throw ExitCode(ExitStatus.usage)
+            }
+        }
+        // Build the one-rule pipeline through the same config machinery as `run`, so `try`
+        // behaves exactly like the rule inside a real pipeline. JSON strings are YAML scalars.
+        let inputPath = input.map { $0.hasPrefix("/") ? $0 : cwd + "/" + $0 } ?? "-"
+        let yaml = """
+            sources:
+              input: { type: json, path: \(JSONWriter.string(.string(inputPath))), format: lines }
+            transforms:
+              rule:
+                type: lua
+                inputs: [input]
+                script: \(JSONWriter.string(.string(scriptPath)))
+                workers: 1
+                options: \(JSONWriter.string(optionsValue))
+            sinks:
+              output: { type: json, inputs: [rule], path: "-" }
+            """
+        let pipeline: Pipeline
+        do {
+            pipeline = try ConfigLoader(registry: SluiceMain.registry, defaultWorkers: 1)
+                .load(yaml: yaml, file: "<try>", baseDirectory: cwd)
+        } catch {
+            for d in error.diagnostics where d.position.file != "<try>" { printError(d.description) }
+            for d in error.diagnostics where d.position.file == "<try>" { printError("error: \(d.message)") }
+            throw ExitCode(ExitStatus.usage)
+        }
+        let letters = StderrDeadLetterQueue()
+        let result = PipelineRunner(pipeline: pipeline, deadLetters: letters).run()
+        if let failure = result.failure {
+            printError("error: \(failure)")
+            throw ExitCode(ExitStatus.fatal)
+        }
+        if result.deadLetters > 0 { throw ExitCode(ExitStatus.deadLetters) }
+    }
+}
+
+/// Prints each dead letter as a readable error on standard error.
+struct StderrDeadLetterQueue: DeadLetterQueue {
+    func send(_ letter: DeadLetter) {
+        let place = letter.origin?.location.map { " (input \($0))" } ?? ""
+        var text = "error: \(letter.error)\(place)"
+        if case .string(let line)? = letter.details["script_line"] { text += "\n    \(line)" }
+        if case .string(let tb)? = letter.details["traceback"] { text += "\n" + tb }
+        printError(text)
+    }
+}
