@@ -58,6 +58,8 @@ private struct LoadSession {
     let file: String
     let baseDirectory: String
     var problems: [Diagnostic] = []
+    /// Per line of the interpolated text: (column after a substitution, length change).
+    var shifts: [Int: [(Int, Int)]] = [:]
 
     init(loader: ConfigLoader, file: String, baseDirectory: String) {
         self.loader = loader
@@ -71,12 +73,23 @@ private struct LoadSession {
 
     func position(_ node: Node?) -> SourcePosition {
         let mark = node?.mark
-        return SourcePosition(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+        let line = mark?.line ?? 1
+        return SourcePosition(file: file, line: line, column: originalColumn(line: line, column: mark?.column ?? 1))
+    }
+
+    /// Maps a column of the interpolated text back to the column the user wrote.
+    func originalColumn(line: Int, column: Int) -> Int {
+        guard let moves = shifts[line] else { return column }
+        var c = column
+        for (after, delta) in moves where after <= column { c -= delta }
+        return max(1, c)
     }
 
     // MARK: - Top level
 
-    mutating func run(_ text: String) throws(ConfigError) -> Pipeline {
+    mutating func run(_ original: String) throws(ConfigError) -> Pipeline {
+        let text = interpolate(original)
+        if !problems.isEmpty { throw ConfigError(problems) }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -423,6 +436,7 @@ private struct LoadSession {
         var state: [String: Int] = [:]  // 1 visiting, 2 done
         var stack: [String] = []
         var reported: Set<String> = []
+        let order = Dictionary(entries.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
         func visit(_ name: String, _ session: inout LoadSession) {
             state[name] = 1
             stack.append(name)
@@ -433,9 +447,15 @@ private struct LoadSession {
                         let cycle = Array(stack[start...])
                         let key = cycle.sorted().joined(separator: ",")
                         if reported.insert(key).inserted {
-                            // Name the cycle in data-flow order: each stage feeds the next.
-                            let flow = (cycle.reversed() + [cycle.last!]).joined(separator: " -> ")
-                            session.report(input.node, "the pipeline has a cycle: \(flow)")
+                            // Name the cycle in data-flow order (each stage feeds the next), starting
+                            // from the stage that comes first in the config.
+                            var flow = Array(cycle.reversed())
+                            if let first = flow.min(by: { (order[$0] ?? 0) < (order[$1] ?? 0) }),
+                               let k = flow.firstIndex(of: first) {
+                                flow = Array(flow[k...] + flow[..<k])
+                            }
+                            let text = (flow + [flow[0]]).joined(separator: " -> ")
+                            session.report(input.node, "the pipeline has a cycle: \(text)")
                         }
                     }
                 case nil: visit(input.name, &session)
@@ -520,7 +540,7 @@ private struct LoadSession {
     mutating func value(of node: Node) -> Value? {
         switch node {
         case .scalar(let scalar):
-            guard let text = interpolate(scalar.string, node: node) else { return nil }
+            let text = scalar.string
             if scalar.style != .plain || scalar.tag.description == Tag.Name.str.rawValue { return .string(text) }
             return typedScalar(text)
         case .sequence(let seq):
@@ -563,44 +583,65 @@ private struct LoadSession {
         return .string(text)
     }
 
-    /// `${VAR}`, `${VAR:-default}`, and `$$` for a literal `$`.
-    mutating func interpolate(_ text: String, node: Node) -> String? {
+    /// Replaces `${VAR}` and `${VAR:-default}` with environment variables, and `$$` with `$`,
+    /// in the config text before YAML parsing — so a substituted value is typed like any other
+    /// (`workers: ${N}` is an integer) and works inside `{ … }` too. Comments are left alone.
+    mutating func interpolate(_ text: String) -> String {
         guard text.contains("$") else { return text }
-        var out = ""
-        var rest = Substring(text)
-        while let dollar = rest.firstIndex(of: "$") {
-            out += rest[..<dollar]
-            let after = rest.index(after: dollar)
-            if after < rest.endIndex, rest[after] == "$" {
-                out += "$"
-                rest = rest[rest.index(after: after)...]
-                continue
+        var out = String.UnicodeScalarView()
+        var lineNumber = 1
+        for (index, line) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if index > 0 { out.append("\n"); lineNumber += 1 }
+            let chars = Array(line)
+            var produced = 0
+            var inSingle = false
+            var inDouble = false
+            var k = 0
+            while k < chars.count {
+                let c = chars[k]
+                if c == "#" && !inSingle && !inDouble && (k == 0 || chars[k - 1] == " " || chars[k - 1] == "\t") {
+                    out.append(contentsOf: chars[k...])
+                    break
+                }
+                if c == "'" && !inDouble { inSingle.toggle() }
+                if c == "\"" && !inSingle && (k == 0 || chars[k - 1] != "\\") { inDouble.toggle() }
+                guard c == "$", k + 1 < chars.count else { out.append(c); produced += 1; k += 1; continue }
+                if chars[k + 1] == "$" {
+                    out.append("$")
+                    produced += 1
+                    shifts[lineNumber, default: []].append((produced + 1, -1))
+                    k += 2
+                    continue
+                }
+                guard chars[k + 1] == "{", let close = chars[(k + 2)...].firstIndex(of: "}") else {
+                    out.append(c); produced += 1; k += 1; continue
+                }
+                let inner = String(String.UnicodeScalarView(chars[(k + 2)..<close]))
+                let name: String
+                var fallback: String?
+                if let sep = inner.range(of: ":-") {
+                    name = String(inner[..<sep.lowerBound])
+                    fallback = String(inner[sep.upperBound...])
+                } else {
+                    name = inner
+                }
+                let replacement: String
+                if let v = loader.variables[name], !(fallback != nil && v.isEmpty) {
+                    replacement = v
+                } else if let fallback {
+                    replacement = fallback
+                } else {
+                    problems.append(Diagnostic(SourcePosition(file: file, line: lineNumber, column: k + 1),
+                                               "environment variable '\(name)' is not set (write ${\(name):-default} to give a default)"))
+                    replacement = ""
+                }
+                out.append(contentsOf: replacement.unicodeScalars)
+                let length = replacement.unicodeScalars.count
+                produced += length
+                shifts[lineNumber, default: []].append((produced + 1, length - (close - k + 1)))
+                k = close + 1
             }
-            guard after < rest.endIndex, rest[after] == "{", let close = rest[after...].firstIndex(of: "}") else {
-                out += "$"
-                rest = rest[after...]
-                continue
-            }
-            let inner = rest[rest.index(after: after)..<close]
-            let name: Substring
-            var fallback: Substring?
-            if let sep = inner.range(of: ":-") {
-                name = inner[..<sep.lowerBound]
-                fallback = inner[sep.upperBound...]
-            } else {
-                name = inner
-            }
-            if let v = loader.variables[String(name)], !(fallback != nil && v.isEmpty) {
-                out += v
-            } else if let fallback {
-                out += fallback
-            } else {
-                report(node, "environment variable '\(name)' is not set (write ${\(name):-default} to give a default)")
-                return nil
-            }
-            rest = rest[rest.index(after: close)...]
         }
-        out += rest
-        return out
+        return String(out)
     }
 }

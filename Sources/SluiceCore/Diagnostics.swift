@@ -87,7 +87,8 @@ public enum Suggest {
             if best == nil || d < best!.1 { best = (candidate, d) }
         }
         guard let (name, d) = best else { return nil }
-        let limit = max(1, min(3, (max(w.count, name.count) + 2) / 3))
+        // Short words only get suggestions for a swap of two letters ("lau" → "lua").
+        let limit = w.count < 3 ? 0 : max(1, min(3, (max(w.count, name.count) + 2) / 3))
         return d <= limit ? name : nil
     }
 
