@@ -70,7 +70,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SluiceCore", "SluiceTestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "EndToEndTests", dependencies: ["sluice", "SluiceCore", "SluiceTestSupport"],
+        .testTarget(name: "EndToEndTests", dependencies: ["sluice", "SluiceCore", "SluiceTestSupport", "CSQLite"],
                     swiftSettings: swiftSettings),
     ]
         + plugins.flatMap { plugin -> [Target] in [

@@ -1,0 +1,49 @@
+# Sluice — make targets. `make demo` runs the demo pipeline on seeds/, `make test` runs the tests.
+SWIFT     ?= swift
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PKGS  := liblua5.4-dev libsqlite3-dev sqlite3 pkg-config
+BIN       := .build/debug/sluice
+
+.PHONY: deps build demo test bench clean
+
+## Install the system libraries Sluice links (Lua 5.4, SQLite) when they are missing.
+deps:
+	@if ! pkg-config --exists lua5.4 sqlite3 2>/dev/null || ! command -v sqlite3 >/dev/null; then \
+		echo "Installing $(APT_PKGS) with apt-get…"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PKGS); \
+	fi
+
+build: deps
+	$(SWIFT) build --product sluice
+
+## Run the demo pipeline (examples/articles.yaml) on seeds/ and show what landed in out/.
+demo: build
+	@rm -rf out .sluice
+	$(BIN) run examples/articles.yaml --progress never
+	@echo
+	@echo "== out/articles.db, table articles =="
+	@sqlite3 -header -column out/articles.db \
+		"SELECT title, published, json_array_length(paragraphs) AS paragraphs, word_count FROM articles;"
+	@echo
+	@echo "== money and percentages found by Scripts/extract_facts.lua =="
+	@sqlite3 out/articles.db \
+		"SELECT '  ' || json_extract(m.value, '$$.text') || ' = ' || json_extract(m.value, '$$.value') || ' ' || json_extract(m.value, '$$.currency') FROM articles, json_each(articles.money) AS m;"
+	@sqlite3 out/articles.db "SELECT '  percentages: ' || percentages FROM articles;"
+	@echo
+	@echo "== full-text search: articles matching 'railway' =="
+	@sqlite3 out/articles.db "SELECT '  ' || title FROM articles WHERE rowid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'railway');"
+	@echo
+	@echo "JSON Lines copy: out/articles.jsonl ($$(wc -l < out/articles.jsonl) record)"
+
+## Build once, then run every test (unit, plugin, end-to-end on the built binary).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## Benchmarks on deterministic generated data (release build); prints records/s and MB/s.
+bench: deps
+	$(SWIFT) build -c release --product sluice-bench
+	.build/release/sluice-bench $(BENCH)
+
+clean:
+	rm -rf .build out .sluice
