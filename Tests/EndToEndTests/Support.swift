@@ -54,8 +54,8 @@ enum Sluice {
         let id = UUID().uuidString.prefix(8)
         let tmp = URL(fileURLWithPath: NSTemporaryDirectory())
         let running = Running(out: tmp.appendingPathComponent("sluice-\(id).out"), err: tmp.appendingPathComponent("sluice-\(id).err"))
-        FileManager.default.createFile(atPath: running.out.path, contents: nil)
-        FileManager.default.createFile(atPath: running.err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: running.out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: running.err.path, contents: nil)
         let p = running.process
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = arguments
