@@ -1,14 +1,15 @@
 # Sluice — make targets. `make demo` runs the demo pipeline on seeds/, `make test` runs the tests.
 SWIFT     ?= swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS  := liblua5.4-dev libsqlite3-dev sqlite3 pkg-config
+APT_PKGS  := liblua5.4-dev libsqlite3-dev sqlite3 lua5.4 pkg-config
 BIN       := .build/debug/sluice
 
 .PHONY: deps build demo test bench clean
 
-## Install the system libraries Sluice links (Lua 5.4, SQLite) when they are missing.
+## Install the system libraries Sluice links (Lua 5.4, SQLite) when they are missing, plus the
+## sqlite3 and lua5.4 programs (the demo prints with sqlite3; a test checks our patterns against lua5.4).
 deps:
-	@if ! pkg-config --exists lua5.4 sqlite3 2>/dev/null || ! command -v sqlite3 >/dev/null; then \
+	@if ! pkg-config --exists lua5.4 sqlite3 2>/dev/null || ! command -v sqlite3 >/dev/null || ! command -v lua5.4 >/dev/null; then \
 		echo "Installing $(APT_PKGS) with apt-get…"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PKGS); \
 	fi
