@@ -67,7 +67,11 @@ public struct JSONSink: Sink {
 
     /// Builds the sink from options, writing `-` to `standardOutput` (tests).
     init(options: StageOptions, standardOutput: FileHandle) throws {
-        guard let path = options.string("path") else { throw options.error("the option 'path' is required") }
+        guard let configured = options.string("path"), !configured.isEmpty else {
+            throw options.error("the option 'path' is required")
+        }
+        // The config loader resolves paths already; resolving again keeps options made by hand working.
+        let path = options.environment.resolve(configured)
         self.init(path: path, format: options.string("format").flatMap(Format.init(rawValue:)) ?? .lines,
                   append: options.bool("append") ?? false, standardOutput: standardOutput)
     }

@@ -118,7 +118,11 @@ public struct JSONSource: Source {
 
     /// Builds the source from options, reading `-` from `standardInput` (tests).
     init(options: StageOptions, standardInput: FileHandle) throws {
-        guard let path = options.string("path") else { throw options.error("the option 'path' is required") }
+        guard let configured = options.string("path"), !configured.isEmpty else {
+            throw options.error("the option 'path' is required")
+        }
+        // The config loader resolves paths already; resolving again keeps options made by hand working.
+        let path = options.environment.resolve(configured)
         let format = options.string("format").flatMap(Format.init(rawValue:)) ?? .auto
         var pointer: JSONPointer?
         if let text = options.string("pointer") {

@@ -72,7 +72,11 @@ public struct SQLiteSink: Sink {
     /// Builds the sink from checked config options; throws a ``ConfigError`` for an empty
     /// table name, a repeated key field or a malformed index.
     public init(options: StageOptions) throws {
-        guard let path = options.string("path") else { throw options.error("the option 'path' is required") }
+        guard let configured = options.string("path"), !configured.isEmpty else {
+            throw options.error("the option 'path' is required")
+        }
+        // The config loader resolves paths already; resolving again keeps options made by hand working.
+        let path = options.environment.resolve(configured)
         guard let table = options.string("table"), !table.isEmpty else {
             throw options.error("table", "option 'table' must not be empty")
         }
@@ -81,8 +85,17 @@ public struct SQLiteSink: Sink {
         if let problem = Self.fieldListProblem(key) { throw options.error("key", "option 'key' \(problem)") }
         let fts = options.strings("fts") ?? []
         if let problem = Self.fieldListProblem(fts) { throw options.error("fts", "option 'fts' \(problem)") }
+        if let reserved = fts.first(where: { ["rank", "rowid"].contains(identifierKey($0)) }) {
+            throw options.error("fts", "option 'fts' cannot index a field named '\(reserved)' (FTS5 reserves 'rank' and 'rowid')")
+        }
         var indexes: [[String]] = []
-        for (n, item) in (options["indexes"]?.arrayValue ?? []).enumerated() {
+        let indexItems: [Value]
+        switch options["indexes"] {
+        case .array(let items)?: indexItems = items
+        case .string(let field)?: indexItems = [.string(field)]
+        default: indexItems = []
+        }
+        for (n, item) in indexItems.enumerated() {
             let fields: [String]
             switch item {
             case .string(let s): fields = [s]

@@ -44,7 +44,11 @@ public struct SQLiteSource: Source {
     /// Builds the source from checked config options; exactly one of `table` and `query` must
     /// be given (a ``ConfigError`` otherwise).
     public init(options: StageOptions) throws {
-        guard let path = options.string("path") else { throw options.error("the option 'path' is required") }
+        guard let configured = options.string("path"), !configured.isEmpty else {
+            throw options.error("the option 'path' is required")
+        }
+        // The config loader resolves paths already; resolving again keeps options made by hand working.
+        let path = options.environment.resolve(configured)
         let table = options.string("table")
         let query = options.string("query")
         switch (table, query) {

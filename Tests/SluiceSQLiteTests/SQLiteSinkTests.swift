@@ -289,6 +289,11 @@ struct SQLiteSinkTests {
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/x.db", "table": "t", "indexes": [1]]) }
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/x.db", "table": "t", "indexes": [[]]]) }
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/x.db", "table": "t", "batch_size": 0]) }
+        #expect(throws: ConfigError.self) { try make(["path": "/tmp/x.db", "table": "t", "fts": ["Rank"]]) }
+        let relative = try make(["path": "out/x.db", "table": "t", "indexes": "a", "key": "id"])
+        #expect(relative.path == dir.file("out/x.db"))
+        #expect(relative.indexes == [["a"]])
+        #expect(relative.key == ["id"])
     }
 
     @Test("the plugin registers the sqlite source and sink with their options")
