@@ -266,10 +266,14 @@ final class JSONSourceReader {
             try whole.withBytes { try readDocument($0, label: label, emptyIsError: true) }
         case UInt8(ascii: "{"):
             // Read the rest of the first line (bounded by the line limit).
-            while !atEnd && head[first...].firstIndex(of: 0x0A) == nil && head.count - first <= source.maxLineBytes {
+            var searched = first
+            var newline = head[first...].firstIndex(of: 0x0A)
+            while newline == nil && !atEnd && head.count - first <= source.maxLineBytes {
+                searched = head.count
                 try readMore()
+                newline = head[searched...].firstIndex(of: 0x0A)
             }
-            let lineEnd = head[first...].firstIndex(of: 0x0A) ?? head.count
+            let lineEnd = newline ?? head.count
             let firstLineIsValue = lineEnd - first <= source.maxLineBytes && head.withUnsafeBytes { all in
                 (try? JSONReader.parse(UnsafeRawBufferPointer(rebasing: all[first..<lineEnd]), maxDepth: source.maxDepth)) != nil
             }

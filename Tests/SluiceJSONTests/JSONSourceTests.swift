@@ -226,6 +226,28 @@ struct JSONDocumentTests {
         #expect(cutLetters.map { $0.origin?.line } == [1])
     }
 
+    @Test("auto detection reads a first line longer than one read, in a .json file and on standard input")
+    func autoDetectsLongFirstLine() throws {
+        let dir = TemporaryDirectory()
+        let long = "{\"id\": 1, \"body\": \"" + String(repeating: "b", count: 300_000) + "\"}"
+        let text = long + "\n{\"id\": 2}\n"
+        let path = try dir.write("long.json", text)
+        let (records, letters) = try collect(JSONSource(path: path))
+        #expect(letters.isEmpty)
+        #expect(ids(records) == [1, 2])
+        #expect(records.first?["body"]?.stringValue?.count == 300_000)
+
+        let pipe = Pipe()
+        let writer = Thread {
+            pipe.fileHandleForWriting.write(Data(text.utf8))
+            try? pipe.fileHandleForWriting.close()
+        }
+        writer.start()
+        let (fromStdin, stdinLetters) = try collect(JSONSource(path: "-", standardInput: pipe.fileHandleForReading))
+        #expect(stdinLetters.isEmpty)
+        #expect(ids(fromStdin) == [1, 2])
+    }
+
     @Test("a truncated pretty-printed document is one dead letter naming where it ends")
     func truncatedDocument() throws {
         let dir = TemporaryDirectory()
