@@ -313,7 +313,10 @@ public struct JSONReader: ~Copyable {
     private mutating func readHex4() throws(JSONError) -> UInt32 {
         var v: UInt32 = 0
         for _ in 0..<4 {
-            guard let c = current else { throw error("unterminated \\u escape") }
+            // `base[offset]` rather than `current`: the 6.3.1 optimizer crashes (SIL verifier,
+            // LoadBorrow) on `guard let c = current` in this loop in release builds.
+            guard offset < base.count else { throw error("unterminated \\u escape") }
+            let c = base[offset]
             let d: UInt32
             switch c {
             case 0x30...0x39: d = UInt32(c - 0x30)

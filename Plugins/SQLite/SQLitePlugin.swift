@@ -1,0 +1,13 @@
+import SluiceCore
+
+/// The SQLite family: the `sqlite` source (rows of a table or a query) and the `sqlite` sink
+/// (rows of a table created from the records, with upserts, full-text search and indexes).
+public enum SQLitePlugin: SluicePlugin {
+    /// Registers the `sqlite` source and the `sqlite` sink.
+    public static func register(in registry: inout StageRegistry) {
+        registry.source("sqlite", summary: "reads the rows of an SQLite table or query as records",
+                        options: SQLiteSource.optionSpecs) { try SQLiteSource(options: $0) }
+        registry.sink("sqlite", summary: "writes records to an SQLite table (created and widened from the fields; upserts, FTS5, indexes)",
+                      options: SQLiteSink.optionSpecs) { try SQLiteSink(options: $0) }
+    }
+}

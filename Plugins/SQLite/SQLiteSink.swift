@@ -1,0 +1,504 @@
+import CSQLite
+import Foundation
+import SluiceCore
+
+/// The `sqlite` sink: writes records as rows of one table, creating and widening the table
+/// as fields appear.
+///
+/// - The table is created from the first batch: a column per field, in order of first
+///   appearance, typed `INTEGER` (integers and booleans, stored 0/1), `REAL` (doubles, or a
+///   mix of doubles and integers), `TEXT` (strings, and arrays and objects stored as compact
+///   JSON text, or any mix with strings). A field that is only `null` in the first batch gets
+///   a column with no declared type (it stores any value as given).
+/// - A field that appears later is added with `ALTER TABLE … ADD COLUMN`, typed from the
+///   values of that batch. An existing table is used as it is, with missing columns added.
+///   Column names are matched as SQLite does, ignoring the case of ASCII letters.
+/// - Later values of another kind are stored under SQLite's type affinity rules (an integer
+///   in a `REAL` column reads back as a double, a number in a `TEXT` column as text).
+/// - `key` (one field or several) makes writes upserts: `INSERT … ON CONFLICT (key) DO UPDATE`
+///   sets the fields the record has and keeps the other columns. A new table gets the key as
+///   its `PRIMARY KEY`; an existing table gets a unique index on it when it has none. A
+///   record without a key field (or with a null one) is a dead letter naming the field.
+/// - `fts` keeps an FTS5 index `<table>_fts` (external content, rowids of the table) in step
+///   through insert, update and delete triggers, so it stays right under upserts and under
+///   writes by other programs. An index with other columns is rebuilt.
+/// - `indexes` creates an index per entry: a field, or a list of fields for one composite index.
+/// - Rows are written in transactions (`BEGIN IMMEDIATE`) committed every `batch_size` rows
+///   and at every flush, in WAL mode with `synchronous=NORMAL` and a busy timeout. Prepared
+///   statements are reused, one per set of fields, and prepared again after a schema change.
+/// - Every identifier is quoted (`"a""b"`); field names never reach SQL unquoted.
+/// - A record SQLite refuses (a constraint of an existing table, a key of the wrong type for
+///   an `INTEGER PRIMARY KEY`, a value too big), a record with no fields, and a record whose
+///   field names differ only in case are dead letters; the others go on.
+public struct SQLiteSink: Sink {
+    /// The options of the `sqlite` sink, as `sluice stages sqlite` shows them.
+    public static let optionSpecs: [OptionSpec] = [
+        OptionSpec("path", .path, required: true, doc: "the database file (created with its folder when missing)"),
+        OptionSpec("table", .string, required: true, doc: "the table to write (created from the records' fields)"),
+        OptionSpec("key", .stringOrList, doc: "field or fields identifying a record: writes become upserts"),
+        OptionSpec("fts", .list(.string), doc: "fields kept in an FTS5 full-text index <table>_fts"),
+        OptionSpec("indexes", .list(.any), doc: "indexes to create: a field, or a list of fields for a composite index"),
+        OptionSpec("batch_size", .integer, default: 10_000, doc: "rows per transaction (a flush also commits)"),
+        OptionSpec("busy_timeout", .integer, default: 5_000, doc: "milliseconds to wait for a database locked by another writer"),
+    ]
+
+    /// The database file.
+    public let path: String
+    /// The table written.
+    public let table: String
+    /// The key fields (empty: plain inserts).
+    public let key: [String]
+    /// The fields kept in the full-text index (empty: none).
+    public let fts: [String]
+    /// The indexes to create, each a list of fields.
+    public let indexes: [[String]]
+    /// Rows per transaction.
+    public let batchSize: Int
+    /// Milliseconds to wait for a lock.
+    public let busyTimeout: Int
+
+    /// Creates a sink directly.
+    public init(path: String, table: String, key: [String] = [], fts: [String] = [], indexes: [[String]] = [],
+                batchSize: Int = 10_000, busyTimeout: Int = 5_000) {
+        self.path = path
+        self.table = table
+        self.key = key
+        self.fts = fts
+        self.indexes = indexes
+        self.batchSize = max(1, batchSize)
+        self.busyTimeout = max(0, busyTimeout)
+    }
+
+    /// Builds the sink from checked config options; throws a ``ConfigError`` for an empty
+    /// table name, a repeated key field or a malformed index.
+    public init(options: StageOptions) throws {
+        guard let configured = options.string("path"), !configured.isEmpty else {
+            throw options.error("the option 'path' is required")
+        }
+        // The config loader resolves paths already; resolving again keeps options made by hand working.
+        let path = options.environment.resolve(configured)
+        guard let table = options.string("table"), !table.isEmpty else {
+            throw options.error("table", "option 'table' must not be empty")
+        }
+        guard !table.utf8.contains(0) else { throw options.error("table", "option 'table' must not contain a NUL character") }
+        let key = options.strings("key") ?? []
+        if let problem = Self.fieldListProblem(key) { throw options.error("key", "option 'key' \(problem)") }
+        let fts = options.strings("fts") ?? []
+        if let problem = Self.fieldListProblem(fts) { throw options.error("fts", "option 'fts' \(problem)") }
+        if let reserved = fts.first(where: { ["rank", "rowid"].contains(identifierKey($0)) }) {
+            throw options.error("fts", "option 'fts' cannot index a field named '\(reserved)' (FTS5 reserves 'rank' and 'rowid')")
+        }
+        var indexes: [[String]] = []
+        let indexItems: [Value]
+        switch options["indexes"] {
+        case .array(let items)?: indexItems = items
+        case .string(let field)?: indexItems = [.string(field)]
+        default: indexItems = []
+        }
+        for (n, item) in indexItems.enumerated() {
+            let fields: [String]
+            switch item {
+            case .string(let s): fields = [s]
+            case .array(let items) where !items.isEmpty && items.allSatisfy({ $0.stringValue != nil }):
+                fields = items.compactMap(\.stringValue)
+            default:
+                throw options.error("indexes", "option 'indexes' item \(n + 1) must be a field or a list of fields, not \(item.kindName) \(item)")
+            }
+            if let problem = Self.fieldListProblem(fields) { throw options.error("indexes", "option 'indexes' item \(n + 1) \(problem)") }
+            indexes.append(fields)
+        }
+        let batchSize = options.int("batch_size") ?? 10_000
+        guard batchSize >= 1 else { throw options.error("batch_size", "option 'batch_size' must be at least 1") }
+        let timeout = options.int("busy_timeout") ?? 5_000
+        guard timeout >= 0 else { throw options.error("busy_timeout", "option 'busy_timeout' must not be negative") }
+        self.init(path: path, table: table, key: key, fts: fts, indexes: indexes, batchSize: batchSize, busyTimeout: timeout)
+    }
+
+    /// Why a list of field names is unusable, or `nil`.
+    static func fieldListProblem(_ fields: [String]) -> String? {
+        if fields.contains(where: \.isEmpty) { return "must not name an empty field" }
+        if fields.contains(where: { $0.utf8.contains(0) }) { return "must not contain a NUL character" }
+        var seen: Set<String> = []
+        for field in fields where !seen.insert(identifierKey(field)).inserted {
+            return "names '\(field)' twice (SQLite column names ignore case)"
+        }
+        return nil
+    }
+
+    /// Opens the database (creating it and its folder when missing) and sets it up for writing.
+    public func makeWriter(_ context: StageContext) throws -> any SinkWriter {
+        try SQLiteSinkWriter(sink: self, context: context)
+    }
+}
+
+/// The SQL type a column gets from the values seen for it.
+enum ColumnKind {
+    case none, integer, real, text
+
+    mutating func merge(_ value: Value) {
+        switch value {
+        case .null: break
+        case .bool, .int: if self == .none { self = .integer }
+        case .double: if self == .none || self == .integer { self = .real }
+        case .string, .array, .object: self = .text
+        }
+    }
+
+    /// The declared type, or empty for none.
+    var sqlType: String {
+        switch self {
+        case .none: return ""
+        case .integer: return "INTEGER"
+        case .real: return "REAL"
+        case .text: return "TEXT"
+        }
+    }
+}
+
+/// The working half of ``SQLiteSink``, on the sink's thread.
+final class SQLiteSinkWriter: SinkWriter {
+    private let sink: SQLiteSink
+    private let context: StageContext
+    private let db: Database
+    private let quotedTable: String
+    /// The table's columns: identifier key (ASCII lower case) → name.
+    private var columns: [String: String] = [:]
+    private var tableReady = false
+    private var statements: [[String]: Statement] = [:]
+    private var lastFields: [String] = []
+    private var lastStatement: Statement?
+    private var inTransaction = false
+    private var pending = 0
+    private var scratch: [UInt8] = []
+    private var closed = false
+
+    init(sink: SQLiteSink, context: StageContext) throws {
+        self.sink = sink
+        self.context = context
+        self.quotedTable = quoteIdentifier(sink.table)
+        let folder = (sink.path as NSString).deletingLastPathComponent
+        if !folder.isEmpty {
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        do throws(SQLiteError) {
+            db = try Database(path: sink.path, readOnly: false, create: true)
+        } catch {
+            throw StageError(stage: context.name, message: error.message)
+        }
+        do throws(SQLiteError) {
+            try db.execute("PRAGMA busy_timeout = \(sink.busyTimeout)")
+            _ = try db.strings("PRAGMA journal_mode = WAL")
+            try db.execute("PRAGMA synchronous = NORMAL")
+            _ = try db.strings("SELECT count(*) FROM sqlite_master")
+        } catch {
+            if error.primaryCode == SQLITE_NOTADB {
+                throw StageError(stage: context.name, message: "\(sink.path) is not an SQLite database (\(error.message))")
+            }
+            throw StageError(stage: context.name, message: "cannot open the database \(sink.path): \(error.message)")
+        }
+        do {
+            if try loadTable() {
+                try begin()
+                try setUpTable()
+                try commit()
+            }
+        } catch let error as SQLiteError {
+            throw fatal("cannot set up table '\(sink.table)' in \(sink.path): \(error.message)")
+        }
+    }
+
+    deinit {
+        statements.removeAll()
+        lastStatement = nil
+    }
+
+    private func fatal(_ message: String) -> StageError {
+        StageError(stage: context.name, message: message)
+    }
+
+    // MARK: - Schema
+
+    /// Reads the table's columns; `false` when there is no such table yet.
+    private func loadTable() throws -> Bool {
+        let kinds = try db.strings("SELECT type FROM sqlite_master WHERE name = ?1 COLLATE NOCASE AND type IN ('table', 'view')",
+                                   [.string(sink.table)])
+        guard let kind = kinds.first else { return false }
+        guard kind == "table" else { throw fatal("'\(sink.table)' in \(sink.path) is a \(kind), not a table") }
+        for name in try db.strings("SELECT name FROM pragma_table_info(?1)", [.string(sink.table)]) {
+            columns[identifierKey(name)] = name
+        }
+        return true
+    }
+
+    /// Creates the table from the fields of the first batch.
+    private func createTable(from batch: [Record]) throws {
+        var order: [String] = []
+        var kinds: [String: ColumnKind] = [:]
+        for record in batch {
+            for (name, value) in record.fields where !name.utf8.contains(0) {
+                let id = identifierKey(name)
+                if kinds[id] == nil {
+                    order.append(name)
+                    kinds[id] = ColumnKind.none
+                }
+                kinds[id]?.merge(value)
+            }
+        }
+        for name in sink.key + sink.indexes.flatMap({ $0 }) where kinds[identifierKey(name)] == nil {
+            order.append(name)
+            kinds[identifierKey(name)] = ColumnKind.none
+        }
+        for name in sink.fts {
+            let id = identifierKey(name)
+            if kinds[id] == nil { order.append(name) }
+            if kinds[id] == nil || kinds[id] == ColumnKind.none { kinds[id] = .text }
+        }
+        var definitions = order.map { name -> String in
+            let type = kinds[identifierKey(name)]?.sqlType ?? ""
+            return type.isEmpty ? quoteIdentifier(name) : "\(quoteIdentifier(name)) \(type)"
+        }
+        if !sink.key.isEmpty {
+            definitions.append("PRIMARY KEY (\(sink.key.map(quoteIdentifier).joined(separator: ", ")))")
+        }
+        do throws(SQLiteError) {
+            try db.execute("CREATE TABLE IF NOT EXISTS \(quotedTable) (\(definitions.joined(separator: ", ")))")
+        } catch {
+            throw fatal("cannot create table '\(sink.table)' in \(sink.path): \(error.message)")
+        }
+        _ = try loadTable()
+        do {
+            try setUpTable()
+        } catch let error as SQLiteError {
+            throw fatal("cannot set up table '\(sink.table)' in \(sink.path): \(error.message)")
+        }
+    }
+
+    /// Adds the key, FTS and index columns, the key's unique index, the FTS index and its
+    /// triggers, and the configured indexes.
+    private func setUpTable() throws {
+        for name in sink.key + sink.indexes.flatMap({ $0 }) where columns[identifierKey(name)] == nil {
+            try addColumn(name, kind: .none)
+        }
+        for name in sink.fts where columns[identifierKey(name)] == nil {
+            try addColumn(name, kind: .text)
+        }
+        if !sink.key.isEmpty { try ensureUniqueKey() }
+        if !sink.fts.isEmpty { try ensureFullTextIndex() }
+        for fields in sink.indexes {
+            let name = "idx_\(sink.table)_\(fields.joined(separator: "_"))"
+            try db.execute("CREATE INDEX IF NOT EXISTS \(quoteIdentifier(name)) ON \(quotedTable) (\(fields.map(quoteIdentifier).joined(separator: ", ")))")
+        }
+        tableReady = true
+    }
+
+    private func addColumn(_ name: String, kind: ColumnKind) throws {
+        let type = kind.sqlType
+        try db.execute("ALTER TABLE \(quotedTable) ADD COLUMN \(quoteIdentifier(name))\(type.isEmpty ? "" : " " + type)")
+        columns[identifierKey(name)] = name
+        statements.removeAll()
+        lastStatement = nil
+    }
+
+    /// Makes sure an upsert on the key has a PRIMARY KEY or UNIQUE constraint to use.
+    private func ensureUniqueKey() throws {
+        let keyList = sink.key.map(quoteIdentifier).joined(separator: ", ")
+        let nulls = Array(repeating: "NULL", count: sink.key.count).joined(separator: ", ")
+        if (try? db.prepare("INSERT INTO \(quotedTable) (\(keyList)) VALUES (\(nulls)) ON CONFLICT (\(keyList)) DO NOTHING")) != nil {
+            return
+        }
+        let index = quoteIdentifier("\(sink.table)_key")
+        do throws(SQLiteError) {
+            try db.execute("CREATE UNIQUE INDEX IF NOT EXISTS \(index) ON \(quotedTable) (\(keyList))")
+        } catch {
+            throw fatal("cannot use (\(sink.key.joined(separator: ", "))) as the key of table '\(sink.table)': \(error.message)")
+        }
+    }
+
+    /// Creates (or rebuilds, when its columns changed) the FTS5 index and its triggers.
+    private func ensureFullTextIndex() throws {
+        let ftsName = "\(sink.table)_fts"
+        let fts = quoteIdentifier(ftsName)
+        let triggers = ["ai", "ad", "au"].map { "\(ftsName)_\($0)" }
+        let existing = try db.strings("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+                                      [.string(ftsName)])
+        if let sql = existing.first {
+            guard sql.range(of: "fts5", options: .caseInsensitive) != nil else {
+                throw fatal("table '\(ftsName)' in \(sink.path) exists and is not an FTS5 index; rename it or choose another table")
+            }
+            let current = try db.strings("SELECT name FROM pragma_table_info(?1)", [.string(ftsName)])
+            var haveTriggers = true
+            for trigger in triggers {
+                let found = try db.strings("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = ?1", [.string(trigger)])
+                if found.isEmpty { haveTriggers = false }
+            }
+            if current.map(identifierKey) == sink.fts.map(identifierKey) && haveTriggers { return }
+            context.logger.info("rebuilding the full-text index \(ftsName) for fields \(sink.fts)")
+            for trigger in triggers { try db.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(trigger))") }
+            try db.execute("DROP TABLE \(fts)")
+        }
+        let cols = sink.fts.map(quoteIdentifier)
+        let colList = cols.joined(separator: ", ")
+        let newValues = cols.map { "new.\($0)" }.joined(separator: ", ")
+        let oldValues = cols.map { "old.\($0)" }.joined(separator: ", ")
+        try db.execute("""
+            CREATE VIRTUAL TABLE \(fts) USING fts5(\(colList), content=\(quoteLiteral(sink.table)), content_rowid='rowid');
+            CREATE TRIGGER \(quoteIdentifier(triggers[0])) AFTER INSERT ON \(quotedTable) BEGIN
+              INSERT INTO \(fts) (rowid, \(colList)) VALUES (new.rowid, \(newValues));
+            END;
+            CREATE TRIGGER \(quoteIdentifier(triggers[1])) AFTER DELETE ON \(quotedTable) BEGIN
+              INSERT INTO \(fts) (\(fts), rowid, \(colList)) VALUES ('delete', old.rowid, \(oldValues));
+            END;
+            CREATE TRIGGER \(quoteIdentifier(triggers[2])) AFTER UPDATE ON \(quotedTable) BEGIN
+              INSERT INTO \(fts) (\(fts), rowid, \(colList)) VALUES ('delete', old.rowid, \(oldValues));
+              INSERT INTO \(fts) (rowid, \(colList)) VALUES (new.rowid, \(newValues));
+            END;
+            INSERT INTO \(fts) (\(fts)) VALUES ('rebuild');
+            """)
+    }
+
+    // MARK: - Writing
+
+    func write(_ batch: [Record]) throws {
+        guard !batch.isEmpty else { return }
+        do {
+            try begin()
+            if !tableReady { try createTable(from: batch) }
+        } catch let error as SQLiteError {
+            throw fatal("cannot write to \(sink.path): \(error.message)")
+        }
+        for (position, record) in batch.enumerated() {
+            if let problem = recordProblem(record) {
+                context.deadLetter(record, error: problem)
+                continue
+            }
+            let statement: Statement
+            if let last = lastStatement, record.fields.keys.elementsEqual(lastFields) {
+                statement = last
+            } else {
+                let names = Array(record.fields.keys)
+                if let problem = namesProblem(names) {
+                    context.deadLetter(record, error: problem)
+                    continue
+                }
+                do {
+                    try addMissingColumns(names, batch: batch, from: position)
+                    statement = try prepareInsert(names)
+                } catch let error as SQLiteError where error.primaryCode == SQLITE_ERROR || error.isAboutTheRow {
+                    context.deadLetter(record, error: "cannot store the record in table '\(sink.table)': \(error.message)")
+                    continue
+                } catch let error as SQLiteError {
+                    throw fatal("cannot write to \(sink.path): \(error.message)")
+                }
+                lastFields = names
+                lastStatement = statement
+            }
+            do throws(SQLiteError) {
+                var index: Int32 = 1
+                for value in record.fields.values {
+                    try statement.bind(value, at: index, scratch: &scratch)
+                    index += 1
+                }
+                try statement.step()
+                statement.reset()
+            } catch {
+                statement.reset()
+                guard error.isAboutTheRow else { throw fatal("cannot write to \(sink.path): \(error.message)") }
+                context.deadLetter(record, error: "cannot store the record in table '\(sink.table)': \(error.message)")
+            }
+            pending += 1
+            if pending >= sink.batchSize {
+                try commit()
+                try begin()
+            }
+        }
+    }
+
+    /// Why a record cannot become a row at all, or `nil`.
+    private func recordProblem(_ record: Record) -> String? {
+        if record.fields.isEmpty { return "a record with no fields cannot be stored as a row" }
+        for field in sink.key {
+            guard let value = record.fields[field] else { return "missing key field '\(field)'" }
+            if value.isNull { return "key field '\(field)' is null" }
+        }
+        return nil
+    }
+
+    /// Why a set of field names cannot be columns of one row, or `nil`.
+    private func namesProblem(_ names: [String]) -> String? {
+        var seen: [String: String] = [:]
+        for name in names {
+            if name.utf8.contains(0) { return "field name \(JSONWriter.string(.string(name))) contains a NUL character" }
+            if let other = seen.updateValue(name, forKey: identifierKey(name)) {
+                return "fields '\(other)' and '\(name)' would be the same column (SQLite column names ignore case)"
+            }
+        }
+        return nil
+    }
+
+    /// Adds columns for fields the table lacks, typed from this batch's values from `start` on.
+    private func addMissingColumns(_ names: [String], batch: [Record], from start: Int) throws {
+        for name in names where columns[identifierKey(name)] == nil {
+            var kind = ColumnKind.none
+            for record in batch[start...] {
+                if let value = record.fields[name] { kind.merge(value) }
+                if kind == .text { break }
+            }
+            try addColumn(name, kind: kind)
+        }
+    }
+
+    /// The insert (or upsert) statement for records with these fields, prepared once.
+    private func prepareInsert(_ names: [String]) throws -> Statement {
+        if let cached = statements[names] { return cached }
+        let cols = names.map(quoteIdentifier)
+        var sql = "INSERT INTO \(quotedTable) (\(cols.joined(separator: ", "))) VALUES ("
+            + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
+        if !sink.key.isEmpty {
+            let keyIDs = Set(sink.key.map(identifierKey))
+            let updates = zip(names, cols).filter { !keyIDs.contains(identifierKey($0.0)) }.map { "\($0.1) = excluded.\($0.1)" }
+            sql += " ON CONFLICT (\(sink.key.map(quoteIdentifier).joined(separator: ", "))) "
+            sql += updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + updates.joined(separator: ", ")
+        }
+        let statement = try db.prepare(sql, persistent: true)
+        if statements.count >= 256 { statements.removeAll() }
+        statements[names] = statement
+        return statement
+    }
+
+    // MARK: - Transactions
+
+    private func begin() throws {
+        guard !inTransaction else { return }
+        do throws(SQLiteError) {
+            try db.execute("BEGIN IMMEDIATE")
+        } catch {
+            throw fatal("cannot start a transaction on \(sink.path): \(error.message)")
+        }
+        inTransaction = true
+    }
+
+    private func commit() throws {
+        guard inTransaction else { return }
+        do throws(SQLiteError) {
+            try db.execute("COMMIT")
+        } catch {
+            throw fatal("cannot commit to \(sink.path): \(error.message)")
+        }
+        inTransaction = false
+        pending = 0
+    }
+
+    func flush() throws {
+        try commit()
+    }
+
+    func close() throws {
+        guard !closed else { return }
+        closed = true
+        defer {
+            statements.removeAll()
+            lastStatement = nil
+        }
+        try commit()
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import SluiceCore
+import SluiceTestSupport
+@testable import SluiceSQLite
+
+@Suite("sqlite stages in a pipeline")
+struct SQLitePipelineTests {
+    @Test("a config copies a table into another database with a key and FTS, twice without duplicates")
+    func configRun() throws {
+        let dir = TemporaryDirectory()
+        let source = dir.file("in.db")
+        try exec(source, """
+            CREATE TABLE docs (id TEXT, title TEXT, tags TEXT);
+            INSERT INTO docs VALUES ('a', 'Rail news', '["x"]'), ('b', 'Port news', '[]');
+            """)
+        let yaml = """
+            sources:
+              docs:
+                type: sqlite
+                path: in.db
+                table: docs
+                json_columns: [tags]
+            sinks:
+              db:
+                type: sqlite
+                inputs: [docs]
+                path: out/out.db
+                table: copy
+                key: id
+                fts: [title]
+                indexes: [title]
+            """
+        let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+        for _ in 0..<2 {
+            let pipeline = try loader.load(yaml: yaml, file: dir.file("p.yaml"), baseDirectory: dir.path)
+            let result = PipelineRunner(pipeline: pipeline, deadLetters: CollectingDeadLetterQueue()).run()
+            #expect(result.failure == nil)
+            #expect(result.delivered == 2)
+        }
+        let out = dir.file("out/out.db")
+        #expect(try rows(out, "SELECT id, title, tags FROM copy ORDER BY id") == [["a", "Rail news", "[\"x\"]"], ["b", "Port news", "[]"]])
+        #expect(try rows(out, "SELECT rowid FROM copy_fts WHERE copy_fts MATCH 'rail'") == [[1]])
+    }
+
+    @Test("a source with both table and query is refused when the config loads")
+    func tableAndQuery() throws {
+        let dir = TemporaryDirectory()
+        let yaml = """
+            sources:
+              docs:
+                type: sqlite
+                path: in.db
+                table: docs
+                query: SELECT 1
+            sinks:
+              db:
+                type: sqlite
+                inputs: [docs]
+                path: out.db
+                table: t
+            """
+        let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+        do {
+            _ = try loader.load(yaml: yaml, file: "p.yaml", baseDirectory: dir.path)
+            Issue.record("expected a config error")
+        } catch {
+            #expect(error.description.contains("p.yaml:6:12: error: source 'docs': give either 'table' or 'query', not both"))
+        }
+    }
+}
