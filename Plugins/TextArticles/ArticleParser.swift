@@ -135,8 +135,9 @@ struct ArticleParser: Sendable {
         } else if let titleIndex {
             article.title = titleText(lines[titleIndex].text)
         }
-        let bodyStart = scanHeader(lines, after: titleIndex ?? -1, consumed: &consumed, article: &article)
-        let bodyEnd = scanTrailer(lines, from: bodyStart, article: &article)
+        let headerEnd = scanHeader(lines, after: titleIndex ?? -1, consumed: &consumed, article: &article)
+        let bodyStart = (titleIndex ?? -1) + 1
+        let bodyEnd = max(scanTrailer(lines, from: headerEnd, article: &article), bodyStart)
         article.paragraphs = paragraphs(lines, bodyStart..<bodyEnd, consumed: consumed, markdown: markdown,
                                         article: &article)
         if article.publishedText == nil, let first = article.paragraphs.first, let date = dateline(first) {
@@ -239,11 +240,13 @@ struct ArticleParser: Sendable {
 
     // MARK: - Header and trailer
 
-    /// Takes the header lines after the title; returns where the body starts.
+    /// Takes the header lines after the title (marking them consumed); returns the index after
+    /// the last one.
     ///
-    /// Header lines are looked for among the next twelve non-blank lines; the header ends at
-    /// the last one found before two lines of text in a row, or a paragraph-length line. Text
-    /// lines between header lines (a standfirst) stay in the body.
+    /// Header lines are looked for among the next twelve non-blank lines, until two lines of
+    /// text in a row or a paragraph-length line. Text lines between header lines (a standfirst)
+    /// stay in the body. Once text has started, a caption no longer extends the header (it is
+    /// taken out of the body anyway).
     private func scanHeader(_ lines: [ArticleLine], after title: Int, consumed: inout [Bool],
                             article: inout Article) -> Int {
         var k = title + 1
@@ -255,6 +258,8 @@ struct ArticleParser: Sendable {
             if line.isBlank { k += 1; continue }
             seen += 1
             if let facts = classify.header(line) {
+                let isCaption = facts.allSatisfy { if case .caption = $0 { return true }; return false }
+                if isCaption && textRun > 0 { k += 1; continue }
                 article.add(facts)
                 consumed[k] = true
                 lastHeader = k

@@ -195,6 +195,8 @@ struct LineClassifier: Sendable {
             return nil
         }
         rest = rest.trimmed
+        // `By A | China Daily | Updated: …` is split on its bars by the caller.
+        if rest.contains(" | ") { return nil }
         var facts: [LineFact] = []
         if let date = dates.parse(rest) {
             let before = String(rest[..<date.range.lowerBound])
@@ -419,6 +421,7 @@ struct LineClassifier: Sendable {
             let value = text.hasPrefix("©") ? String(text.dropFirst()) : String(text.dropFirst(lower.hasPrefix("(c) ") ? 4 : 10))
             return ([.meta("Copyright", value.trimmed.hasPrefix("©") ? String(value.trimmed.dropFirst()).trimmed : value.trimmed)], false)
         }
+        if let credits = Self.creditLine(text) { return (credits, false) }
         // Several `Key: value` pairs on one line: `Source: Xinhua | Editor: Li Yan`.
         let parts = text.splitSpaced(["|"])
         var facts: [LineFact] = []
@@ -431,6 +434,26 @@ struct LineClassifier: Sendable {
             return ([.related([Self.relatedTitle(text)])], true)
         }
         return nil
+    }
+
+    static let creditRoles: Set<String> = [
+        "reporting", "additional reporting", "editing", "writing", "compiled", "compiling", "graphics", "research",
+        "fact-checking", "production", "produced", "translation", "translated",
+    ]
+
+    /// A wire-service credit line: `(Reporting by A and B; Editing by C)` →
+    /// `meta["Reporting"] = "A and B"`, `meta["Editing"] = "C"`.
+    static func creditLine(_ text: String) -> [LineFact]? {
+        var facts: [LineFact] = []
+        for part in text.split(separator: ";") {
+            let p = part.trimmed
+            guard let by = p.range(of: " by ") else { return nil }
+            let role = String(p[..<by.lowerBound]).trimmed
+            let names = String(p[by.upperBound...]).trimmed
+            guard creditRoles.contains(role.lowercased()), !names.isEmpty, names.scalarCount <= 120 else { return nil }
+            facts.append(.meta(role, names))
+        }
+        return facts.isEmpty ? nil : facts
     }
 
     private func trailerPair(_ text: String) -> [LineFact]? {
