@@ -39,6 +39,7 @@ struct LineClassifier: Sendable {
         "updated", "last updated", "updated on", "updated at", "modified", "last modified", "revised", "last revised",
         "edited", "date modified", "lastmod",
     ]
+    static let dateLabels = publishedLabels.union(updatedLabels)
     static let authorLabels: Set<String> = [
         "by", "author", "authors", "byline", "writer", "writers", "reporter", "reporters", "written by", "reported by",
         "story by", "words by", "text by",
@@ -69,6 +70,8 @@ struct LineClassifier: Sendable {
         if line.separator { return [.nothing] }
         if line.image { return [caption(line.text).map { .caption($0) } ?? .nothing] }
         let text = line.text
+        // A paragraph-length line can only be a caption.
+        if line.width > 300 { return caption(text).map { [.caption($0)] } }
         if let facts = single(text, inHeader: true) { return facts }
         let parts = text.splitSpaced(["|", "·", "•", "/", "–", "—"]).filter { !$0.isEmpty }
         guard parts.count > 1 else { return nil }
@@ -125,9 +128,10 @@ struct LineClassifier: Sendable {
     /// `Updated 2:15 PM EST, Fri November 21, 2025`, `Posted on March 3, 2024 by Jane Roe`,
     /// `Posted by Jane Roe on March 3, 2024`: a date label without a colon.
     private func prefixedDate(_ text: String) -> [LineFact]? {
-        let lower = text.lowercased()
+        guard let first = text.utf8.first, (first | 0x20) >= 0x61, (first | 0x20) <= 0x7A else { return nil }
+        let lower = String(text.unicodeScalars.prefix(24)).lowercased()
         var best: (label: String, updated: Bool)?
-        for label in Self.publishedLabels.union(Self.updatedLabels) where lower.hasPrefix(label + " ") {
+        for label in Self.dateLabels where lower.hasPrefix(label + " ") {
             if best == nil || label.count > best!.label.count { best = (label, Self.updatedLabels.contains(label)) }
         }
         guard let (label, updated) = best else { return nil }
@@ -254,11 +258,11 @@ struct LineClassifier: Sendable {
                 result.append(last + " " + piece)
                 continue
             }
-            if let inRange = piece.range(of: " in ") { piece = String(piece[..<inRange.lowerBound]).trimmed }
-            if let atRange = piece.range(of: " for ") { piece = String(piece[..<atRange.lowerBound]).trimmed }
+            if let r = piece.asciiRange(of: " in ") { piece = piece.bytes(0..<r.lowerBound).trimmed }
+            if let r = piece.asciiRange(of: " for ") { piece = piece.bytes(0..<r.lowerBound).trimmed }
             var words = piece.split(separator: " ").map(String.init)
             if let r = words.lastIndex(where: { w in
-                let key = w.lowercased().trimmingCharacters(in: .punctuationCharacters)
+                let key = w.lowercased().trimmingPunctuation
                 return roleWords.contains(key) || outletWords.contains(key) || key.contains(".com")
             }) {
                 words = Array(words[(r + 1)...])
@@ -296,6 +300,9 @@ struct LineClassifier: Sendable {
         "Photos:", "Photo:", "Photo by", "Photos by", "Image:", "Picture:", "Pictures:", "Credit:", "PHOTO:",
         "PHOTOS:", "File photo:", "Video:",
     ]
+    static let creditLabelBytes = creditLabels.map { Array($0.utf8) }
+    /// Which bytes start a credit label (a table: this test runs on every byte of the body).
+    static let labelInitials: [Bool] = (0..<256).map { b in creditLabels.contains { $0.utf8.first == UInt8(b) } }
     static let agencies: Set<String> = [
         "xinhua", "ap", "afp", "reuters", "epa", "getty images", "getty", "cfp", "ic", "vcg", "cns", "china news service",
         "bloomberg", "kyodo", "yonhap", "aap", "anp", "dpa", "efe", "tass", "sputnik", "anadolu", "nurphoto",
@@ -316,17 +323,21 @@ struct LineClassifier: Sendable {
             }
         }
         // A label: the last one in the line, at its start or after the end of a sentence.
-        var best: (range: Range<Int>, label: String)?
-        for label in Self.creditLabels {
-            var from = 0
-            while let r = text.asciiRange(of: label, from: from) {
-                if r.lowerBound == 0 || Self.sentenceBoundary(text, before: r.lowerBound) {
-                    if best == nil || r.lowerBound > best!.range.lowerBound { best = (r, label) }
+        var best: Range<Int>?
+        text.withBytes { b in
+            for i in 0..<b.count where Self.labelInitials[Int(b[i])] && (i == 0 || b[i - 1] == 0x20) {
+                for label in Self.creditLabelBytes where label[0] == b[i] && i + label.count <= b.count {
+                    var j = 1
+                    while j < label.count, b[i + j] == label[j] { j += 1 }
+                    if j == label.count, i == 0 || Self.sentenceBoundary(b, before: i) {
+                        if best == nil || i > best!.lowerBound || (i == best!.lowerBound && i + j > best!.upperBound) {
+                            best = i..<(i + j)
+                        }
+                    }
                 }
-                from = r.lowerBound + 1
             }
         }
-        guard let (range, _) = best else { return nil }
+        guard let range = best else { return nil }
         var credit = text.bytes(from: range.upperBound).trimmed
         while credit.hasSuffix(".") && !credit.hasSuffix("Jr.") { credit = String(credit.dropLast()).trimmed }
         guard !credit.isEmpty, credit.scalarCount <= 100, credit.wordCount <= 12,
@@ -363,16 +374,17 @@ struct LineClassifier: Sendable {
     }
 
     /// Whether the text just before byte offset `offset` ends a sentence (`. `, `? `, `) `, `| `).
-    private static func sentenceBoundary(_ text: String, before offset: Int) -> Bool {
-        let u = Array(text.utf8.prefix(offset))
-        guard let space = u.last, space == 0x20 else { return false }
-        var k = u.count - 2
+    private static func sentenceBoundary(_ u: UnsafeBufferPointer<UInt8>, before offset: Int) -> Bool {
+        guard offset >= 1, u[offset - 1] == 0x20 else { return false }
+        var k = offset - 2
         while k >= 0, u[k] == 0x20 { k -= 1 }
         guard k >= 0 else { return true }
-        // ASCII sentence ends and closing marks, or the last byte of a multi-byte ”, ’, 。
+        // ASCII sentence ends and closing marks…
         if ".!?)|:]\"'".utf8.contains(u[k]) { return true }
-        let tail = String(decoding: u[max(0, k - 3)...k], as: UTF8.self)
-        return tail.hasSuffix("”") || tail.hasSuffix("’") || tail.hasSuffix("。") || tail.hasSuffix("…")
+        // …or ”, ’, 。, … (E2 80 9D, E2 80 99, E3 80 82, E2 80 A6).
+        guard k >= 2 else { return false }
+        let (a, b, c) = (u[k - 2], u[k - 1], u[k])
+        return (a == 0xE2 && b == 0x80 && (c == 0x9D || c == 0x99 || c == 0xA6)) || (a == 0xE3 && b == 0x80 && c == 0x82)
     }
 
     // MARK: Lists
@@ -413,10 +425,13 @@ struct LineClassifier: Sendable {
         if line.image { return ([caption(line.text).map { .caption($0) } ?? .nothing], false) }
         let text = line.text.withoutWrappingBrackets
         if let c = caption(line.text) { return ([.caption(c)], false) }
-        let lower = text.lowercased()
-        if Self.relatedLabels.contains(lower) || Self.relatedLabels.contains(lower.trimmingCharacters(in: .punctuationCharacters)) {
-            return ([.relatedHeading], false)
+        if text.utf8.count <= 40 {
+            let lower = text.lowercased()
+            if Self.relatedLabels.contains(lower) || Self.relatedLabels.contains(lower.trimmingPunctuation) {
+                return ([.relatedHeading], false)
+            }
         }
+        let lower = String(text.unicodeScalars.prefix(12)).lowercased()
         if text.hasPrefix("©") || lower.hasPrefix("copyright ") || lower.hasPrefix("(c) ") {
             let value = text.hasPrefix("©") ? String(text.dropFirst()) : String(text.dropFirst(lower.hasPrefix("(c) ") ? 4 : 10))
             return ([.meta("Copyright", value.trimmed.hasPrefix("©") ? String(value.trimmed.dropFirst()).trimmed : value.trimmed)], false)
@@ -447,9 +462,9 @@ struct LineClassifier: Sendable {
         var facts: [LineFact] = []
         for part in text.split(separator: ";") {
             let p = part.trimmed
-            guard let by = p.range(of: " by ") else { return nil }
-            let role = String(p[..<by.lowerBound]).trimmed
-            let names = String(p[by.upperBound...]).trimmed
+            guard let by = p.asciiRange(of: " by ") else { return nil }
+            let role = p.bytes(0..<by.lowerBound).trimmed
+            let names = p.bytes(from: by.upperBound).trimmed
             guard creditRoles.contains(role.lowercased()), !names.isEmpty, names.scalarCount <= 120 else { return nil }
             facts.append(.meta(role, names))
         }

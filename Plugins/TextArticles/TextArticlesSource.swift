@@ -98,7 +98,7 @@ public struct TextArticlesSource: Source {
         for file in files {
             if context.isStopping { throw PipelineStop() }
             let origin = Origin(source: context.name, file: file.relativePath, line: 1)
-            switch reader.read(file) {
+            switch reader.read(path: file.path, relativePath: file.relativePath) {
             case .success(let fields):
                 batch.append(Record(fields, origin: origin))
                 if batch.count >= context.batchSize {
@@ -145,9 +145,10 @@ struct ArticleReader: Sendable {
     let parser: ArticleParser
     let maxBytes: Int
 
-    func read(_ file: MatchedFile) -> Result<Fields, FileProblem> {
+    /// Reads the file at `path`; `relativePath` becomes the record's `source`.
+    func read(path: String, relativePath: String) -> Result<Fields, FileProblem> {
         let data: Data
-        switch Self.load(file.path, maxBytes: maxBytes) {
+        switch Self.load(path, maxBytes: maxBytes) {
         case .success(let d): data = d
         case .failure(let p): return .failure(p)
         }
@@ -160,14 +161,14 @@ struct ArticleReader: Sendable {
         }
         let text = decoded.text
         if text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { return .failure(.empty(onlyWhitespace: true)) }
-        let ext = (file.path as NSString).pathExtension.lowercased()
+        let ext = (path as NSString).pathExtension.lowercased()
         let article: Article
         do {
             article = try parser.parse(text, markdown: ext == "md" || ext == "markdown")
         } catch {
             return .failure(.notAnArticle(error, excerpt: String(text.unicodeScalars.prefix(500))))
         }
-        return .success(Self.fields(article, source: file.relativePath))
+        return .success(Self.fields(article, source: relativePath))
     }
 
     static func fields(_ a: Article, source: String) -> Fields {
@@ -232,7 +233,7 @@ struct ArticleReader: Sendable {
     }
 }
 
-/// `read(2)`, named apart from ``ArticleReader/read(_:)``.
+/// `read(2)`, named apart from ``ArticleReader/read(path:relativePath:)``.
 private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     read(fd, buffer, count)
 }
