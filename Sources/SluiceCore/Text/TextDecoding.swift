@@ -256,42 +256,30 @@ public enum TextDecoding {
     private static func normalizeUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
-        var pendingBlanks = 0  // spaces/tabs seen but not yet written (dropped at a line end)
-        var pending: [UInt8] = []
+        // Blanks are written as they come; `contentEnd` is where the line's text ends, so a
+        // line break (or the end) cuts the trailing blanks off.
+        var contentEnd = 0
         var needsNFC = false
         let n = bytes.count
         var i = 0
-
-        @inline(__always) func flush() {
-            if pendingBlanks > 0 {
-                out.append(contentsOf: pending)
-                pending.removeAll(keepingCapacity: true)
-                pendingBlanks = 0
-            }
-        }
-        @inline(__always) func newline() {
-            pending.removeAll(keepingCapacity: true)
-            pendingBlanks = 0
-            out.append(0x0A)
-        }
-        @inline(__always) func blank(_ b: UInt8) {
-            pending.append(b)
-            pendingBlanks += 1
-        }
-
         while i < n {
             let b = bytes[i]
             if b < 0x80 {
                 switch b {
                 case 0x0D:
                     if i + 1 < n, bytes[i + 1] == 0x0A { i += 1 }
-                    newline()
-                case 0x0A, 0x0B, 0x0C: newline()
-                case 0x20, 0x09: blank(b)
+                    out.removeLast(out.count - contentEnd)
+                    out.append(0x0A)
+                    contentEnd = out.count
+                case 0x0A, 0x0B, 0x0C:
+                    out.removeLast(out.count - contentEnd)
+                    out.append(0x0A)
+                    contentEnd = out.count
+                case 0x20, 0x09: out.append(b)
                 case 0..<0x20, 0x7F: break  // other control characters are dropped
                 default:
-                    flush()
                     out.append(b)
+                    contentEnd = out.count
                 }
                 i += 1
                 continue
@@ -306,16 +294,20 @@ public enum TextDecoding {
             var j = i + 1
             while j < end { v = v << 6 | UInt32(bytes[j] & 0x3F); j += 1 }
             switch v {
-            case 0xA0, 0x1680, 0x2000...0x200A, 0x202F, 0x205F, 0x3000: blank(0x20)
-            case 0x85, 0x2028, 0x2029: newline()
+            case 0xA0, 0x1680, 0x2000...0x200A, 0x202F, 0x205F, 0x3000: out.append(0x20)
+            case 0x85, 0x2028, 0x2029:
+                out.removeLast(out.count - contentEnd)
+                out.append(0x0A)
+                contentEnd = out.count
             case 0xAD, 0x180E, 0x200B, 0x2060, 0xFEFF, 0x80...0x9F: break
             default:
-                flush()
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<end]))
+                contentEnd = out.count
                 if !isNFCStable(v) { needsNFC = true }
             }
             i = end
         }
+        out.removeLast(out.count - contentEnd)
         let result = String(decoding: out, as: UTF8.self)
         return needsNFC ? result.precomposedStringWithCanonicalMapping : result
     }
