@@ -69,12 +69,12 @@ public struct TextArticlesSource: Source {
         if let text = options.string("timezone") {
             guard let parsed = TimeZoneSpec(text) else {
                 throw options.error("timezone",
-                                    "unknown time zone '\(text)'; use an offset (+08:00), UTC, an abbreviation (EST) or a zone name (Asia/Shanghai)")
+                                    "option 'timezone': unknown time zone '\(text)'; use an offset (+08:00), UTC, an abbreviation (EST) or a zone name (Asia/Shanghai)")
             }
             zone = parsed
         }
         let maxBytes = options.int("max_bytes") ?? 16 << 20
-        guard maxBytes >= 1 else { throw options.error("max_bytes", "must be at least 1 byte") }
+        guard maxBytes >= 1 else { throw options.error("max_bytes", "option 'max_bytes' must be at least 1 byte") }
         self.init(path: path, extensions: options.strings("extensions") ?? ["txt", "md"], timeZone: zone,
                   maxBytes: maxBytes)
     }
