@@ -224,14 +224,15 @@ struct ArticleParser: Sendable {
                 if let facts = classify.header(line) { article.add(facts) }
                 continue
             }
-            if let facts = classify.header(line) {
+            if let facts = classify.header(line), !(n == 0 && Self.isBareCredit(facts)) {
                 consumed[k] = true
                 article.add(facts)
                 continue
             }
             if article.section == nil, n + 1 < candidates.count, isKicker(line) {
                 let next = lines[candidates[n + 1]]
-                if isTitleLike(next), classify.header(next) == nil {
+                // A headline does not end with a full stop; a paragraph or a standfirst does.
+                if isTitleLike(next), !next.text.hasSuffix("."), classify.header(next) == nil {
                     consumed[k] = true
                     article.section = line.text.collapsedSpaces
                     continue
@@ -246,6 +247,15 @@ struct ArticleParser: Sendable {
             throw .noTitle("the first line of text is a paragraph of \(line.text.scalarCount) characters, not a headline")
         }
         throw .noTitle("no line of text besides dates, bylines and captions")
+    }
+
+    /// Header facts that may just as well be a headline's words when they come first: a bare
+    /// credit (`Photos: The week in pictures`), or a date beside words that were not understood
+    /// (`Rail strike called off - March 3, 2024`).
+    private static func isBareCredit(_ facts: [LineFact]) -> Bool {
+        if facts.contains(where: { if case .nothing = $0 { return true }; return false }) { return true }
+        guard facts.count == 1, case .caption(let c) = facts[0] else { return false }
+        return c.text == nil
     }
 
     /// `Title` over `=====` (or `-----`) in Markdown: the underline makes the line a heading.
@@ -278,8 +288,20 @@ struct ArticleParser: Sendable {
             if line.isBlank { k += 1; continue }
             seen += 1
             if let facts = classify.header(line) {
-                let isCaption = facts.allSatisfy { if case .caption = $0 { return true }; return false }
-                if isCaption && textRun > 0 { k += 1; continue }
+                // Once text has started, only a byline or a date still belongs to the header
+                // (after a standfirst); a caption or a `Source:` line there is body matter.
+                let bylineOrDate = facts.allSatisfy {
+                    switch $0 {
+                    case .authors, .published, .updated, .nothing: return true
+                    default: return false
+                    }
+                }
+                if textRun > 0 && !bylineOrDate {
+                    textRun += 1
+                    if textRun >= 2 { break }
+                    k += 1
+                    continue
+                }
                 article.add(facts)
                 consumed[k] = true
                 lastHeader = k
@@ -400,6 +422,9 @@ struct ArticleParser: Sendable {
                     let continues: Bool
                     if markdown {
                         continues = !line.bullet
+                    } else if previous.text.continuesOn(line.text) {
+                        // A line starting in lower case continues the sentence above.
+                        continues = true
                     } else if let width = wrapWidth {
                         // The first word of this line would have fitted on the previous one:
                         // the break was meant, so a new paragraph starts.

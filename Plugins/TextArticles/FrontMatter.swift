@@ -39,7 +39,9 @@ struct FrontMatter {
             }
             guard !line.hasPrefix(" "), !line.hasPrefix("\t"), let colon = line.firstIndex(of: ":") else { continue }
             let key = line[..<colon].trimmed
-            guard !key.isEmpty, !key.contains(" ") || key.split(separator: " ").count <= 3 else { continue }
+            // Front-matter keys are identifiers: `title`, `pub_date`, `last-modified`.
+            guard !key.isEmpty, key.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || "_-".unicodeScalars.contains($0)
+                || ("0"..."9").contains($0) }) else { return nil }
             let value = String(line[line.index(after: colon)...]).trimmed
             if value.hasPrefix("["), value.hasSuffix("]") {
                 let items = value.dropFirst().dropLast().split(separator: ",").map { unquote($0.trimmed) }.filter { !$0.isEmpty }
@@ -75,8 +77,7 @@ struct FrontMatter {
                 result.article.add([.meta(key, values.joined(separator: ", "))])
             }
         }
-        // Without a title the block was probably not front matter but a rule and text.
-        return result.title == nil ? nil : result
+        return result
     }
 
     private static func unquote(_ text: String) -> String {

@@ -73,10 +73,37 @@ struct LineClassifier: Sendable {
         // A paragraph-length line can only be a caption.
         if line.width > 300 { return caption(text).map { [.caption($0)] } }
         if let facts = single(text, inHeader: true) { return facts }
-        let parts = text.splitSpaced(["|", "·", "•", "/", "–", "—"]).filter { !$0.isEmpty }
-        guard parts.count > 1 else { return nil }
+        // Parts separated by bars: `By A | China Daily | Updated: …`.
+        let strong = text.splitSpaced(["|", "·", "•"]).filter { !$0.isEmpty }
+        if strong.count > 1 { return parts(strong) }
+        // A date and time across slashes or dashes: `November 21, 2025 / 3:04 PM / Updated 2 hours ago`.
+        if line.width <= 120, let date = dates.parse(text) {
+            // The date must be a part of its own, set off by a separator, not words of a title
+            // (`Election results of November 5, 2024`).
+            let before = String(text[..<date.range.lowerBound]).trimmed
+            let after = String(text[date.range.upperBound...]).trimmed
+            let separators: Set<Character> = ["/", "|", "–", "—", "-", "·", "•"]
+            guard before.isEmpty || before.last.map(separators.contains) == true,
+                  after.isEmpty || after.first.map(separators.contains) == true else {
+                return parts(text.splitSpaced(["/", "–", "—"]).filter { !$0.isEmpty })
+            }
+            let others = (before + " / " + after).splitSpaced(["/", "–", "—", "-"]).map { $0.trimmingPunctuation }
+                .filter { !$0.isEmpty }
+            if others.allSatisfy({ $0.unicodeScalars.first.map { !$0.properties.isLowercase } ?? true }),
+               let facts = parts(others, understood: 1) {
+                return [.published(date, text: date.text)] + facts
+            }
+            if others.isEmpty { return [.published(date, text: date.text)] }
+        }
+        return parts(text.splitSpaced(["/", "–", "—"]).filter { !$0.isEmpty })
+    }
+
+    /// The facts of a line's parts: every part must be understood or be a short name (an
+    /// outlet); at least `understood` + one part must be understood.
+    private func parts(_ parts: [String], understood already: Int = 0) -> [LineFact]? {
+        guard parts.count > 1 || (already > 0 && !parts.isEmpty) else { return nil }
         var facts: [LineFact] = []
-        var understood = 0
+        var understood = already
         for part in parts {
             if let f = single(part, inHeader: true) {
                 facts += f

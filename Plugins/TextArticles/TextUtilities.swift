@@ -221,6 +221,13 @@ extension Unicode.Scalar {
 }
 
 extension String {
+    /// Whether `next` (the following line) carries on this line's sentence: it starts with a
+    /// lower-case letter and this line does not end a sentence.
+    func continuesOn(_ next: String) -> Bool {
+        guard let first = next.unicodeScalars.first, first.properties.isLowercase else { return false }
+        return !endsLikeSentence
+    }
+
     /// Whether the text ends like a sentence (`.`, `!`, `?`, possibly inside closing quotes).
     var endsLikeSentence: Bool {
         var scalars = unicodeScalars[...]
