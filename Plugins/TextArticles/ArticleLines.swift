@@ -22,7 +22,8 @@ struct ArticleLine {
 enum MarkdownCleaner {
     /// Builds the line model of one raw line.
     static func line(_ raw: Substring, markdown: Bool) -> ArticleLine {
-        var t = raw.trimmed
+        // One pass trims and collapses the spaces; the width is the collapsed line's.
+        var t = raw.collapsedSpaces
         var line = ArticleLine(text: "", width: t.scalarCount)
         guard !t.isEmpty else { return line }
         if isSeparator(t) {
@@ -51,7 +52,7 @@ enum MarkdownCleaner {
             line.bullet = true
             t = rest
         }
-        line.text = (markdown ? inline(t) : t).collapsedSpaces
+        line.text = markdown ? inline(t).collapsedSpaces : t
         return line
     }
 

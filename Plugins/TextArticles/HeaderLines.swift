@@ -70,8 +70,8 @@ struct LineClassifier: Sendable {
         if line.separator { return [.nothing] }
         if line.image { return [caption(line.text).map { .caption($0) } ?? .nothing] }
         let text = line.text
-        // A paragraph-length line can only be a caption.
-        if line.width > 300 { return caption(text).map { [.caption($0)] } }
+        // A paragraph-length line, or a long sentence, can only be a caption.
+        if line.width > 300 || (line.width > 120 && text.endsLikeSentence) { return caption(text).map { [.caption($0)] } }
         if let facts = single(text, inHeader: true) { return facts }
         // Parts separated by bars: `By A | China Daily | Updated: …`.
         let strong = text.splitSpaced(["|", "·", "•"]).filter { !$0.isEmpty }
