@@ -25,11 +25,57 @@ public enum TextArticlesPlugin: SluicePlugin {
 /// `paragraphs`, `body`, `word_count`, in that order. Each record's origin is the file's path
 /// relative to the root of `path`, line 1.
 ///
-/// Files are read one at a time and emitted in batches of the context's batch size. A file
-/// that is empty, binary, unreadable, larger than `max_bytes`, in an unsupported encoding, or
-/// without a headline becomes a dead letter naming the file and the reason; the other files go
-/// on. A `path` that matches no file at all is a fatal error: nothing would run, and it is
-/// almost always a typo.
+/// Reading: bytes are decoded and normalized by ``TextDecoding`` (UTF-8 with or without BOM,
+/// UTF-16/32 with BOM, Windows-1252 fallback; LF line ends, NFC, plain spaces). Files are read
+/// one at a time and emitted in batches of the context's batch size.
+///
+/// Fields, and the choices made where the SPEC is silent:
+/// - `id`: SHA-256 of the UTF-8 bytes of `title + "\n" + body`, first 16 bytes as lower-case
+///   hex (32 characters). The same article saved in another encoding, with CRLF, a BOM, hard
+///   wrapping or under another name has the same id; any change of a word changes it.
+/// - `section`: the kicker above the headline (short; in capitals or with ` / `, ` | `, ` > `),
+///   a `Section:`/`Category:` line, or front matter's `section`/`category`; else null.
+/// - `title`: the first line (or Markdown heading, `# ` removed) that is not a kicker, date,
+///   byline or caption. A file whose first line of text is a paragraph, or has no words, has
+///   no title and goes to dead letters.
+/// - `authors`: from `By A, B and C`, `Written by A`, `Posted … by A`, `Author: A`, front
+///   matter. Roles and outlets are dropped (`Jane Doe, Staff Writer` → `Jane Doe`,
+///   `By Xinhua writer Li Ming` → `Li Ming`, `By Global Times Staff Reporter` → `[]`), as is a
+///   place (`Jane Doe in Beijing`). Names are kept as written (`BY JOHN SMITH` → `JOHN SMITH`).
+/// - `published` / `updated`: ISO 8601 from ``DateParser`` — a time is written with its offset
+///   when the text gives a zone (`…Z` for UTC/GMT), or the `timezone` option's when it does
+///   not; a date alone has no offset. `Published:`/`Posted`/`Date:` lines and unlabelled date
+///   lines give `published`; `Updated:`/`Last updated`/`Modified` give `updated` (an
+///   article with only an `Updated:` line has `published` null). Without a header date, a
+///   dateline with a year (`MANILA, March 3, 2024 (Reuters) -`) gives `published`; one
+///   without a year (`BEIJING, Nov. 2 (Xinhua) --`) gives nothing. `published_text` and
+///   `updated_text` hold the date as written; when a labelled value is not a date
+///   (`Published: yesterday`) the text is kept and the ISO field is null.
+/// - `captions`: `{text, credit}` from `… Photo: X`, `(Photo: X)`, `Photo by X`,
+///   `Photograph: X`, `Credit: X`, `(AP Photo/X)`, `(Xinhua/X)`; `text` is null for a bare
+///   `Photo: X` line. Each caption once, wherever it appears.
+/// - `tags`: from `Tags:`/`Keywords:`/`Topics:` lines, split on `,` `;` `|`, without `#`.
+/// - `related`: titles from `Related:`/`Read more:`/`See also:` lines (` | ` separates
+///   several), and from the list under a `Related`/`Related articles` heading.
+/// - `meta`: trailing `Key: value` lines (`Editor: Li Yan`, `Source: Xinhua`), known keys in
+///   the header (`Source:`, `Editor:`), `© …`/`Copyright …` lines (key `Copyright`), wire
+///   credits (`(Reporting by A; Editing by B)` → `Reporting`, `Editing`) and front matter's
+///   other keys. Keys are kept as written; a repeated key's values are joined with `; `.
+/// - `paragraphs`: the body without header, captions, related and trailer lines. Paragraphs
+///   are separated by blank lines; hard-wrapped lines are joined with a space (a word broken
+///   at a hyphen is joined without one), and when every line is a paragraph (no blank lines
+///   between them) each line is one. Markdown headings and list items are paragraphs of
+///   their own, without their marks; links keep their text, emphasis marks go.
+/// - `body`: the paragraphs joined with a blank line; `word_count`: its whitespace-separated
+///   words.
+///
+/// Bad input: a file that is empty (or only whitespace), binary (NUL bytes or mostly control
+/// characters), unreadable (permissions, a dangling link), larger than `max_bytes`, in an
+/// unsupported legacy encoding, or without a headline becomes a dead letter whose error starts
+/// with the file's relative path and gives the reason (`a.txt: empty file`,
+/// `b.txt: binary content (NUL bytes)`, `c.txt: cannot read: Permission denied`); the other
+/// files go on. A `path` that matches no file at all is a fatal error naming the pattern:
+/// nothing would run, and it is almost always a typo.
 public struct TextArticlesSource: Source {
     /// The options of `text_articles`.
     public static let optionSpecs: [OptionSpec] = [
