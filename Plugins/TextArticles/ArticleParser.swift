@@ -1,0 +1,519 @@
+import Crypto
+import SluiceCore
+
+/// An article taken apart.
+struct Article {
+    var section: String?
+    var title = ""
+    var authors: [String] = []
+    var published: ParsedDate?
+    var publishedText: String?
+    var updated: ParsedDate?
+    var updatedText: String?
+    var captions: [ArticleCaption] = []
+    var tags: [String] = []
+    var related: [String] = []
+    var meta = Fields()
+    var paragraphs: [String] = []
+
+    /// The paragraphs joined with a blank line.
+    var body: String { paragraphs.joined(separator: "\n\n") }
+
+    /// The stable id: SHA-256 of the UTF-8 bytes of `title + "\n" + body` (both already
+    /// normalized: NFC, plain spaces, paragraphs joined by a blank line), as lower-case hex of
+    /// its first 16 bytes (32 characters). It does not depend on the file's name, encoding,
+    /// line endings, byte-order mark or hard wrapping.
+    static func id(title: String, body: String) -> String {
+        let digest = SHA256.hash(data: Array((title + "\n" + body).utf8))
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for byte in digest.prefix(16) {
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    mutating func add(_ facts: [LineFact]) {
+        for fact in facts {
+            switch fact {
+            case .authors(let names):
+                for name in names where !authors.contains(name) { authors.append(name) }
+            case .published(let date, let text):
+                if publishedText == nil {
+                    published = date
+                    publishedText = text
+                } else if updatedText == nil, let date, let first = published, date.iso > first.iso {
+                    // A second, later date without a label: the update.
+                    updated = date
+                    updatedText = text
+                }
+            case .updated(let date, let text):
+                if updatedText == nil {
+                    updated = date
+                    updatedText = text
+                }
+            case .caption(let c): addCaption(c)
+            case .section(let s): if section == nil { section = s }
+            case .tags(let list): for t in list where !tags.contains(t) { tags.append(t) }
+            case .related(let list): for r in list where !related.contains(r) { related.append(r) }
+            case .relatedHeading, .nothing: break
+            case .meta(let key, let value):
+                if let old = meta[key]?.stringValue {
+                    if old != value { meta[key] = .string(old + "; " + value) }
+                } else {
+                    meta[key] = .string(value)
+                }
+            }
+        }
+    }
+
+    /// Adds a caption unless the same words and credit are already there.
+    mutating func addCaption(_ c: ArticleCaption) {
+        let key = ArticleCaption(text: c.text?.collapsedSpaces, credit: c.credit.collapsedSpaces)
+        if !captions.contains(where: { ArticleCaption(text: $0.text?.collapsedSpaces, credit: $0.credit.collapsedSpaces) == key }) {
+            captions.append(key)
+        }
+    }
+}
+
+/// Why a text is not an article.
+enum ArticleProblem: Error, CustomStringConvertible {
+    case noTitle(String)
+
+    var description: String {
+        switch self {
+        case .noTitle(let why): return "no title line (\(why))"
+        }
+    }
+}
+
+/// Takes a normalized article text apart into header, body and trailer.
+///
+/// The layout it understands, top to bottom:
+///
+/// 1. optional YAML front matter (`---` … `---`) with `title`, `date`, `updated`, `author(s)`,
+///    `tags`, `section`/`category`; other keys go to `meta`;
+/// 2. optional kicker (section) line: short, in capitals or with ` / `, ` | `, ` > `, directly
+///    above the title (in Markdown: any short line above the `# ` heading);
+/// 3. the title: the first line (or Markdown heading) that is not a date, byline or caption;
+/// 4. header lines, in any order: bylines, date lines, captions, `Section:`/`Tags:`/`Source:`
+///    lines, and lines of several such parts separated by ` | `;
+/// 5. the body, where captions and `Related:`/`Read more:` lines (and lists under a `Related`
+///    heading) are taken out wherever they are;
+/// 6. the trailer: `Key: value` lines (`meta`), `Tags:`, `Related:` lines and lists, captions,
+///    copyright lines, separators.
+struct ArticleParser: Sendable {
+    let classify: LineClassifier
+
+    init(dates: DateParser) {
+        classify = LineClassifier(dates: dates)
+    }
+
+    /// Parses normalized text (``TextDecoding/normalize(_:)``). `markdown` is set for `.md`
+    /// files; a first line starting with `# ` turns it on too.
+    func parse(_ text: String, markdown markdownHint: Bool) throws(ArticleProblem) -> Article {
+        var article = Article()
+        var rawLines = Self.lines(text)
+        var frontTitle: String?
+        if let front = FrontMatter.parse(rawLines, dates: classify.dates) {
+            frontTitle = front.title
+            article = front.article
+            rawLines = Array(rawLines[front.end...])
+        }
+        let firstContent = rawLines.first { !$0.trimmed.isEmpty }?.trimmed ?? ""
+        let markdown = markdownHint || firstContent.hasPrefix("# ")
+        var lines = rawLines.map { MarkdownCleaner.line($0, markdown: markdown) }
+        if markdown { markSetextHeadings(&lines, raw: rawLines) }
+
+        var consumed = [Bool](repeating: false, count: lines.count)
+        let titleIndex = try findTitle(lines, frontTitle: frontTitle, markdown: markdown, consumed: &consumed,
+                                       article: &article)
+        if let frontTitle {
+            article.title = frontTitle
+        } else if let titleIndex {
+            article.title = titleText(lines[titleIndex].text)
+        }
+        let headerEnd = scanHeader(lines, after: titleIndex ?? -1, consumed: &consumed, article: &article)
+        let bodyStart = (titleIndex ?? -1) + 1
+        let bodyEnd = max(scanTrailer(lines, from: headerEnd, article: &article), bodyStart)
+        article.paragraphs = paragraphs(lines, bodyStart..<bodyEnd, consumed: consumed, markdown: markdown,
+                                        article: &article)
+        if article.publishedText == nil, let first = article.paragraphs.first, let date = dateline(first) {
+            article.published = date
+            article.publishedText = date.text
+        }
+        return article
+    }
+
+    /// The lines of a text (split at `\n`), found on its UTF-8 bytes: `split` on `Character`s
+    /// walks grapheme clusters and took 15 % of the parse time.
+    static func lines(_ text: String) -> [Substring] {
+        var result: [Substring] = []
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var i = start
+        while i != utf8.endIndex {
+            if utf8[i] == 0x0A {
+                result.append(text[start..<i])
+                start = utf8.index(after: i)
+            }
+            i = utf8.index(after: i)
+        }
+        result.append(text[start..<utf8.endIndex])
+        return result
+    }
+
+    // MARK: - Title and section
+
+    private func titleText(_ text: String) -> String {
+        var t = text
+        while t.hasPrefix("#") { t = String(t.dropFirst()) }
+        return t.collapsedSpaces
+    }
+
+    /// Whether a line can be a headline.
+    private func isTitleLike(_ line: ArticleLine) -> Bool {
+        guard !line.isBlank, !line.separator, !line.image, !line.bullet else { return false }
+        let t = line.text
+        return t.hasLetter && t.scalarCount <= 250 && t.wordCount <= 40
+    }
+
+    /// Whether a line looks like a kicker: short, no sentence punctuation, in capitals or with
+    /// a section separator.
+    private func isKicker(_ line: ArticleLine) -> Bool {
+        let t = line.text
+        guard t.scalarCount <= 60, t.wordCount <= 8, t.hasLetter, !t.endsLikeSentence, !t.hasSuffix(":") else {
+            return false
+        }
+        return t.isAllCaps || [" / ", " | ", " > ", " › ", " » ", " :: "].contains { t.contains($0) }
+    }
+
+    /// Finds the title line; returns its index (`nil` when front matter gave the title and no
+    /// line repeats it). Lines before the title that are kickers or header lines are used.
+    private func findTitle(_ lines: [ArticleLine], frontTitle: String?, markdown: Bool, consumed: inout [Bool],
+                           article: inout Article) throws(ArticleProblem) -> Int? {
+        let candidates = Array(lines.indices.filter { !lines[$0].isBlank && !lines[$0].separator }.prefix(8))
+        if let frontTitle {
+            // The first heading or line may repeat the front matter's title.
+            if let first = candidates.first, titleText(lines[first].text) == frontTitle || lines[first].headingLevel == 1 {
+                consumed[first] = true
+                return first
+            }
+            return nil
+        }
+        guard !candidates.isEmpty else { throw .noTitle("the text has only separators") }
+        if markdown, let h = candidates.prefix(5).first(where: { lines[$0].headingLevel == 1 })
+            ?? candidates.prefix(3).first(where: { lines[$0].isHeading }) {
+            for k in candidates where k < h {
+                consumed[k] = true
+                if let facts = classify.header(lines[k]) {
+                    article.add(facts)
+                } else if lines[k].text.scalarCount <= 60, !lines[k].text.endsLikeSentence {
+                    article.section = lines[k].text.collapsedSpaces
+                }
+            }
+            consumed[h] = true
+            return h
+        }
+        for (n, k) in candidates.enumerated() {
+            let line = lines[k]
+            if line.image {
+                consumed[k] = true
+                if let facts = classify.header(line) { article.add(facts) }
+                continue
+            }
+            if let facts = classify.header(line), !(n == 0 && Self.isBareCredit(facts)) {
+                consumed[k] = true
+                article.add(facts)
+                continue
+            }
+            if article.section == nil, n + 1 < candidates.count, isKicker(line) {
+                let next = lines[candidates[n + 1]]
+                // A headline does not end with a full stop; a paragraph or a standfirst does.
+                if isTitleLike(next), !next.text.hasSuffix("."), classify.header(next) == nil {
+                    consumed[k] = true
+                    article.section = line.text.collapsedSpaces
+                    continue
+                }
+            }
+            if isTitleLike(line) {
+                consumed[k] = true
+                return k
+            }
+            if !line.text.hasLetter { throw .noTitle("the first line of text has no words") }
+            if line.bullet { throw .noTitle("the text starts with a list, not a headline") }
+            throw .noTitle("the first line of text is a paragraph of \(line.text.scalarCount) characters, not a headline")
+        }
+        throw .noTitle("no line of text besides dates, bylines and captions")
+    }
+
+    /// Header facts that may just as well be a headline's words when they come first: a bare
+    /// credit (`Photos: The week in pictures`), or a date beside words that were not understood
+    /// (`Rail strike called off - March 3, 2024`).
+    private static func isBareCredit(_ facts: [LineFact]) -> Bool {
+        if facts.contains(where: { if case .nothing = $0 { return true }; return false }) { return true }
+        guard facts.count == 1, case .caption(let c) = facts[0] else { return false }
+        return c.text == nil
+    }
+
+    /// `Title` over `=====` (or `-----`) in Markdown: the underline makes the line a heading.
+    private func markSetextHeadings(_ lines: inout [ArticleLine], raw: [Substring]) {
+        for k in lines.indices.dropFirst() where lines[k].separator {
+            let mark = raw[k].trimmed.first
+            if mark == "=" || mark == "-", !lines[k - 1].isBlank, !lines[k - 1].separator, !lines[k - 1].isHeading {
+                lines[k - 1].headingLevel = mark == "=" ? 1 : 2
+            }
+        }
+    }
+
+    // MARK: - Header and trailer
+
+    /// Takes the header lines after the title (marking them consumed); returns the index after
+    /// the last one.
+    ///
+    /// Header lines are looked for among the next twelve non-blank lines, until two lines of
+    /// text in a row or a paragraph-length line. Text lines between header lines (a standfirst)
+    /// stay in the body. Once text has started, a caption no longer extends the header (it is
+    /// taken out of the body anyway).
+    private func scanHeader(_ lines: [ArticleLine], after title: Int, consumed: inout [Bool],
+                            article: inout Article) -> Int {
+        var k = title + 1
+        var lastHeader = title
+        var seen = 0
+        var textRun = 0
+        while k < lines.count, seen < 12 {
+            let line = lines[k]
+            if line.isBlank { k += 1; continue }
+            seen += 1
+            if let facts = classify.header(line) {
+                // Once text has started, only a byline or a date still belongs to the header
+                // (after a standfirst); a caption or a `Source:` line there is body matter.
+                let bylineOrDate = facts.allSatisfy {
+                    switch $0 {
+                    case .authors, .published, .updated, .nothing: return true
+                    default: return false
+                    }
+                }
+                if textRun > 0 && !bylineOrDate {
+                    textRun += 1
+                    if textRun >= 2 { break }
+                    k += 1
+                    continue
+                }
+                article.add(facts)
+                consumed[k] = true
+                lastHeader = k
+                textRun = 0
+            } else {
+                if line.text.scalarCount > 200 || line.isHeading || line.bullet { break }
+                textRun += 1
+                if textRun >= 2 { break }
+            }
+            k += 1
+        }
+        return lastHeader + 1
+    }
+
+    /// Takes the trailer lines at the end; returns where the body ends.
+    private func scanTrailer(_ lines: [ArticleLine], from bodyStart: Int, article: inout Article) -> Int {
+        var found: [(index: Int, facts: [LineFact], item: Bool)] = []
+        var k = lines.count - 1
+        while k >= bodyStart {
+            let line = lines[k]
+            if line.isBlank { k -= 1; continue }
+            guard let t = classify.trailer(line) else { break }
+            found.append((k, t.facts, t.item))
+            k -= 1
+        }
+        found.reverse()
+        // Short lines count only under a `Related` heading (or a list item after one).
+        var start = 0
+        var underRelated = false
+        for (n, entry) in found.enumerated() {
+            if entry.item {
+                if !underRelated { start = n + 1 }
+            } else if entry.facts.contains(where: { if case .relatedHeading = $0 { return true }; return false }) {
+                underRelated = true
+            } else if entry.facts.contains(where: { if case .caption = $0 { return false }; if case .nothing = $0 { return false }; return true }) {
+                underRelated = false
+            }
+        }
+        let kept = found[start...]
+        for entry in kept {
+            article.add(entry.facts.map { fact in
+                // A date in the trailer when the header already had one is kept as text.
+                switch fact {
+                case .published(_, let text) where article.publishedText != nil: return .meta("Published", text)
+                case .updated(_, let text) where article.updatedText != nil: return .meta("Updated", text)
+                default: return fact
+                }
+            })
+        }
+        guard let first = kept.first else { return lines.count }
+        // A trailing `Related` heading with nothing under it still ends the body.
+        return first.index
+    }
+
+    // MARK: - Body
+
+    private func paragraphs(_ lines: [ArticleLine], _ range: Range<Int>, consumed: [Bool], markdown: Bool,
+                            article: inout Article) -> [String] {
+        guard !range.isEmpty else { return [] }
+        // Blocks of consecutive text lines; captions, related lines, headings and list items
+        // split them.
+        var blocks: [[ArticleLine]] = []
+        var current: [ArticleLine] = []
+        func close() {
+            if !current.isEmpty { blocks.append(current); current = [] }
+        }
+        var inRelated = false
+        for k in range {
+            let line = lines[k]
+            if consumed[k] || line.isBlank || line.separator {
+                close()
+                if line.separator { inRelated = false }
+                continue
+            }
+            if line.image {
+                close()
+                if let c = classify.caption(line.text) { article.addCaption(c) }
+                continue
+            }
+            if let c = classify.caption(line.text) {
+                close()
+                article.addCaption(c)
+                continue
+            }
+            if let facts = relatedOrTags(line.text) {
+                close()
+                article.add(facts)
+                inRelated = facts.contains { if case .relatedHeading = $0 { return true }; return false }
+                continue
+            }
+            if inRelated {
+                if line.bullet || (line.text.scalarCount <= 150 && !line.text.hasSuffix(".")) {
+                    article.add([.related([LineClassifier.relatedTitle(line.text)])])
+                    continue
+                }
+                inRelated = false
+            }
+            if line.isHeading || line.bullet {
+                close()
+            }
+            current.append(line)
+            if line.isHeading { close() }
+        }
+        close()
+
+        let wrapWidth = markdown ? nil : hardWrapWidth(blocks)
+        var result: [String] = []
+        for block in blocks {
+            var paragraph: [String] = []
+            func emit() {
+                let text = join(paragraph)
+                if !text.isEmpty { result.append(text) }
+                paragraph = []
+            }
+            for (n, line) in block.enumerated() {
+                if n > 0 {
+                    let previous = block[n - 1]
+                    let continues: Bool
+                    if markdown {
+                        continues = !line.bullet
+                    } else if previous.text.continuesOn(line.text) {
+                        // A line starting in lower case continues the sentence above.
+                        continues = true
+                    } else if let width = wrapWidth {
+                        // The first word of this line would have fitted on the previous one:
+                        // the break was meant, so a new paragraph starts.
+                        let firstWord = line.text.firstWordWidth
+                        continues = !line.bullet && previous.width + 1 + firstWord > width - 2
+                    } else {
+                        continues = false
+                    }
+                    if !continues { emit() }
+                }
+                paragraph.append(line.text)
+            }
+            emit()
+        }
+        return result
+    }
+
+    /// The width text was hard-wrapped at, or `nil` when lines are whole paragraphs.
+    ///
+    /// Wrapped text has lines of at most ~100 characters, and most lines inside a paragraph
+    /// come close to the longest one.
+    private func hardWrapWidth(_ blocks: [[ArticleLine]]) -> Int? {
+        var maxWidth = 0
+        var inner: [Int] = []
+        for block in blocks {
+            for line in block where !line.bullet && !line.isHeading { maxWidth = max(maxWidth, line.width) }
+            if block.count > 1 { inner += block.dropLast().map(\.width) }
+        }
+        guard maxWidth >= 30, maxWidth <= 100, !inner.isEmpty else { return nil }
+        let near = inner.filter { $0 >= max(maxWidth - 20, maxWidth * 7 / 10) }.count
+        return near * 10 >= inner.count * 6 ? maxWidth : nil
+    }
+
+    /// Joins the lines of one paragraph: with a space, or with nothing after a word broken at
+    /// a hyphen (`China-` + `Kyrgyzstan`).
+    private func join(_ lines: [String]) -> String {
+        if lines.count == 1 { return lines[0] }
+        var text = ""
+        for line in lines {
+            if text.isEmpty {
+                text = line
+                continue
+            }
+            let u = text.utf8
+            let brokenWord = u.count >= 2 && u.last == 0x2D && text.dropLast().last?.isLetter == true
+                && line.first?.isLetter == true
+            text += brokenWord ? line : " " + line
+        }
+        return text
+    }
+
+    /// A `Related:`, `Read more:` or `Tags:` line inside the body.
+    private func relatedOrTags(_ text: String) -> [LineFact]? {
+        // The label is short and at the start: `Related:`, `READ MORE:`, `Tags:`, `[Related]`.
+        guard let first = text.utf8.first, first == 0x28 || first == 0x5B || (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7A
+        else { return nil }
+        let stripped = text.withoutWrappingBrackets
+        if stripped.utf8.count <= 40 {
+            let lower = stripped.lowercased()
+            if LineClassifier.relatedLabels.contains(lower.trimmingPunctuation),
+               stripped.hasSuffix(":") || stripped.isAllCaps || lower.hasPrefix("related") {
+                return [.relatedHeading]
+            }
+        }
+        guard let (key, value) = stripped.keyValue(maxWords: 5, maxKeyLength: 40) else { return nil }
+        let label = key.lowercased()
+        if LineClassifier.relatedLabels.contains(label) {
+            return value.isEmpty ? [.relatedHeading] : [.related(LineClassifier.relatedList(value))]
+        }
+        if LineClassifier.tagLabels.contains(label), !value.isEmpty {
+            return [.tags(LineClassifier.tagList(value))]
+        }
+        return nil
+    }
+
+    /// A wire-service dateline at the start of the first paragraph:
+    /// `WASHINGTON, March 3, 2024 (Reuters) — …`, `BEIJING, Nov. 2, 2025 (Xinhua) -- …`.
+    /// A dateline without a year (`BEIJING, Nov. 2 (Xinhua) --`) gives no date.
+    private func dateline(_ paragraph: String) -> ParsedDate? {
+        let head = String(paragraph.unicodeScalars.prefix(160))
+        var cut: String.Index?
+        for marker in [" -- ", " — ", " – ", " - ", " —", " --"] {
+            if let r = head.range(of: marker), cut == nil || r.lowerBound < cut! { cut = r.lowerBound }
+        }
+        guard let cut else { return nil }
+        let prefix = String(head[..<cut])
+        guard let date = classify.dates.parse(prefix) else { return nil }
+        let place = String(prefix[..<date.range.lowerBound]).trimmed
+        guard place.isEmpty || place.hasSuffix(",") || place.isAllCaps else { return nil }
+        return date
+    }
+}

@@ -1,0 +1,515 @@
+import SluiceCore
+
+/// A photo caption: the words under a picture and who took it.
+struct ArticleCaption: Hashable {
+    /// The caption's words, or `nil` for a bare credit line (`Photo: Xinhua`).
+    var text: String?
+    /// Who made or supplied the picture.
+    var credit: String
+}
+
+/// What one header, byline or trailer line says.
+enum LineFact {
+    case authors([String])
+    case published(ParsedDate?, text: String)
+    case updated(ParsedDate?, text: String)
+    case caption(ArticleCaption)
+    case section(String)
+    case tags([String])
+    case related([String])
+    /// `Related:` (or `Read more`, `See also`…) with the titles on the following lines.
+    case relatedHeading
+    case meta(String, String)
+    /// A line that carries nothing (an outlet name beside a byline, a separator).
+    case nothing
+}
+
+/// Recognizes the kinds of lines that surround an article's body.
+struct LineClassifier: Sendable {
+    let dates: DateParser
+
+    // MARK: Labels
+
+    static let publishedLabels: Set<String> = [
+        "published", "published on", "published at", "publication date", "first published", "posted", "posted on",
+        "posted at", "date", "dated", "created", "released", "issued", "filed", "pubdate", "publish date",
+        "date published", "originally published",
+    ]
+    static let updatedLabels: Set<String> = [
+        "updated", "last updated", "updated on", "updated at", "modified", "last modified", "revised", "last revised",
+        "edited", "date modified", "lastmod",
+    ]
+    static let dateLabels = publishedLabels.union(updatedLabels)
+    static let authorLabels: Set<String> = [
+        "by", "author", "authors", "byline", "writer", "writers", "reporter", "reporters", "written by", "reported by",
+        "story by", "words by", "text by",
+    ]
+    static let sectionLabels: Set<String> = ["section", "category", "categories", "kicker", "desk", "channel"]
+    static let tagLabels: Set<String> = ["tags", "tag", "keywords", "topics", "filed under", "subjects"]
+    static let relatedLabels: Set<String> = [
+        "related", "related article", "related articles", "related story", "related stories", "related news",
+        "related coverage", "related content", "related links", "related reading", "read more", "read also",
+        "also read", "see also", "more on this", "more on this story", "recommended", "you may also like",
+        "further reading",
+    ]
+    /// Keys that are taken as `meta` in the header too, and with long values in the trailer.
+    static let metaKeys: Set<String> = [
+        "source", "sources", "editor", "editors", "editing", "edited by", "editor in charge", "editor-in-charge",
+        "responsible editor", "chief editor", "copy editor", "reporter", "translator", "translated by", "proofreader",
+        "contact", "email", "e-mail", "copyright", "credit", "credits", "agency", "location", "dateline", "language",
+        "url", "link", "note", "notes", "correction", "clarification", "disclaimer", "word count", "photo editor",
+        "graphics", "additional reporting", "reporting", "producer", "illustration", "video", "via", "origin",
+    ]
+
+    // MARK: Header lines
+
+    /// The facts on a line of the header (between the title and the body), or `nil` when the
+    /// line is not a header line. A line of several parts (`By A | China Daily | Updated: …`)
+    /// counts when every part is understood or is a short name (an outlet) beside one that is.
+    func header(_ line: ArticleLine) -> [LineFact]? {
+        if line.separator { return [.nothing] }
+        if line.image { return [caption(line.text).map { .caption($0) } ?? .nothing] }
+        let text = line.text
+        // A paragraph-length line, or a long sentence, can only be a caption.
+        if line.width > 300 || (line.width > 120 && text.endsLikeSentence) { return caption(text).map { [.caption($0)] } }
+        if let facts = single(text, inHeader: true) { return facts }
+        // Parts separated by bars: `By A | China Daily | Updated: …`.
+        let strong = text.splitSpaced(["|", "·", "•"]).filter { !$0.isEmpty }
+        if strong.count > 1 { return parts(strong) }
+        // A date and time across slashes or dashes: `November 21, 2025 / 3:04 PM / Updated 2 hours ago`.
+        if line.width <= 120, let date = dates.parse(text) {
+            // The date must be a part of its own, set off by a separator, not words of a title
+            // (`Election results of November 5, 2024`).
+            let before = String(text[..<date.range.lowerBound]).trimmed
+            let after = String(text[date.range.upperBound...]).trimmed
+            let separators: Set<Character> = ["/", "|", "–", "—", "-", "·", "•"]
+            guard before.isEmpty || before.last.map(separators.contains) == true,
+                  after.isEmpty || after.first.map(separators.contains) == true else {
+                return parts(text.splitSpaced(["/", "–", "—"]).filter { !$0.isEmpty })
+            }
+            let others = (before + " / " + after).splitSpaced(["/", "–", "—", "-"]).map { $0.trimmingPunctuation }
+                .filter { !$0.isEmpty }
+            if others.allSatisfy({ $0.unicodeScalars.first.map { !$0.properties.isLowercase } ?? true }),
+               let facts = parts(others, understood: 1) {
+                return [.published(date, text: date.text)] + facts
+            }
+            if others.isEmpty { return [.published(date, text: date.text)] }
+        }
+        return parts(text.splitSpaced(["/", "–", "—"]).filter { !$0.isEmpty })
+    }
+
+    /// The facts of a line's parts: every part must be understood or be a short name (an
+    /// outlet); at least `understood` + one part must be understood.
+    private func parts(_ parts: [String], understood already: Int = 0) -> [LineFact]? {
+        guard parts.count > 1 || (already > 0 && !parts.isEmpty) else { return nil }
+        var facts: [LineFact] = []
+        var understood = already
+        for part in parts {
+            if let f = single(part, inHeader: true) {
+                facts += f
+                understood += 1
+            } else if part.wordCount <= 5, !part.endsLikeSentence, part.scalarCount <= 40 {
+                facts.append(.nothing)  // `China Daily`, `chinadaily.com.cn`, `Xinhua`
+            } else {
+                return nil
+            }
+        }
+        return understood > 0 ? facts : nil
+    }
+
+    /// One header fact from a line or part of a line.
+    private func single(_ text: String, inHeader: Bool) -> [LineFact]? {
+        if let c = caption(text) { return [.caption(c)] }
+        if let facts = labeled(text, inHeader: inHeader) { return facts }
+        if let facts = prefixedDate(text) { return facts }
+        if let facts = byline(text) { return facts }
+        if let d = wholeLineDate(text) { return [.published(d, text: d.text)] }
+        return nil
+    }
+
+    /// `Key: value` lines with a known key.
+    private func labeled(_ text: String, inHeader: Bool) -> [LineFact]? {
+        guard let (key, value) = text.withoutWrappingBrackets.keyValue(maxWords: 4), !value.isEmpty || inHeader else {
+            return nil
+        }
+        let label = key.lowercased()
+        if Self.publishedLabels.contains(label) || Self.updatedLabels.contains(label) {
+            let updated = Self.updatedLabels.contains(label)
+            guard !value.isEmpty else { return nil }
+            let date = dates.parse(value)
+            var facts: [LineFact] = [updated ? .updated(date, text: date?.text ?? value) : .published(date, text: date?.text ?? value)]
+            if let date, let names = namesBesideDate(value, date) { facts.append(.authors(names)) }
+            return facts
+        }
+        if Self.authorLabels.contains(label) {
+            guard let names = Self.names(value, requireCapitals: false) else { return nil }
+            return [.authors(names)]
+        }
+        if Self.sectionLabels.contains(label), !value.isEmpty { return [.section(value.collapsedSpaces)] }
+        if Self.tagLabels.contains(label) { return [.tags(Self.tagList(value))] }
+        if Self.relatedLabels.contains(label) { return value.isEmpty ? [.relatedHeading] : [.related(Self.relatedList(value))] }
+        if Self.metaKeys.contains(label), !value.isEmpty { return [.meta(key, value)] }
+        return nil
+    }
+
+    /// `Updated 2:15 PM EST, Fri November 21, 2025`, `Posted on March 3, 2024 by Jane Roe`,
+    /// `Posted by Jane Roe on March 3, 2024`: a date label without a colon.
+    private func prefixedDate(_ text: String) -> [LineFact]? {
+        guard let first = text.utf8.first, (first | 0x20) >= 0x61, (first | 0x20) <= 0x7A else { return nil }
+        let lower = String(text.unicodeScalars.prefix(24)).lowercased()
+        var best: (label: String, updated: Bool)?
+        for label in Self.dateLabels where lower.hasPrefix(label + " ") {
+            if best == nil || label.count > best!.label.count { best = (label, Self.updatedLabels.contains(label)) }
+        }
+        guard let (label, updated) = best else { return nil }
+        let rest = String(text.dropFirst(label.count)).trimmed
+        guard let date = dates.parse(rest) else {
+            // `Posted by Jane Roe` with no date.
+            if rest.lowercased().hasPrefix("by "), let names = Self.names(String(rest.dropFirst(3)), requireCapitals: true) {
+                return [.authors(names)]
+            }
+            return nil
+        }
+        // The date must come early (`Posted on …`, `Posted by X on …`), not in a sentence.
+        let before = String(rest[..<date.range.lowerBound]).trimmed
+        let beforeIsByline = before.lowercased().hasPrefix("by ")
+        guard before.isEmpty || beforeIsByline || before.lowercased() == "on" || before.lowercased() == "at" else {
+            return nil
+        }
+        var facts: [LineFact] = [updated ? .updated(date, text: date.text) : .published(date, text: date.text)]
+        if let names = namesBesideDate(rest, date) { facts.append(.authors(names)) }
+        else if !leftover(rest, without: date).isEmpty { return nil }
+        return facts
+    }
+
+    /// Names written before or after a date on a `Posted … by …` line.
+    private func namesBesideDate(_ text: String, _ date: ParsedDate) -> [String]? {
+        let before = String(text[..<date.range.lowerBound])
+        let after = String(text[date.range.upperBound...])
+        for piece in [after, before] {
+            let lower = piece.lowercased()
+            guard let by = lower.range(of: "by ") else { continue }
+            let start = piece.index(piece.startIndex, offsetBy: lower.distance(from: lower.startIndex, to: by.upperBound))
+            var names = String(piece[start...]).trimmed
+            for tail in [" on", " at", ",", "|", "-", "–", "—", " |"] where names.lowercased().hasSuffix(tail) {
+                names = String(names.dropLast(tail.count)).trimmed
+            }
+            if let list = Self.names(names, requireCapitals: true) { return list }
+        }
+        return nil
+    }
+
+    /// What is left of a line besides a date, without separators and connecting words.
+    private func leftover(_ text: String, without date: ParsedDate?) -> String {
+        var rest = text
+        if let date { rest.removeSubrange(date.range) }
+        let words = rest.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
+            .filter { !["on", "at", "posted", "published", "updated", "date", "time", "local"].contains($0.lowercased()) }
+        return words.joined(separator: " ")
+    }
+
+    /// A line that is only a date (and maybe a weekday and separators).
+    func wholeLineDate(_ text: String) -> ParsedDate? {
+        guard text.scalarCount <= 80, let date = dates.parse(text) else { return nil }
+        return leftover(text, without: date).isEmpty ? date : nil
+    }
+
+    /// `By A and B`, `BY A, B AND C`, `By A, Staff Writer`, `By A | March 3, 2024`.
+    func byline(_ text: String) -> [LineFact]? {
+        var rest: String
+        if text.hasPrefixIgnoringCase("by ") {
+            rest = String(text.dropFirst(3))
+        } else if let label = ["written by ", "story by ", "words by ", "reporting by ", "reported by ", "text by "]
+            .first(where: { text.hasPrefixIgnoringCase($0) }) {
+            rest = String(text.dropFirst(label.count))
+        } else {
+            return nil
+        }
+        rest = rest.trimmed
+        // `By A | China Daily | Updated: …` is split on its bars by the caller.
+        if rest.contains(" | ") { return nil }
+        var facts: [LineFact] = []
+        if let date = dates.parse(rest) {
+            let before = String(rest[..<date.range.lowerBound])
+            let after = leftover(String(rest[date.range.upperBound...]), without: nil)
+            guard after.isEmpty else { return nil }
+            facts.append(.published(date, text: date.text))
+            rest = before.trimmed
+            for tail in [" on", ",", "|", "-", "–", "—", " at"] where rest.lowercased().hasSuffix(tail) {
+                rest = String(rest.dropLast(tail.count)).trimmed
+            }
+        }
+        guard let names = Self.names(rest, requireCapitals: true) else { return nil }
+        return [.authors(names)] + facts
+    }
+
+    // MARK: Names
+
+    static let roleWords: Set<String> = [
+        "writer", "writers", "reporter", "reporters", "correspondent", "correspondents", "editor", "editors", "staff",
+        "contributor", "contributors", "contributing", "columnist", "journalist", "journalists", "chief", "producer",
+        "intern", "photographer", "special", "senior", "bureau", "desk", "team", "newsroom", "analyst",
+    ]
+    static let outletWords: Set<String> = [
+        "times", "news", "daily", "post", "press", "agency", "reuters", "xinhua", "ap", "afp", "bloomberg", "cnn",
+        "bbc", "wire", "herald", "journal", "tribune", "gazette", "magazine", "online", "network", "service",
+        "telegraph", "guardian", "review", "weekly", "dpa", "efe", "kyodo", "yonhap", "tass",
+    ]
+    static let particles: Set<String> = [
+        "de", "da", "di", "del", "della", "der", "den", "van", "von", "la", "le", "du", "dos", "das", "bin", "binti",
+        "ibn", "al", "el", "ter", "ten", "y", "zu", "st.", "d'", "e",
+    ]
+    static let suffixes: Set<String> = ["jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "phd", "ph.d."]
+
+    /// Splits a byline's names: `A, B and C`, `A & B`, `A; B`. Roles and outlets are dropped
+    /// (`Jane Doe, Staff Writer` → `Jane Doe`; `Xinhua writer Li Ming` → `Li Ming`), as is a
+    /// place (`Jane Doe in Beijing` → `Jane Doe`). Returns `nil` when a piece does not look
+    /// like a name (`By the end of the year…`), and `[]` when the byline names only an outlet or
+    /// a role (`By Global Times Staff Reporter`).
+    static func names(_ text: String, requireCapitals: Bool) -> [String]? {
+        var s = text.trimmed
+        while let last = s.unicodeScalars.last, ".,;:".unicodeScalars.contains(last), !s.lowercased().hasSuffix("jr."),
+              !s.lowercased().hasSuffix("sr.") {
+            s = String(s.unicodeScalars.dropLast())
+        }
+        guard !s.isEmpty, s.scalarCount <= 200 else { return nil }
+        for joiner in [" and ", " And ", " AND ", " & ", " und ", " y "] { s = s.replacingOccurrences(of: joiner, with: ", ") }
+        var result: [String] = []
+        var sawPiece = false
+        for rawPiece in s.split(whereSeparator: { $0 == "," || $0 == ";" }) {
+            var piece = rawPiece.trimmed
+            if piece.lowercased().hasPrefix("and ") { piece = String(piece.dropFirst(4)).trimmed }
+            guard !piece.isEmpty else { continue }
+            sawPiece = true
+            if suffixes.contains(piece.lowercased()), let last = result.popLast() {
+                result.append(last + " " + piece)
+                continue
+            }
+            if let r = piece.asciiRange(of: " in ") { piece = piece.bytes(0..<r.lowerBound).trimmed }
+            if let r = piece.asciiRange(of: " for ") { piece = piece.bytes(0..<r.lowerBound).trimmed }
+            var words = piece.split(separator: " ").map(String.init)
+            if let r = words.lastIndex(where: { w in
+                let key = w.lowercased().trimmingPunctuation
+                return roleWords.contains(key) || outletWords.contains(key) || key.contains(".com")
+            }) {
+                words = Array(words[(r + 1)...])
+                if words.isEmpty { continue }
+            }
+            guard (1...6).contains(words.count), words.allSatisfy({ isNameWord($0, requireCapitals: requireCapitals) })
+            else { return nil }
+            let name = words.joined(separator: " ")
+            if !result.contains(name) { result.append(name) }
+        }
+        return sawPiece ? result : nil
+    }
+
+    private static func isNameWord(_ w: String, requireCapitals: Bool) -> Bool {
+        guard let first = w.unicodeScalars.first, w.scalarCount <= 30 else { return false }
+        if w.unicodeScalars.contains(where: { ("0"..."9").contains($0) || "@/:()[]\"“”".unicodeScalars.contains($0) }) {
+            return false
+        }
+        if first.properties.isUppercase { return true }
+        if !first.properties.isAlphabetic { return false }
+        if !first.properties.isLowercase { return true }  // scripts without case (Chinese, Arabic…)
+        if particles.contains(w.lowercased()) { return true }
+        // al-Assad, d'Alembert
+        if let dash = w.firstIndex(where: { $0 == "-" || $0 == "'" || $0 == "’" }),
+           let next = w[w.index(after: dash)...].unicodeScalars.first, next.properties.isUppercase {
+            return true
+        }
+        return !requireCapitals
+    }
+
+    // MARK: Captions
+
+    static let creditLabels = [
+        "Photo credit:", "Photo courtesy of", "Photo courtesy:", "Image credit:", "Photograph:", "Photographs:",
+        "Photos:", "Photo:", "Photo by", "Photos by", "Image:", "Picture:", "Pictures:", "Credit:", "PHOTO:",
+        "PHOTOS:", "File photo:", "Video:",
+    ]
+    static let creditLabelBytes = creditLabels.map { Array($0.utf8) }
+    /// Which bytes start a credit label (a table: this test runs on every byte of the body).
+    static let labelInitials: [Bool] = (0..<256).map { b in creditLabels.contains { $0.utf8.first == UInt8(b) } }
+    static let agencies: Set<String> = [
+        "xinhua", "ap", "afp", "reuters", "epa", "getty images", "getty", "cfp", "ic", "vcg", "cns", "china news service",
+        "bloomberg", "kyodo", "yonhap", "aap", "anp", "dpa", "efe", "tass", "sputnik", "anadolu", "nurphoto",
+        "shutterstock", "alamy", "ians", "pti", "ani", "sipa", "zuma",
+    ]
+
+    /// A photo caption: `TEXT Photo: CREDIT`, `TEXT (Photo: CREDIT)`, `TEXT (Photo by CREDIT)`,
+    /// `TEXT Photograph: CREDIT` (The Guardian), `TEXT (AP Photo/NAME)`, `TEXT (Xinhua/NAME)`,
+    /// `TEXT Credit: CREDIT`, or a bare `Photo: CREDIT` line.
+    func caption(_ text: String) -> ArticleCaption? {
+        guard text.scalarCount <= 1000 else { return nil }
+        // A trailing parenthesis.
+        if text.hasSuffix(")"), let open = text.lastIndex(of: "(") {
+            let inner = String(text[text.index(after: open)..<text.index(before: text.endIndex)]).trimmed
+            let before = String(text[..<open]).trimmed
+            if let credit = Self.parenthesizedCredit(inner), before.isEmpty || Self.captionTextEnds(before) {
+                return ArticleCaption(text: before.isEmpty ? nil : before, credit: credit)
+            }
+        }
+        // A label: the last one in the line, at its start or after the end of a sentence.
+        var best: Range<Int>?
+        text.withBytes { b in
+            for i in 0..<b.count where Self.labelInitials[Int(b[i])] && (i == 0 || b[i - 1] == 0x20) {
+                for label in Self.creditLabelBytes where label[0] == b[i] && i + label.count <= b.count {
+                    var j = 1
+                    while j < label.count, b[i + j] == label[j] { j += 1 }
+                    if j == label.count, i == 0 || Self.sentenceBoundary(b, before: i) {
+                        if best == nil || i > best!.lowerBound || (i == best!.lowerBound && i + j > best!.upperBound) {
+                            best = i..<(i + j)
+                        }
+                    }
+                }
+            }
+        }
+        guard let range = best else { return nil }
+        var credit = text.bytes(from: range.upperBound).trimmed
+        while credit.hasSuffix(".") && !credit.hasSuffix("Jr.") { credit = String(credit.dropLast()).trimmed }
+        guard !credit.isEmpty, credit.scalarCount <= 100, credit.wordCount <= 12,
+              !credit.contains(". "), credit.hasLetter else { return nil }
+        let before = text.bytes(0..<range.lowerBound).trimmed
+        return ArticleCaption(text: before.isEmpty ? nil : before, credit: credit)
+    }
+
+    /// The credit inside a caption's closing parenthesis, if it is one.
+    static func parenthesizedCredit(_ inner: String) -> String? {
+        let lower = inner.lowercased()
+        for label in ["photo:", "photos:", "photo by", "photos by", "photograph:", "photo credit:", "image:",
+                      "image credit:", "credit:", "picture:", "file photo:", "courtesy of", "photo courtesy of",
+                      "photo/"] where lower.hasPrefix(label) {
+            let credit = String(inner.dropFirst(label.count)).trimmed
+            return credit.isEmpty || credit.scalarCount > 100 ? nil : credit
+        }
+        // (AP Photo/Name), (Xinhua/Name), (Getty Images)
+        if let slash = inner.firstIndex(of: "/") {
+            let agency = inner[..<slash].trimmed.lowercased()
+            if (agency.hasSuffix(" photo") || agency.hasSuffix(" photos") || agencies.contains(agency)),
+               inner.scalarCount <= 80 {
+                return inner
+            }
+        }
+        if agencies.contains(lower) || lower.hasSuffix("/getty images") { return inner }
+        return nil
+    }
+
+    /// Whether a caption's words end where a credit may follow.
+    private static func captionTextEnds(_ text: String) -> Bool {
+        text.endsLikeSentence || text.unicodeScalars.last.map { "”\"'’".unicodeScalars.contains($0) } ?? false
+            || text.hasSuffix(":")
+    }
+
+    /// Whether the text just before byte offset `offset` ends a sentence (`. `, `? `, `) `, `| `).
+    private static func sentenceBoundary(_ u: UnsafeBufferPointer<UInt8>, before offset: Int) -> Bool {
+        guard offset >= 1, u[offset - 1] == 0x20 else { return false }
+        var k = offset - 2
+        while k >= 0, u[k] == 0x20 { k -= 1 }
+        guard k >= 0 else { return true }
+        // ASCII sentence ends and closing marks…
+        if ".!?)|:]\"'".utf8.contains(u[k]) { return true }
+        // …or ”, ’, 。, … (E2 80 9D, E2 80 99, E3 80 82, E2 80 A6).
+        guard k >= 2 else { return false }
+        let (a, b, c) = (u[k - 2], u[k - 1], u[k])
+        return (a == 0xE2 && b == 0x80 && (c == 0x9D || c == 0x99 || c == 0xA6)) || (a == 0xE3 && b == 0x80 && c == 0x82)
+    }
+
+    // MARK: Lists
+
+    /// `a, b; c | #d` → `[a, b, c, d]`, without repeats.
+    static func tagList(_ value: String) -> [String] {
+        var result: [String] = []
+        for piece in value.split(whereSeparator: { ",;|·•，；、".contains($0) }) {
+            var tag = piece.trimmed
+            while tag.hasPrefix("#") { tag = String(tag.dropFirst()) }
+            tag = tag.collapsedSpaces
+            if !tag.isEmpty && !result.contains(tag) { result.append(tag) }
+        }
+        return result
+    }
+
+    /// The titles on a `Related:` line; several are separated by ` | `.
+    static func relatedList(_ value: String) -> [String] {
+        value.splitSpaced(["|"]).map(relatedTitle).filter { !$0.isEmpty }
+    }
+
+    /// A related item's title without quotes around it.
+    static func relatedTitle(_ text: String) -> String {
+        var t = text.trimmed
+        for (open, close) in [("\"", "\""), ("“", "”"), ("'", "'"), ("‘", "’")]
+        where t.hasPrefix(open) && t.hasSuffix(close) && t.count > 2 {
+            t = String(t.dropFirst().dropLast())
+        }
+        return t.collapsedSpaces
+    }
+
+    // MARK: Trailer lines
+
+    /// The facts on a line at the end of the article, or `nil` when it is body text.
+    /// `item` is set for a short line that may be a title under a `Related` heading.
+    func trailer(_ line: ArticleLine) -> (facts: [LineFact], item: Bool)? {
+        if line.separator { return ([.nothing], false) }
+        if line.image { return ([caption(line.text).map { .caption($0) } ?? .nothing], false) }
+        let text = line.text.withoutWrappingBrackets
+        if let c = caption(line.text) { return ([.caption(c)], false) }
+        if text.utf8.count <= 40 {
+            let lower = text.lowercased()
+            if Self.relatedLabels.contains(lower) || Self.relatedLabels.contains(lower.trimmingPunctuation) {
+                return ([.relatedHeading], false)
+            }
+        }
+        let lower = String(text.unicodeScalars.prefix(12)).lowercased()
+        if text.hasPrefix("©") || lower.hasPrefix("copyright ") || lower.hasPrefix("(c) ") {
+            let value = text.hasPrefix("©") ? String(text.dropFirst()) : String(text.dropFirst(lower.hasPrefix("(c) ") ? 4 : 10))
+            return ([.meta("Copyright", value.trimmed.hasPrefix("©") ? String(value.trimmed.dropFirst()).trimmed : value.trimmed)], false)
+        }
+        if let credits = Self.creditLine(text) { return (credits, false) }
+        // Several `Key: value` pairs on one line: `Source: Xinhua | Editor: Li Yan`.
+        let parts = text.splitSpaced(["|"])
+        var facts: [LineFact] = []
+        for part in parts {
+            guard let f = trailerPair(part) else { facts = []; break }
+            facts += f
+        }
+        if !facts.isEmpty { return (facts, false) }
+        if line.bullet || (text.scalarCount <= 150 && !text.hasSuffix(".") && text.hasLetter) {
+            return ([.related([Self.relatedTitle(text)])], true)
+        }
+        return nil
+    }
+
+    static let creditRoles: Set<String> = [
+        "reporting", "additional reporting", "editing", "writing", "compiled", "compiling", "graphics", "research",
+        "fact-checking", "production", "produced", "translation", "translated",
+    ]
+
+    /// A wire-service credit line: `(Reporting by A and B; Editing by C)` →
+    /// `meta["Reporting"] = "A and B"`, `meta["Editing"] = "C"`.
+    static func creditLine(_ text: String) -> [LineFact]? {
+        var facts: [LineFact] = []
+        for part in text.split(separator: ";") {
+            let p = part.trimmed
+            guard let by = p.asciiRange(of: " by ") else { return nil }
+            let role = p.bytes(0..<by.lowerBound).trimmed
+            let names = p.bytes(from: by.upperBound).trimmed
+            guard creditRoles.contains(role.lowercased()), !names.isEmpty, names.scalarCount <= 120 else { return nil }
+            facts.append(.meta(role, names))
+        }
+        return facts.isEmpty ? nil : facts
+    }
+
+    private func trailerPair(_ text: String) -> [LineFact]? {
+        if let facts = labeled(text, inHeader: false) {
+            // A second date is kept as text in `meta` by the caller; authors only if plain names.
+            return facts
+        }
+        guard let (key, value) = text.keyValue(maxWords: 3, maxKeyLength: 30), !value.isEmpty,
+              value.scalarCount <= 120 else { return nil }
+        // Unknown keys: Title Case words only, so that `He said: "…"` stays in the body.
+        guard key.split(separator: " ").allSatisfy({ $0.unicodeScalars.first?.properties.isUppercase ?? false }) else {
+            return nil
+        }
+        return [.meta(key, value)]
+    }
+}
+

@@ -1,0 +1,285 @@
+import Foundation
+import Logging
+import SluiceCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Registers the `text_articles` source.
+public enum TextArticlesPlugin: SluicePlugin {
+    /// Adds `text_articles`.
+    public static func register(in registry: inout StageRegistry) {
+        registry.source("text_articles", summary: "one record per plain-text or Markdown news article file",
+                        options: TextArticlesSource.optionSpecs) { options in
+            try TextArticlesSource(options: options)
+        }
+    }
+}
+
+/// The `text_articles` source: reads article files (`.txt`, `.md`) and emits one record per
+/// article with the fields `id`, `source`, `section`, `title`, `authors`, `published`,
+/// `published_text`, `updated`, `updated_text`, `captions`, `tags`, `related`, `meta`,
+/// `paragraphs`, `body`, `word_count`, in that order. Each record's origin is the file's path
+/// relative to the root of `path`, line 1.
+///
+/// Reading: bytes are decoded and normalized by ``TextDecoding`` (UTF-8 with or without BOM,
+/// UTF-16/32 with BOM, Windows-1252 fallback; LF line ends, NFC, plain spaces). Files are read
+/// one at a time and emitted in batches of the context's batch size.
+///
+/// Fields, and the choices made where the SPEC is silent:
+/// - `id`: SHA-256 of the UTF-8 bytes of `title + "\n" + body`, first 16 bytes as lower-case
+///   hex (32 characters). The same article saved in another encoding, with CRLF, a BOM, hard
+///   wrapping or under another name has the same id; any change of a word changes it.
+/// - `section`: the kicker above the headline (short; in capitals or with ` / `, ` | `, ` > `),
+///   a `Section:`/`Category:` line, or front matter's `section`/`category`; else null.
+/// - `title`: the first line (or Markdown heading, `# ` removed) that is not a kicker, date,
+///   byline or caption. A file whose first line of text is a paragraph, or has no words, has
+///   no title and goes to dead letters.
+/// - `authors`: from `By A, B and C`, `Written by A`, `Posted … by A`, `Author: A`, front
+///   matter. Roles and outlets are dropped (`Jane Doe, Staff Writer` → `Jane Doe`,
+///   `By Xinhua writer Li Ming` → `Li Ming`, `By Global Times Staff Reporter` → `[]`), as is a
+///   place (`Jane Doe in Beijing`). Names are kept as written (`BY JOHN SMITH` → `JOHN SMITH`).
+/// - `published` / `updated`: ISO 8601 from ``DateParser`` — a time is written with its offset
+///   when the text gives a zone (`…Z` for UTC/GMT), or the `timezone` option's when it does
+///   not; a date alone has no offset. `Published:`/`Posted`/`Date:` lines and unlabelled date
+///   lines give `published`; `Updated:`/`Last updated`/`Modified` give `updated` (an
+///   article with only an `Updated:` line has `published` null). Without a header date, a
+///   dateline with a year (`MANILA, March 3, 2024 (Reuters) -`) gives `published`; one
+///   without a year (`BEIJING, Nov. 2 (Xinhua) --`) gives nothing. `published_text` and
+///   `updated_text` hold the date as written; when a labelled value is not a date
+///   (`Published: yesterday`) the text is kept and the ISO field is null.
+/// - `captions`: `{text, credit}` from `… Photo: X`, `(Photo: X)`, `Photo by X`,
+///   `Photograph: X`, `Credit: X`, `(AP Photo/X)`, `(Xinhua/X)`; `text` is null for a bare
+///   `Photo: X` line. Each caption once, wherever it appears.
+/// - `tags`: from `Tags:`/`Keywords:`/`Topics:` lines, split on `,` `;` `|`, without `#`.
+/// - `related`: titles from `Related:`/`Read more:`/`See also:` lines (` | ` separates
+///   several), and from the list under a `Related`/`Related articles` heading.
+/// - `meta`: trailing `Key: value` lines (`Editor: Li Yan`, `Source: Xinhua`), known keys in
+///   the header (`Source:`, `Editor:`), `© …`/`Copyright …` lines (key `Copyright`), wire
+///   credits (`(Reporting by A; Editing by B)` → `Reporting`, `Editing`) and front matter's
+///   other keys. Keys are kept as written; a repeated key's values are joined with `; `.
+/// - `paragraphs`: the body without header, captions, related and trailer lines. Paragraphs
+///   are separated by blank lines; hard-wrapped lines are joined with a space (a word broken
+///   at a hyphen is joined without one), and when every line is a paragraph (no blank lines
+///   between them) each line is one. Markdown headings and list items are paragraphs of
+///   their own, without their marks; links keep their text, emphasis marks go.
+/// - `body`: the paragraphs joined with a blank line; `word_count`: its whitespace-separated
+///   words.
+///
+/// Bad input: a file that is empty (or only whitespace), binary (NUL bytes or mostly control
+/// characters), unreadable (permissions, a dangling link), larger than `max_bytes`, in an
+/// unsupported legacy encoding, or without a headline becomes a dead letter whose error starts
+/// with the file's relative path and gives the reason (`a.txt: empty file`,
+/// `b.txt: binary content (NUL bytes)`, `c.txt: cannot read: Permission denied`); the other
+/// files go on. A `path` that matches no file at all is a fatal error naming the pattern:
+/// nothing would run, and it is almost always a typo.
+public struct TextArticlesSource: Source {
+    /// The options of `text_articles`.
+    public static let optionSpecs: [OptionSpec] = [
+        OptionSpec("path", .path, required: true,
+                   doc: "a file, a folder (read recursively) or a glob such as articles/**/*.txt"),
+        OptionSpec("extensions", .stringOrList, default: ["txt", "md"],
+                   doc: "file extensions read from folders and globs; [] reads every file"),
+        OptionSpec("timezone", .string,
+                   doc: "zone for dates written without one: +08:00, UTC, EST or Asia/Shanghai (default: none, times stay local)"),
+        OptionSpec("max_bytes", .size, default: .int(16 << 20),
+                   doc: "larger files go to dead letters instead of being read"),
+    ]
+
+    /// The file, folder or glob to read.
+    public var path: String
+    /// The extensions kept when `path` is a folder or a glob (lower case, no dot).
+    public var extensions: [String]
+    /// The zone applied to times written without one.
+    public var timeZone: TimeZoneSpec?
+    /// The largest file read, in bytes.
+    public var maxBytes: Int
+
+    /// Creates the source directly (tests, tools).
+    public init(path: String, extensions: [String] = ["txt", "md"], timeZone: TimeZoneSpec? = nil,
+                maxBytes: Int = 16 << 20) {
+        self.path = path
+        self.extensions = extensions
+        self.timeZone = timeZone
+        self.maxBytes = maxBytes
+    }
+
+    /// Creates the source from validated options; an unknown `timezone` or a `max_bytes` below
+    /// 1 is a config error.
+    public init(options: StageOptions) throws {
+        guard let path = options.string("path") else { throw options.error("missing required option 'path'") }
+        var zone: TimeZoneSpec?
+        if let text = options.string("timezone") {
+            guard let parsed = TimeZoneSpec(text) else {
+                throw options.error("timezone",
+                                    "option 'timezone': unknown time zone '\(text)'; use an offset (+08:00), UTC, an abbreviation (EST) or a zone name (Asia/Shanghai)")
+            }
+            zone = parsed
+        }
+        let maxBytes = options.int("max_bytes") ?? 16 << 20
+        guard maxBytes >= 1 else { throw options.error("max_bytes", "option 'max_bytes' must be at least 1 byte") }
+        self.init(path: path, extensions: options.strings("extensions") ?? ["txt", "md"], timeZone: zone,
+                  maxBytes: maxBytes)
+    }
+
+    /// Reads every matching file, emitting one record per article.
+    public func run(_ context: SourceContext) throws {
+        let fileSet = FileSet(pattern: path, extensions: extensions)
+        let files: [MatchedFile]
+        do {
+            files = try fileSet.files()
+        } catch {
+            throw StageError(stage: context.name, message: "path '\(path)': \(error)")
+        }
+        guard !files.isEmpty else {
+            let kinds = fileSet.extensions.isEmpty ? "" : " with extension " + fileSet.extensions.map { "." + $0 }.joined(separator: ", ")
+            throw StageError(stage: context.name, message: "path '\(path)' matches no files\(kinds)")
+        }
+        let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone)), maxBytes: maxBytes)
+        var batch: [Record] = []
+        batch.reserveCapacity(context.batchSize)
+        for file in files {
+            if context.isStopping { throw PipelineStop() }
+            let origin = Origin(source: context.name, file: file.relativePath, line: 1)
+            switch reader.read(path: file.path, relativePath: file.relativePath) {
+            case .success(let fields):
+                batch.append(Record(fields, origin: origin))
+                if batch.count >= context.batchSize {
+                    try context.emit(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            case .failure(let problem):
+                context.logger.debug("skipping \(file.path): \(problem)")
+                context.deadLetter(raw: problem.raw, error: "\(file.relativePath): \(problem)", origin: origin,
+                                   details: ["path": .string(file.path)])
+            }
+        }
+        try context.emit(batch)
+    }
+}
+
+/// Why a file gave no record.
+enum FileProblem: Error, CustomStringConvertible {
+    case cannotRead(String)
+    case tooLarge(Int, max: Int)
+    case empty(onlyWhitespace: Bool)
+    case undecodable(TextDecodingError)
+    case notAnArticle(ArticleProblem, excerpt: String)
+
+    var description: String {
+        switch self {
+        case .cannotRead(let why): return "cannot read: \(why)"
+        case .tooLarge(let size, let max): return "file too large (\(size) bytes; max_bytes is \(max))"
+        case .empty(let whitespace): return whitespace ? "empty file (only whitespace)" : "empty file"
+        case .undecodable(let e): return e.description
+        case .notAnArticle(let p, _): return p.description
+        }
+    }
+
+    /// The start of the text, for the dead letter, when there was text.
+    var raw: String? {
+        if case .notAnArticle(_, let excerpt) = self { return excerpt }
+        return nil
+    }
+}
+
+/// Reads one file into a record's fields.
+struct ArticleReader: Sendable {
+    let parser: ArticleParser
+    let maxBytes: Int
+
+    /// Reads the file at `path`; `relativePath` becomes the record's `source`.
+    func read(path: String, relativePath: String) -> Result<Fields, FileProblem> {
+        let data: Data
+        switch Self.load(path, maxBytes: maxBytes) {
+        case .success(let d): data = d
+        case .failure(let p): return .failure(p)
+        }
+        if data.isEmpty { return .failure(.empty(onlyWhitespace: false)) }
+        let decoded: DecodedText
+        do {
+            decoded = try TextDecoding.decode(data)
+        } catch {
+            return .failure(.undecodable(error))
+        }
+        let text = decoded.text
+        if text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { return .failure(.empty(onlyWhitespace: true)) }
+        let ext = (path as NSString).pathExtension.lowercased()
+        let article: Article
+        do {
+            article = try parser.parse(text, markdown: ext == "md" || ext == "markdown")
+        } catch {
+            return .failure(.notAnArticle(error, excerpt: String(text.unicodeScalars.prefix(500))))
+        }
+        return .success(Self.fields(article, source: relativePath))
+    }
+
+    static func fields(_ a: Article, source: String) -> Fields {
+        let body = a.body
+        var f = Fields(minimumCapacity: 16)
+        f["id"] = .string(Article.id(title: a.title, body: body))
+        f["source"] = .string(source)
+        f["section"] = a.section.map(Value.string) ?? .null
+        f["title"] = .string(a.title)
+        f["authors"] = .array(a.authors.map(Value.string))
+        f["published"] = a.published.map { .string($0.iso) } ?? .null
+        f["published_text"] = a.publishedText.map(Value.string) ?? .null
+        f["updated"] = a.updated.map { .string($0.iso) } ?? .null
+        f["updated_text"] = a.updatedText.map(Value.string) ?? .null
+        f["captions"] = .array(a.captions.map { c in
+            .object(["text": c.text.map(Value.string) ?? .null, "credit": .string(c.credit)])
+        })
+        f["tags"] = .array(a.tags.map(Value.string))
+        f["related"] = .array(a.related.map(Value.string))
+        f["meta"] = .object(a.meta)
+        f["paragraphs"] = .array(a.paragraphs.map(Value.string))
+        f["body"] = .string(body)
+        f["word_count"] = .int(Int64(body.wordCount))
+        return f
+    }
+
+    /// Reads a file with POSIX calls, so that failures carry the system's reason
+    /// (`Permission denied`) and a huge file is refused before it is read.
+    static func load(_ path: String, maxBytes: Int) -> Result<Data, FileProblem> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let code = errno
+            var link = stat()
+            if code == ENOENT, lstat(path, &link) == 0, (link.st_mode & S_IFMT) == S_IFLNK {
+                let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+                return .failure(.cannotRead("dangling symbolic link to '\(target)'"))
+            }
+            return .failure(.cannotRead(String(cString: strerror(code))))
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(.cannotRead(String(cString: strerror(errno)))) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { return .failure(.cannotRead("is a folder")) }
+        if Int(info.st_size) > maxBytes { return .failure(.tooLarge(Int(info.st_size), max: maxBytes)) }
+        // Read to the end even if the size changed (or is 0 for special files), up to the cap.
+        var data = Data()
+        data.reserveCapacity(Int(info.st_size))
+        let chunkSize = 1 << 16
+        let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 1)
+        defer { chunk.deallocate() }
+        while true {
+            let n = posixRead(fd, chunk, chunkSize)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(.cannotRead(String(cString: strerror(errno))))
+            }
+            if n == 0 { break }
+            data.append(chunk.assumingMemoryBound(to: UInt8.self), count: n)
+            if data.count > maxBytes { return .failure(.tooLarge(data.count, max: maxBytes)) }
+        }
+        return .success(data)
+    }
+}
+
+/// `read(2)`, named apart from ``ArticleReader/read(path:relativePath:)``.
+private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(fd, buffer, count)
+}

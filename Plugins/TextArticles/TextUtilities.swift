@@ -1,0 +1,299 @@
+import SluiceCore
+
+// Small string helpers shared by the article parser.
+//
+// They work on UTF-8 bytes: a profile of the first version (which used Unicode scalar
+// properties, `trimmingCharacters(in:)` and `components(separatedBy:)`) spent 40 % of its time
+// in `Unicode.Scalar.Properties.isWhitespace` and Foundation's string searching, for
+// 208 articles/s. Every decision here is about ASCII punctuation, letters and the handful of
+// Unicode spaces, which byte tests answer directly.
+
+/// The length of the whitespace character at `i` (0 when there is none): ASCII blanks and
+/// line breaks, and the Unicode spaces and separators (U+0085, U+00A0, U+1680, U+2000–U+200A,
+/// U+2028, U+2029, U+202F, U+205F, U+3000) — the same set as `Character.isWhitespace`.
+@inline(__always)
+func whitespaceLength(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
+    let c = b[i]
+    if c < 0x80 { return c == 0x20 || (c >= 0x09 && c <= 0x0D) ? 1 : 0 }
+    switch c {
+    case 0xC2:
+        return i + 1 < b.count && (b[i + 1] == 0x85 || b[i + 1] == 0xA0) ? 2 : 0
+    case 0xE1:
+        return i + 2 < b.count && b[i + 1] == 0x9A && b[i + 2] == 0x80 ? 3 : 0
+    case 0xE2:
+        guard i + 2 < b.count else { return 0 }
+        let c1 = b[i + 1], c2 = b[i + 2]
+        if c1 == 0x80 && (c2 <= 0x8A || c2 == 0xA8 || c2 == 0xA9 || c2 == 0xAF) { return 3 }
+        return c1 == 0x81 && c2 == 0x9F ? 3 : 0
+    case 0xE3:
+        return i + 2 < b.count && b[i + 1] == 0x80 && b[i + 2] == 0x80 ? 3 : 0
+    default:
+        return 0
+    }
+}
+
+extension StringProtocol {
+    /// Runs `body` over the text's UTF-8 bytes without copying when possible.
+    @inline(__always)
+    func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let r = utf8.withContiguousStorageIfAvailable(body) { return r }
+        let copy = Array(utf8)
+        return copy.withUnsafeBufferPointer(body)
+    }
+
+    /// The text with runs of whitespace collapsed to one space and the ends trimmed.
+    var collapsedSpaces: String {
+        withBytes { b in
+            var out: [UInt8] = []
+            out.reserveCapacity(b.count)
+            var pendingSpace = false
+            var i = 0
+            while i < b.count {
+                let w = whitespaceLength(b, i)
+                if w > 0 {
+                    pendingSpace = !out.isEmpty
+                    i += w
+                    continue
+                }
+                if pendingSpace { out.append(0x20); pendingSpace = false }
+                out.append(b[i])
+                i += 1
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// The text without whitespace at either end.
+    var trimmed: String {
+        withBytes { b in
+            var start = 0
+            while start < b.count {
+                let w = whitespaceLength(b, start)
+                if w == 0 { break }
+                start += w
+            }
+            var end = b.count
+            // Walk back over whole characters: find the start of the last scalar, test it.
+            while end > start {
+                var s = end - 1
+                while s > start, b[s] & 0xC0 == 0x80 { s -= 1 }
+                if whitespaceLength(b, s) == end - s { end = s } else { break }
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)
+        }
+    }
+
+    /// The length in Unicode scalars (close enough to "characters" for layout heuristics).
+    var scalarCount: Int {
+        withBytes { b in
+            var n = 0
+            for c in b where c & 0xC0 != 0x80 { n += 1 }
+            return n
+        }
+    }
+
+    /// The width in scalars of the first word (up to the first space).
+    var firstWordWidth: Int {
+        withBytes { b in
+            var n = 0
+            for c in b {
+                if c == 0x20 || c == 0x09 { break }
+                if c & 0xC0 != 0x80 { n += 1 }
+            }
+            return n
+        }
+    }
+
+    /// Whether the text has at least one letter.
+    var hasLetter: Bool {
+        withBytes { b in
+            for c in b where c < 0x80 && ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A) { return true }
+            // Non-ASCII: ask Unicode (rare, and only when there is no ASCII letter).
+            return b.contains { $0 >= 0x80 } && unicodeScalars.contains { $0.properties.isAlphabetic }
+        }
+    }
+
+    /// Whether every cased letter is upper case (and there are at least two letters).
+    var isAllCaps: Bool {
+        var letters = 0
+        for s in unicodeScalars {
+            if s.isASCII {
+                if s.value >= 0x61 && s.value <= 0x7A { return false }
+                if s.value >= 0x41 && s.value <= 0x5A { letters += 1 }
+            } else if s.properties.isAlphabetic {
+                if s.properties.isLowercase { return false }
+                letters += 1
+            }
+        }
+        return letters >= 2
+    }
+
+    /// The number of whitespace-separated words.
+    var wordCount: Int {
+        withBytes { b in
+            var count = 0
+            var inWord = false
+            var i = 0
+            while i < b.count {
+                let w = whitespaceLength(b, i)
+                if w > 0 {
+                    inWord = false
+                    i += w
+                } else {
+                    if !inWord { count += 1; inWord = true }
+                    i += 1
+                }
+            }
+            return count
+        }
+    }
+
+    /// Whether the text starts with `prefix`, ignoring ASCII case.
+    func hasPrefixIgnoringCase(_ prefix: String) -> Bool {
+        var a = utf8.makeIterator()
+        for p in prefix.utf8 {
+            guard let c = a.next(), lowerASCII(c) == lowerASCII(p) else { return false }
+        }
+        return true
+    }
+
+    /// The byte range of the first occurrence of an ASCII `needle` at or after byte `start`.
+    func asciiRange(of needle: String, caseInsensitive: Bool = false, from start: Int = 0) -> Range<Int>? {
+        let nee = Array(needle.utf8)
+        return withBytes { hay in
+            guard !nee.isEmpty, hay.count >= nee.count, start <= hay.count - nee.count else { return nil }
+            let first = caseInsensitive ? lowerASCII(nee[0]) : nee[0]
+            var i = start
+            while i <= hay.count - nee.count {
+                let c = caseInsensitive ? lowerASCII(hay[i]) : hay[i]
+                if c == first {
+                    var j = 1
+                    while j < nee.count {
+                        let a = caseInsensitive ? lowerASCII(hay[i + j]) : hay[i + j]
+                        let b = caseInsensitive ? lowerASCII(nee[j]) : nee[j]
+                        if a != b { break }
+                        j += 1
+                    }
+                    if j == nee.count { return i..<(i + nee.count) }
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+
+    /// Whether the text contains the ASCII `needle`.
+    func containsASCII(_ needle: String) -> Bool { asciiRange(of: needle) != nil }
+
+    /// The text between two byte offsets (which must fall on scalar boundaries: ASCII matches do).
+    func bytes(_ range: Range<Int>) -> String {
+        withBytes { b in String(decoding: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self) }
+    }
+
+    /// The text from a byte offset to the end.
+    func bytes(from offset: Int) -> String { bytes(offset..<utf8.count) }
+
+    /// The text without punctuation (ASCII, quotes, dashes) at either end.
+    var trimmingPunctuation: String {
+        var scalars = Substring(self).unicodeScalars[...]
+        while let f = scalars.first, f.isTrimmablePunctuation { scalars = scalars.dropFirst() }
+        while let l = scalars.last, l.isTrimmablePunctuation { scalars = scalars.dropLast() }
+        return String(String.UnicodeScalarView(scalars))
+    }
+}
+
+@inline(__always)
+func lowerASCII(_ c: UInt8) -> UInt8 { (c >= 0x41 && c <= 0x5A) ? c + 0x20 : c }
+
+extension Unicode.Scalar {
+    /// Sentence-final punctuation.
+    var endsSentence: Bool { ".!?。！？…".unicodeScalars.contains(self) }
+    /// A closing quote or bracket that may follow sentence-final punctuation.
+    var isClosingQuote: Bool { "\"'”’»)]".unicodeScalars.contains(self) }
+    /// Punctuation removed around words and labels.
+    var isTrimmablePunctuation: Bool {
+        if isASCII {
+            let v = value
+            return (v >= 0x21 && v <= 0x2F) || (v >= 0x3A && v <= 0x40) || (v >= 0x5B && v <= 0x60) || (v >= 0x7B && v <= 0x7E)
+        }
+        return "“”‘’«»–—…·•".unicodeScalars.contains(self)
+    }
+}
+
+extension String {
+    /// Whether `next` (the following line) carries on this line's sentence: it starts with a
+    /// lower-case letter and this line does not end a sentence.
+    func continuesOn(_ next: String) -> Bool {
+        guard let first = next.unicodeScalars.first, first.properties.isLowercase else { return false }
+        return !endsLikeSentence
+    }
+
+    /// Whether the text ends like a sentence (`.`, `!`, `?`, possibly inside closing quotes).
+    var endsLikeSentence: Bool {
+        var scalars = unicodeScalars[...]
+        while let last = scalars.last, last.isClosingQuote { scalars = scalars.dropLast() }
+        return scalars.last?.endsSentence ?? false
+    }
+
+    /// Splits a `Key: value` line. The key is 1–`maxWords` words, starts with a capital letter
+    /// and holds only letters, spaces, `-`, `'`, `&` and `/`.
+    func keyValue(maxWords: Int = 4, maxKeyLength: Int = 32) -> (key: String, value: String)? {
+        // The colon must come early: look only at the first bytes.
+        guard let colon = withBytes({ b -> Int? in
+            var i = 0
+            while i < min(b.count, maxKeyLength * 4 + 1) {
+                if b[i] == 0x3A { return i }
+                i += 1
+            }
+            return nil
+        }) else { return nil }
+        let key = bytes(0..<colon)
+        guard let first = key.unicodeScalars.first, first.properties.isUppercase,
+              key.scalarCount <= maxKeyLength, !key.hasSuffix(" ") else { return nil }
+        var words = 1
+        for s in key.unicodeScalars {
+            if s == " " { words += 1 } else if !(s.properties.isAlphabetic || "-'&/".unicodeScalars.contains(s)) { return nil }
+        }
+        guard words <= maxWords else { return nil }
+        return (key, bytes(from: colon + 1).trimmed)
+    }
+
+    /// Removes one pair of surrounding brackets or parentheses: `(Editor: X)` → `Editor: X`.
+    var withoutWrappingBrackets: String {
+        guard let f = utf8.first, let l = utf8.last, utf8.count >= 2 else { return self }
+        if (f == 0x28 && l == 0x29) || (f == 0x5B && l == 0x5D) {
+            let inner = bytes(1..<(utf8.count - 1))
+            // Only when the brackets enclose the whole line, not `(a) … (b)`.
+            if !inner.utf8.contains(f) { return inner.trimmed }
+        }
+        return self
+    }
+
+    /// Splits on separators surrounded by spaces (` | `), trimming the parts.
+    func splitSpaced(_ separators: [String]) -> [String] {
+        let patterns = separators.map { Array(" \($0) ".utf8) }
+        return withBytes { b in
+            var parts: [String] = []
+            var start = 0
+            var i = 0
+            outer: while i < b.count {
+                if b[i] == 0x20 {
+                    for p in patterns where i + p.count <= b.count {
+                        var j = 1
+                        while j < p.count, b[i + j] == p[j] { j += 1 }
+                        if j == p.count {
+                            parts.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self).trimmed)
+                            i += p.count - 1  // the closing space may open the next separator
+                            start = i + 1
+                            i += 1
+                            continue outer
+                        }
+                    }
+                }
+                i += 1
+            }
+            parts.append(String(decoding: UnsafeBufferPointer(rebasing: b[start..<b.count]), as: UTF8.self).trimmed)
+            return parts
+        }
+    }
+}

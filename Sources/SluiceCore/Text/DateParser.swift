@@ -1,0 +1,573 @@
+import Foundation
+
+/// A time zone as users write it: a fixed offset (`+08:00`, `UTC`, `EST`, `Beijing time`) or a
+/// named zone whose offset depends on the date (`Asia/Shanghai`, `America/New_York`, `ET`).
+public struct TimeZoneSpec: Sendable, Hashable, CustomStringConvertible {
+    enum Kind: Sendable, Hashable {
+        case fixed(Int)
+        case named(TimeZone)
+    }
+
+    let kind: Kind
+
+    /// A fixed offset, in seconds east of UTC.
+    public init(secondsFromUTC: Int) { kind = .fixed(secondsFromUTC) }
+
+    /// Parses a zone: an offset (`+08:00`, `+0800`, `+8`, `-05:30`), `Z`, `UTC`/`GMT` with or
+    /// without an offset (`UTC+8`, `GMT-05:00`), a common abbreviation (`EST`, `CEST`, `JST`…;
+    /// see ``DateParser`` for the table), a city's time (`Beijing time`), or an IANA zone name
+    /// (`Asia/Shanghai`). Returns `nil` for anything else.
+    public init?(_ text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return nil }
+        if let zone = TimeZone(identifier: trimmed), trimmed.contains("/") {
+            kind = .named(zone)
+            return
+        }
+        // Abbreviations are matched in capitals inside text; an option may be written in any case.
+        let tokens = DateTokenizer.tokens(trimmed.uppercased())
+        var i = 0
+        if let (spec, end) = DateParser.zone(tokens, &i, allowZ: true), end == tokens.count {
+            self = spec
+            return
+        }
+        if let zone = TimeZone(identifier: trimmed) {
+            kind = .named(zone)
+            return
+        }
+        return nil
+    }
+
+    /// The offset from UTC, in seconds, that applies at a local date and time.
+    public func secondsFromUTC(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int {
+        switch kind {
+        case .fixed(let seconds): return seconds
+        case .named(let zone):
+            let local = DateParser.epochSeconds(year: year, month: month, day: day) + hour * 3600 + minute * 60 + second
+            let guess = zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(local)))
+            return zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(local - guess)))
+        }
+    }
+
+    /// `+08:00`, or the zone's identifier.
+    public var description: String {
+        switch kind {
+        case .fixed(let seconds): return DateParser.offsetText(seconds)
+        case .named(let zone): return zone.identifier
+        }
+    }
+}
+
+/// A date found in text.
+public struct ParsedDate: Sendable, Hashable {
+    /// The year (four digits).
+    public var year: Int
+    /// The month, 1–12.
+    public var month: Int
+    /// The day of the month.
+    public var day: Int
+    /// The hour (0–23), when the text gives a time.
+    public var hour: Int?
+    /// The minute, when the text gives a time.
+    public var minute: Int?
+    /// The second, when the text gives a time (0 when it gives only hours and minutes).
+    public var second: Int?
+    /// The digits of a fraction of a second, as written (`"123"` for `10:20:30.123`).
+    public var fraction: String?
+    /// The offset from UTC in seconds, when the text gives a zone or the parser has a default
+    /// zone; always `nil` for a date without a time.
+    public var offset: Int?
+    /// The date as written in the text (`Thursday, Nov 20, 2025 10:10 PM`).
+    public var text: String
+    /// Where ``text`` is in the parsed string.
+    public var range: Range<String.Index>
+
+    /// Whether the text gave a time of day.
+    public var hasTime: Bool { hour != nil }
+
+    /// ISO 8601: `2025-11-20`; `2025-11-20T22:10:00` for a time in no known zone;
+    /// `2025-11-20T22:10:00+08:00` (or `…Z` for UTC) with an offset.
+    public var iso: String {
+        var s = DateParser.pad(year, 4) + "-" + DateParser.pad(month, 2) + "-" + DateParser.pad(day, 2)
+        guard let hour else { return s }
+        s += "T" + DateParser.pad(hour, 2) + ":" + DateParser.pad(minute ?? 0, 2) + ":" + DateParser.pad(second ?? 0, 2)
+        if let fraction { s += "." + fraction }
+        if let offset { s += DateParser.offsetText(offset) }
+        return s
+    }
+
+    /// The instant, when both the time and the offset are known.
+    public var date: Date? {
+        guard let hour, let offset else { return nil }
+        let seconds = DateParser.epochSeconds(year: year, month: month, day: day) + hour * 3600 + (minute ?? 0) * 60
+            + (second ?? 0) - offset
+        let fractionValue = fraction.flatMap { Double("0." + $0) } ?? 0
+        return Date(timeIntervalSince1970: TimeInterval(seconds) + fractionValue)
+    }
+}
+
+/// Finds the first date (and time) in free text and gives it as ISO 8601.
+///
+/// Dates: `Nov 20, 2025`, `Nov. 2, 2025`, `November 20th, 2025`, `20 November 2025`,
+/// `20 Nov. 2025`, `2025-07-15`, `2025/07/15`, `11/20/2025` (month first unless the first number
+/// is over 12), `20.11.2025` and `20-11-2025` (day first unless the second number is over 12),
+/// `2025年11月20日`, and full ISO 8601 (`2025-07-15T10:20:30.123+08:00`). A weekday may come
+/// first (`Thursday, Nov 20, 2025`, `Thu 20 Nov 2025`). A year is required: `Nov. 2` alone is
+/// not a date.
+///
+/// Times, after the date (`Nov 20, 2025 10:10 PM`, `…, 10:10 p.m.`, `… at 4pm`, `… | 22:10`) or
+/// before it (`2:15 PM EST, Fri November 21, 2025`): `10:10 PM`, `10:10pm`, `10 a.m.`, `22:10`,
+/// `22:10:05`, `14.30 GMT` (a dotted time needs a zone or am/pm).
+///
+/// Zones after a time (abbreviations only in capitals, so that words such as "est" or "cat"
+/// are not zones): `Z`, `+08:00`, `+0800`, `+8`, `UTC`/`GMT` (also `UTC+8`, `GMT-05:00`);
+/// `ET`/`CT`/`MT`/`PT` and `Eastern`/`Central`/`Mountain`/`Pacific` [`Standard`/`Daylight`]
+/// `Time` (US zones with their daylight-saving rules); fixed abbreviations `EST` −5, `EDT` −4,
+/// `CST` −6 (US Central; China's time is written `Beijing time` or `BJT`), `CDT` −5, `MST` −7,
+/// `MDT` −6, `PST` −8, `PDT` −7, `AKST` −9, `AKDT` −8, `HST` −10, `AST` −4, `ADT` −3,
+/// `NST` −3:30, `WET` 0, `WEST`/`BST`/`CET`/`WAT` +1, `CEST`/`EET`/`SAST`/`CAT` +2,
+/// `EEST`/`MSK`/`EAT` +3, `GST` +4, `PKT` +5, `IST` +5:30 (India), `ICT`/`WIB` +7,
+/// `BJT`/`HKT`/`SGT`/`PHT`/`AWST` +8, `JST`/`KST` +9, `ACST` +9:30, `AEST` +10, `AEDT` +11,
+/// `NZST` +12, `NZDT` +13; and `Beijing`/`Shanghai`/`Hong Kong`/`Taipei`/`Singapore` (+8),
+/// `Tokyo`/`Seoul` (+9), `Moscow` (+3) followed by `time`. A zone may be in parentheses.
+public struct DateParser: Sendable {
+    /// The zone for times the text gives without one (`nil`: such times stay without offset).
+    public var defaultTimeZone: TimeZoneSpec?
+
+    /// Creates a parser.
+    public init(defaultTimeZone: TimeZoneSpec? = nil) {
+        self.defaultTimeZone = defaultTimeZone
+    }
+
+    /// The first date in `text`, or `nil` when there is none.
+    public func parse(_ text: String) -> ParsedDate? {
+        let tokens = DateTokenizer.tokens(text)
+        var i = 0
+        while i < tokens.count {
+            if tokens[i].kind != .symbol, let found = Self.match(tokens, at: i) {
+                return finish(found, tokens: tokens, text: text)
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    // MARK: - Matching
+
+    struct Day { var year: Int; var month: Int; var day: Int }
+    struct Time {
+        var hour: Int
+        var minute: Int
+        var second: Int
+        var fraction: String?
+        var zone: TimeZoneSpec?
+    }
+    struct Match {
+        var day: Day
+        var time: Time?
+        var start: Int
+        var end: Int  // exclusive token index
+    }
+
+    private func finish(_ m: Match, tokens: [DateToken], text: String) -> ParsedDate {
+        let range = tokens[m.start].range.lowerBound..<tokens[m.end - 1].range.upperBound
+        var result = ParsedDate(year: m.day.year, month: m.day.month, day: m.day.day, text: String(text[range]),
+                                range: range)
+        if let t = m.time {
+            result.hour = t.hour
+            result.minute = t.minute
+            result.second = t.second
+            result.fraction = t.fraction
+            if let zone = t.zone ?? defaultTimeZone {
+                result.offset = zone.secondsFromUTC(year: m.day.year, month: m.day.month, day: m.day.day,
+                                                    hour: t.hour, minute: t.minute, second: t.second)
+            }
+        }
+        return result
+    }
+
+    static func match(_ t: [DateToken], at start: Int) -> Match? {
+        // A time first: `2:15 PM EST, Fri November 21, 2025`.
+        var i = start
+        if let time = time(t, &i) {
+            var j = i
+            skipConnectors(t, &j, words: ["on"])
+            _ = weekday(t, &j)
+            if let day = dateCore(t, &j) { return Match(day: day, time: time, start: start, end: j) }
+        }
+        // A date, maybe after a weekday, maybe followed by a time.
+        i = start
+        _ = weekday(t, &i)
+        let isoStart = i
+        guard let day = dateCore(t, &i) else { return nil }
+        var end = i
+        var timeFound: Time?
+        var j = i
+        if j + 1 < t.count, t[isoStart].digits == 4, t[j].isWord("t"), !t[j].spaceBefore, !t[j + 1].spaceBefore {
+            j += 1  // ISO 8601 `T`
+            if let time = time(t, &j) { timeFound = time; end = j }
+        } else {
+            skipConnectors(t, &j, words: ["at"])
+            if let time = time(t, &j) { timeFound = time; end = j }
+        }
+        return Match(day: day, time: timeFound, start: start, end: end)
+    }
+
+    /// Skips `,`, `|`, dashes, `@`, `/`, `·`, `•` and the given words between a date and a time.
+    private static func skipConnectors(_ t: [DateToken], _ i: inout Int, words: Set<String>) {
+        var count = 0
+        while i < t.count, count < 3 {
+            let tok = t[i]
+            if tok.kind == .symbol, ",|-–—@/·•".contains(tok.text) {
+                i += 1
+            } else if tok.kind == .word, words.contains(tok.lower) {
+                i += 1
+            } else {
+                return
+            }
+            count += 1
+        }
+    }
+
+    private static let weekdays: Set<String> = [
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+        "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
+    ]
+
+    private static func weekday(_ t: [DateToken], _ i: inout Int) -> Bool {
+        guard i < t.count, t[i].kind == .word, weekdays.contains(t[i].lower) else { return false }
+        var j = i + 1
+        if j < t.count, t[j].isSymbol("."), !t[j].spaceBefore { j += 1 }
+        if j < t.count, t[j].isSymbol(",") { j += 1 }
+        i = j
+        return true
+    }
+
+    private static let months: [String: Int] = [
+        "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
+        "september": 9, "october": 10, "november": 11, "december": 12,
+        "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10,
+        "nov": 11, "dec": 12,
+    ]
+
+    private static func month(_ t: [DateToken], _ i: inout Int) -> Int? {
+        guard i < t.count, t[i].kind == .word, let m = months[t[i].lower] else { return nil }
+        i += 1
+        if i < t.count, t[i].isSymbol("."), !t[i].spaceBefore { i += 1 }
+        return m
+    }
+
+    private static func ordinalSuffix(_ t: [DateToken], _ i: inout Int) {
+        if i < t.count, t[i].kind == .word, !t[i].spaceBefore, ["st", "nd", "rd", "th"].contains(t[i].lower) { i += 1 }
+    }
+
+    /// The date part, in any accepted order.
+    static func dateCore(_ t: [DateToken], _ i: inout Int) -> Day? {
+        guard i < t.count else { return nil }
+        let start = i
+        // Year first: 2025-07-15, 2025/07/15, 2025.07.15, 2025年7月15日.
+        if t[i].digits == 4, let year = t[i].number {
+            if i + 4 < t.count, t[i + 1].kind == .symbol, "-/.".contains(t[i + 1].text), t[i + 3].text == t[i + 1].text,
+               t[i + 2].digits <= 2, t[i + 4].digits <= 2, let m = t[i + 2].number, let d = t[i + 4].number,
+               !t[i + 1].spaceBefore, !t[i + 2].spaceBefore, !t[i + 3].spaceBefore, !t[i + 4].spaceBefore,
+               let day = valid(year, m, d) {
+                i += 5
+                return day
+            }
+            if i + 5 < t.count, t[i + 1].isWord("年"), t[i + 3].isWord("月"), t[i + 5].isWord("日") || t[i + 5].isWord("号"),
+               let m = t[i + 2].number, let d = t[i + 4].number, let day = valid(year, m, d) {
+                i += 6
+                return day
+            }
+            return nil
+        }
+        // Month first: Nov 20, 2025 / Nov. 20th 2025.
+        if let m = month(t, &i) {
+            guard i < t.count, t[i].digits <= 2, let d = t[i].number else { i = start; return nil }
+            i += 1
+            ordinalSuffix(t, &i)
+            if i < t.count, t[i].isSymbol(",") { i += 1 }
+            guard i < t.count, t[i].digits == 4, let y = t[i].number, let day = valid(y, m, d) else { i = start; return nil }
+            i += 1
+            return day
+        }
+        guard t[i].digits <= 2, let first = t[i].number else { return nil }
+        // Day first: 20 November 2025 / 20th of Nov. 2025.
+        var j = i + 1
+        ordinalSuffix(t, &j)
+        if j < t.count, t[j].isWord("of") { j += 1 }
+        if let m = month(t, &j) {
+            if j < t.count, t[j].isSymbol(",") { j += 1 }
+            guard j < t.count, t[j].digits == 4, let y = t[j].number, let day = valid(y, m, first) else { return nil }
+            i = j + 1
+            return day
+        }
+        // All numbers: 11/20/2025 (month first), 20.11.2025 and 20-11-2025 (day first).
+        if i + 4 < t.count, t[i + 1].kind == .symbol, "/.-".contains(t[i + 1].text), t[i + 3].text == t[i + 1].text,
+           t[i + 2].digits <= 2, t[i + 4].digits == 4, let second = t[i + 2].number, let y = t[i + 4].number,
+           !t[i + 1].spaceBefore, !t[i + 2].spaceBefore, !t[i + 3].spaceBefore, !t[i + 4].spaceBefore {
+            let monthFirst = t[i + 1].text == "/" ? first <= 12 : second > 12
+            let day = monthFirst ? valid(y, first, second) : valid(y, second, first)
+            if day != nil { i += 5 }
+            return day
+        }
+        return nil
+    }
+
+    private static func valid(_ y: Int, _ m: Int, _ d: Int) -> Day? {
+        guard (1000...9999).contains(y), (1...12).contains(m), d >= 1, d <= daysIn(month: m, year: y) else { return nil }
+        return Day(year: y, month: m, day: d)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// A time of day with an optional am/pm and zone.
+    static func time(_ t: [DateToken], _ i: inout Int) -> Time? {
+        guard i < t.count, t[i].digits <= 2, var hour = t[i].number else { return nil }
+        var j = i + 1
+        var minute = 0, second = 0
+        var fraction: String?
+        var hasMinutes = false
+        var dotted = false
+        if j + 1 < t.count, t[j].isSymbol(":") || t[j].isSymbol("."), !t[j].spaceBefore, !t[j + 1].spaceBefore,
+           t[j + 1].digits == 2, let m = t[j + 1].number {
+            dotted = t[j].text == "."
+            minute = m
+            hasMinutes = true
+            j += 2
+            if !dotted, j + 1 < t.count, t[j].isSymbol(":"), !t[j].spaceBefore, !t[j + 1].spaceBefore,
+               t[j + 1].digits == 2, let s = t[j + 1].number {
+                second = s
+                j += 2
+                if j + 1 < t.count, t[j].isSymbol(".") || t[j].isSymbol(","), !t[j].spaceBefore, !t[j + 1].spaceBefore,
+                   t[j + 1].kind == .number {
+                    fraction = String(t[j + 1].text)
+                    j += 2
+                }
+            }
+        }
+        let meridiem = amPM(t, &j)
+        var zoneSpec: TimeZoneSpec?
+        var k = j
+        if let (spec, end) = zone(t, &k, allowZ: true) {
+            zoneSpec = spec
+            j = end
+        }
+        if meridiem == nil && (!hasMinutes || (dotted && zoneSpec == nil)) { return nil }
+        if let pm = meridiem {
+            guard (0...12).contains(hour) else { return nil }
+            if pm && hour < 12 { hour += 12 } else if !pm && hour == 12 { hour = 0 }
+        }
+        guard hour <= 23, minute <= 59, second <= 60 else { return nil }
+        i = j
+        return Time(hour: hour, minute: minute, second: min(second, 59), fraction: fraction, zone: zoneSpec)
+    }
+
+    /// `am`, `pm`, `a.m.`, `p.m.` (any case): `true` for pm.
+    private static func amPM(_ t: [DateToken], _ i: inout Int) -> Bool? {
+        guard i < t.count, t[i].kind == .word else { return nil }
+        switch t[i].lower {
+        case "am", "pm":
+            let pm = t[i].lower == "pm"
+            i += 1
+            return pm
+        case "a", "p":
+            guard i + 2 < t.count, t[i + 1].isSymbol("."), t[i + 2].isWord("m"), !t[i + 1].spaceBefore,
+                  !t[i + 2].spaceBefore else { return nil }
+            let pm = t[i].lower == "p"
+            i += 3
+            if i < t.count, t[i].isSymbol("."), !t[i].spaceBefore { i += 1 }
+            return pm
+        default: return nil
+        }
+    }
+
+    private static let abbreviations: [String: Int] = [
+        "utc": 0, "gmt": 0, "ut": 0, "wet": 0,
+        "est": -5 * 3600, "edt": -4 * 3600, "cst": -6 * 3600, "cdt": -5 * 3600, "mst": -7 * 3600, "mdt": -6 * 3600,
+        "pst": -8 * 3600, "pdt": -7 * 3600, "akst": -9 * 3600, "akdt": -8 * 3600, "hst": -10 * 3600,
+        "ast": -4 * 3600, "adt": -3 * 3600, "nst": -(3 * 3600 + 1800),
+        "west": 3600, "bst": 3600, "cet": 3600, "wat": 3600, "cest": 2 * 3600, "eet": 2 * 3600, "sast": 2 * 3600,
+        "cat": 2 * 3600, "eest": 3 * 3600, "msk": 3 * 3600, "eat": 3 * 3600, "gst": 4 * 3600, "pkt": 5 * 3600,
+        "ist": 5 * 3600 + 1800, "ict": 7 * 3600, "wib": 7 * 3600, "bjt": 8 * 3600, "hkt": 8 * 3600,
+        "sgt": 8 * 3600, "pht": 8 * 3600, "awst": 8 * 3600, "jst": 9 * 3600, "kst": 9 * 3600,
+        "acst": 9 * 3600 + 1800, "aest": 10 * 3600, "aedt": 11 * 3600, "nzst": 12 * 3600, "nzdt": 13 * 3600,
+    ]
+
+    private static let usZones: [String: String] = [
+        "et": "America/New_York", "ct": "America/Chicago", "mt": "America/Denver", "pt": "America/Los_Angeles",
+        "eastern": "America/New_York", "central": "America/Chicago", "mountain": "America/Denver",
+        "pacific": "America/Los_Angeles",
+    ]
+
+    private static let cities: [String: Int] = [
+        "beijing": 8 * 3600, "shanghai": 8 * 3600, "taipei": 8 * 3600, "singapore": 8 * 3600,
+        "tokyo": 9 * 3600, "seoul": 9 * 3600, "moscow": 3 * 3600,
+    ]
+
+    /// A zone at token `i`; returns the zone and the token index after it.
+    static func zone(_ t: [DateToken], _ i: inout Int, allowZ: Bool) -> (TimeZoneSpec, Int)? {
+        guard i < t.count else { return nil }
+        let tok = t[i]
+        if tok.isSymbol("(") {
+            var j = i + 1
+            if let (spec, end) = zone(t, &j, allowZ: false), end < t.count, t[end].isSymbol(")") { return (spec, end + 1) }
+            return nil
+        }
+        if let (seconds, end) = numericOffset(t, i) { return (TimeZoneSpec(secondsFromUTC: seconds), end) }
+        guard tok.kind == .word else { return nil }
+        if tok.lower == "z" && allowZ && tok.text == "Z" { return (TimeZoneSpec(secondsFromUTC: 0), i + 1) }
+        if let base = abbreviations[tok.lower], tok.text.count > 1 {
+            // Only upper-case abbreviations, so that words such as "cat" or "est" are not zones.
+            guard tok.text.uppercased() == tok.text else { return nil }
+            if base == 0, ["utc", "gmt"].contains(tok.lower), let (seconds, end) = numericOffset(t, i + 1),
+               !t[i + 1].spaceBefore {
+                return (TimeZoneSpec(secondsFromUTC: seconds), end)
+            }
+            return (TimeZoneSpec(secondsFromUTC: base), i + 1)
+        }
+        if let identifier = usZones[tok.lower], let zone = TimeZone(identifier: identifier) {
+            if tok.lower.count == 2 {
+                guard tok.text == tok.text.uppercased() else { return nil }
+                return (TimeZoneSpec(kind: .named(zone)), i + 1)
+            }
+            var j = i + 1
+            if j < t.count, t[j].isWord("standard") || t[j].isWord("daylight") { j += 1 }
+            if j < t.count, t[j].isWord("time") { return (TimeZoneSpec(kind: .named(zone)), j + 1) }
+            return nil
+        }
+        var j = i + 1
+        var seconds = cities[tok.lower]
+        if tok.lower == "hong", j < t.count, t[j].isWord("kong") { seconds = 8 * 3600; j += 1 }
+        if let seconds, j < t.count, t[j].isWord("time") { return (TimeZoneSpec(secondsFromUTC: seconds), j + 1) }
+        return nil
+    }
+
+    /// `+08:00`, `+0800`, `+08`, `+8`, `-05:30` (also with U+2212 minus) at token `i`.
+    private static func numericOffset(_ t: [DateToken], _ i: Int) -> (Int, Int)? {
+        guard i + 1 < t.count, t[i].kind == .symbol, ["+", "-", "\u{2212}"].contains(t[i].text),
+              t[i + 1].kind == .number, !t[i + 1].spaceBefore, let n = t[i + 1].number else { return nil }
+        let sign = t[i].text == "+" ? 1 : -1
+        var hours: Int, minutes = 0
+        var end = i + 2
+        switch t[i + 1].digits {
+        case 4: hours = n / 100; minutes = n % 100
+        case 1, 2:
+            hours = n
+            if end + 1 < t.count, t[end].isSymbol(":"), !t[end].spaceBefore, t[end + 1].digits == 2,
+               let m = t[end + 1].number {
+                minutes = m
+                end += 2
+            }
+        default: return nil
+        }
+        guard hours <= 14, minutes < 60 else { return nil }
+        return (sign * (hours * 3600 + minutes * 60), end)
+    }
+
+    // MARK: - Formatting helpers
+
+    static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    /// `Z` for UTC, else `+HH:MM` / `-HH:MM`.
+    static func offsetText(_ seconds: Int) -> String {
+        if seconds == 0 { return "Z" }
+        let sign = seconds < 0 ? "-" : "+"
+        let minutes = abs(seconds) / 60
+        return sign + pad(minutes / 60, 2) + ":" + pad(minutes % 60, 2)
+    }
+
+    /// Seconds from 1970-01-01 to the start of a civil date (proleptic Gregorian, UTC).
+    static func epochSeconds(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return (era * 146_097 + dayOfEra - 719_468) * 86_400
+    }
+}
+
+extension TimeZoneSpec {
+    init(kind: Kind) { self.kind = kind }
+}
+
+/// One token of text for the date parser: a run of letters, a run of digits, or one other
+/// visible character. CJK ideographs are one token each.
+struct DateToken {
+    enum Kind { case word, number, symbol }
+    var kind: Kind
+    var text: Substring
+    var lower: String
+    var range: Range<String.Index>
+    var spaceBefore: Bool
+
+    /// How many digits a number token has (a large value for other tokens).
+    var digits: Int { kind == .number ? text.utf8.count : Int.max }
+    /// The value of a number token of up to nine digits.
+    var number: Int? { kind == .number && text.utf8.count <= 9 ? Int(text) : nil }
+    func isWord(_ w: String) -> Bool { kind == .word && lower == w }
+    func isSymbol(_ s: String) -> Bool { kind == .symbol && text == s }
+}
+
+enum DateTokenizer {
+    static func tokens(_ text: String) -> [DateToken] {
+        var tokens: [DateToken] = []
+        let scalars = text.unicodeScalars
+        var i = scalars.startIndex
+        var spaceBefore = false
+        while i < scalars.endIndex {
+            let c = scalars[i]
+            if isSpace(c) {
+                spaceBefore = true
+                i = scalars.index(after: i)
+                continue
+            }
+            let start = i
+            let kind: DateToken.Kind
+            if ("0"..."9").contains(c) {
+                kind = .number
+                repeat { i = scalars.index(after: i) } while i < scalars.endIndex && ("0"..."9").contains(scalars[i])
+            } else if isIdeograph(c) {
+                kind = .word
+                i = scalars.index(after: i)
+            } else if isLetter(c) {
+                kind = .word
+                repeat { i = scalars.index(after: i) } while i < scalars.endIndex && isLetter(scalars[i])
+                    && !isIdeograph(scalars[i])
+            } else {
+                kind = .symbol
+                i = scalars.index(after: i)
+            }
+            let piece = text[start..<i]
+            tokens.append(DateToken(kind: kind, text: piece, lower: kind == .word ? piece.lowercased() : String(piece),
+                                    range: start..<i, spaceBefore: spaceBefore))
+            spaceBefore = false
+        }
+        return tokens
+    }
+
+    /// ASCII is answered directly: Unicode property lookups dominated the tokenizer's time.
+    @inline(__always)
+    private static func isSpace(_ c: Unicode.Scalar) -> Bool {
+        c.isASCII ? (c == " " || (c.value >= 0x09 && c.value <= 0x0D)) : c.properties.isWhitespace
+    }
+
+    @inline(__always)
+    private static func isLetter(_ c: Unicode.Scalar) -> Bool {
+        c.isASCII ? ((c.value | 0x20) >= 0x61 && (c.value | 0x20) <= 0x7A) : c.properties.isAlphabetic
+    }
+
+    private static func isIdeograph(_ c: Unicode.Scalar) -> Bool {
+        (0x3000...0x9FFF).contains(c.value) || (0xF900...0xFAFF).contains(c.value) || (0x20000...0x2FFFF).contains(c.value)
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import SluiceCore
+import Testing
+
+/// `DateParser` (SluiceCore): free-text dates to ISO 8601.
+@Suite("DateParser")
+struct DateParserTests {
+    /// (text, ISO 8601, the date as written)
+    static let cases: [(String, String, String)] = [
+        ("Published: Nov 20, 2025 10:10 PM", "2025-11-20T22:10:00", "Nov 20, 2025 10:10 PM"),
+        ("Nov. 2, 2025", "2025-11-02", "Nov. 2, 2025"),
+        ("March 3, 2024 4:45 PM", "2024-03-03T16:45:00", "March 3, 2024 4:45 PM"),
+        ("20 November 2025", "2025-11-20", "20 November 2025"),
+        ("2025-07-15", "2025-07-15", "2025-07-15"),
+        ("2025-07-15T10:20:30Z", "2025-07-15T10:20:30Z", "2025-07-15T10:20:30Z"),
+        ("2025-07-15T10:20:30.123+08:00", "2025-07-15T10:20:30.123+08:00", "2025-07-15T10:20:30.123+08:00"),
+        ("2025-07-15T10:20-0530", "2025-07-15T10:20:00-05:30", "2025-07-15T10:20-0530"),
+        ("2025-11-02 18:30:15", "2025-11-02T18:30:15", "2025-11-02 18:30:15"),
+        ("2025/11/02", "2025-11-02", "2025/11/02"),
+        ("Thursday, Nov 20, 2025", "2025-11-20", "Thursday, Nov 20, 2025"),
+        ("Thu 20 Nov 2025 14.30 GMT", "2025-11-20T14:30:00Z", "Thu 20 Nov 2025 14.30 GMT"),
+        ("Updated 2:15 PM EST, Fri November 21, 2025", "2025-11-21T14:15:00-05:00", "2:15 PM EST, Fri November 21, 2025"),
+        ("November 20th, 2025 at 9 a.m. PT", "2025-11-20T09:00:00-08:00", "November 20th, 2025 at 9 a.m. PT"),
+        ("July 4, 2025, 9:30 a.m. ET", "2025-07-04T09:30:00-04:00", "July 4, 2025, 9:30 a.m. ET"),
+        ("2025-11-21 09:05 (Beijing time)", "2025-11-21T09:05:00+08:00", "2025-11-21 09:05 (Beijing time)"),
+        ("Sept. 9, 2024, 18:05 CEST", "2024-09-09T18:05:00+02:00", "Sept. 9, 2024, 18:05 CEST"),
+        ("on 3 March 2024 at 16:45 UTC+1", "2024-03-03T16:45:00+01:00", "3 March 2024 at 16:45 UTC+1"),
+        ("June 1, 2024 8:00 PM PDT", "2024-06-01T20:00:00-07:00", "June 1, 2024 8:00 PM PDT"),
+        ("1 Jan 2025 09:00 JST", "2025-01-01T09:00:00+09:00", "1 Jan 2025 09:00 JST"),
+        ("12 May 2025 10:00 BST", "2025-05-12T10:00:00+01:00", "12 May 2025 10:00 BST"),
+        ("March 12, 2024 6:30 p.m. IST", "2024-03-12T18:30:00+05:30", "March 12, 2024 6:30 p.m. IST"),
+        ("12:30 AM, Jan 1, 2025", "2025-01-01T00:30:00", "12:30 AM, Jan 1, 2025"),
+        ("Dec 31, 2024 12:00 PM", "2024-12-31T12:00:00", "Dec 31, 2024 12:00 PM"),
+        ("11/20/2025", "2025-11-20", "11/20/2025"),
+        ("20/11/2025", "2025-11-20", "20/11/2025"),
+        ("20.11.2025", "2025-11-20", "20.11.2025"),
+        ("2025年11月20日 22:10", "2025-11-20T22:10:00", "2025年11月20日 22:10"),
+        ("Feb 29, 2024", "2024-02-29", "Feb 29, 2024"),
+        ("the vote on 2 October 2025 was close", "2025-10-02", "2 October 2025"),
+        ("Nov 20 2025 22:10:05", "2025-11-20T22:10:05", "Nov 20 2025 22:10:05"),
+    ]
+
+    @Test("accepted date forms give ISO 8601 and the date as written", arguments: cases)
+    func accepted(_ c: (String, String, String)) throws {
+        let parsed = try #require(DateParser().parse(c.0), "no date in \(c.0)")
+        #expect(parsed.iso == c.1)
+        #expect(parsed.text == c.2)
+        #expect(String(c.0[parsed.range]) == c.2)
+    }
+
+    @Test("text without a full date gives nothing", arguments: [
+        "no date here", "Nov. 2", "BEIJING, Nov. 2 (Xinhua) --", "Feb 29, 2023", "2025-13-01", "32 March 2024",
+        "The 2024 budget", "at 10:30 on the day", "May we see it 2025", "",
+    ])
+    func rejected(_ text: String) {
+        #expect(DateParser().parse(text) == nil)
+    }
+
+    @Test("a default zone is applied to times without one, never to dates or times that have one")
+    func defaultZone() throws {
+        let shanghai = try #require(TimeZoneSpec("Asia/Shanghai"))
+        let parser = DateParser(defaultTimeZone: shanghai)
+        #expect(parser.parse("Nov 20, 2025 10:10 PM")?.iso == "2025-11-20T22:10:00+08:00")
+        #expect(parser.parse("Nov 20, 2025")?.iso == "2025-11-20")
+        #expect(parser.parse("Nov 20, 2025 10:10 PM EST")?.iso == "2025-11-20T22:10:00-05:00")
+        let fixed = try #require(TimeZoneSpec("+08:00"))
+        #expect(DateParser(defaultTimeZone: fixed).parse("2025-01-02 03:04")?.iso == "2025-01-02T03:04:00+08:00")
+    }
+
+    @Test("a named zone follows daylight saving time")
+    func daylightSaving() throws {
+        let newYork = try #require(TimeZoneSpec("America/New_York"))
+        let parser = DateParser(defaultTimeZone: newYork)
+        #expect(parser.parse("July 4, 2025 9:00 AM")?.offset == -4 * 3600)
+        #expect(parser.parse("January 4, 2025 9:00 AM")?.offset == -5 * 3600)
+    }
+
+    @Test("time zone specs: offsets, UTC in any case, abbreviations, city times and IANA names")
+    func zoneSpecs() {
+        #expect(TimeZoneSpec("+08:00") == TimeZoneSpec(secondsFromUTC: 8 * 3600))
+        #expect(TimeZoneSpec("-0530") == TimeZoneSpec(secondsFromUTC: -(5 * 3600 + 1800)))
+        #expect(TimeZoneSpec("utc") == TimeZoneSpec(secondsFromUTC: 0))
+        #expect(TimeZoneSpec("EST") == TimeZoneSpec(secondsFromUTC: -5 * 3600))
+        #expect(TimeZoneSpec("Beijing time") == TimeZoneSpec(secondsFromUTC: 8 * 3600))
+        #expect(TimeZoneSpec("GMT+8") == TimeZoneSpec(secondsFromUTC: 8 * 3600))
+        #expect(TimeZoneSpec("Asia/Shanghai")?.description == "Asia/Shanghai")
+        #expect(TimeZoneSpec("Mars/Olympus_Mons") == nil)
+        #expect(TimeZoneSpec("+25:00") == nil)
+        #expect(TimeZoneSpec("") == nil)
+        #expect(TimeZoneSpec(secondsFromUTC: -18000).description == "-05:00")
+    }
+
+    @Test("the instant of a date with time and offset")
+    func instant() throws {
+        let parsed = try #require(DateParser().parse("2025-11-20T22:10:00+08:00"))
+        #expect(parsed.date == Date(timeIntervalSince1970: 1_763_647_800))
+        #expect(parsed.hasTime && parsed.offset == 28800)
+        #expect(DateParser().parse("2025-11-20")?.date == nil)
+    }
+}
