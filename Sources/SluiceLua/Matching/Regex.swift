@@ -39,8 +39,8 @@
 /// Errors name the problem and its byte offset in the pattern, e.g. `unclosed group at offset
 /// 4`, `nothing to repeat at offset 0`, `unknown escape '\q' at offset 2`.
 ///
-/// Memory: the machine's backtracking stack is limited to 2,000,000 entries (about 48 MB);
-/// needing more counts as exceeding the budget.
+/// Memory: the machine's backtracking stack is limited to 4,000,000 entries (64 MB); needing
+/// more counts as exceeding the budget. Subjects must be smaller than 2 GiB.
 public final class Regex: Sendable {
     /// The pattern as given.
     public let pattern: String
@@ -84,6 +84,7 @@ public final class Regex: Sendable {
     /// boundary), or nil.
     public func firstMatch(in subject: UnsafeBufferPointer<UInt8>, from: Int = 0,
                            budget: inout MatchBudget) throws(MatchError) -> RegexMatch? {
+        if subject.count > Int(Int32.max) { throw .malformed("regex subject over 2 GiB") }
         var machine = RegexMachine(regex: self, subject: subject, remaining: budget.remaining)
         defer { budget.remaining = max(0, machine.remaining) }
         return try machine.search(from: max(0, from))
@@ -269,11 +270,16 @@ public struct RegexReplacement: Sendable {
 /// The backtracking machine: an explicit stack of frames, so Swift recursion never depends on
 /// the subject's length.
 struct RegexMachine {
+    /// One backtracking record, 16 bytes: `tag` packs the kind (top 8 bits) and an
+    /// instruction, slot or register index (low 24 bits; programs have at most 100,000
+    /// instructions); `b` is a position or count (subjects are limited to 2 GiB).
     struct Frame {
-        var kind: Int32
-        var pc: Int32
         var a: Int
-        var b: Int
+        var b: Int32
+        var tag: UInt32
+
+        @inline(__always) var kind: Int32 { Int32(tag >> 24) }
+        @inline(__always) var pc: Int32 { Int32(tag & 0xFF_FFFF) }
     }
 
     // Frame kinds.
@@ -285,7 +291,8 @@ struct RegexMachine {
     static let barrier: Int32 = 5       // lookaround/atomic started by instruction pc at position a
     static let behindNext: Int32 = 6    // lookbehind at pc: next start before a, not before b
 
-    static let maxFrames = 2_000_000
+    /// At most this many backtracking records (64 MB).
+    static let maxFrames = 4_000_000
 
     let program: [RegexInstruction]
     let regex: Regex
@@ -345,7 +352,7 @@ struct RegexMachine {
     @inline(__always)
     mutating func push(_ kind: Int32, _ pc: Int, _ a: Int, _ b: Int = 0) throws(MatchError) {
         if stack.count >= RegexMachine.maxFrames { throw .budgetExceeded }
-        stack.append(Frame(kind: kind, pc: Int32(truncatingIfNeeded: pc), a: a, b: b))
+        stack.append(Frame(a: a, b: Int32(truncatingIfNeeded: b), tag: UInt32(kind) << 24 | UInt32(truncatingIfNeeded: pc)))
     }
 
     @inline(__always)
@@ -565,7 +572,7 @@ struct RegexMachine {
             case RegexMachine.restoreRegister:
                 registers[Int(f.pc)] = f.a
             case RegexMachine.greedyStar:
-                let back = RegexUnicode.previousStart(subject, f.b)
+                let back = RegexUnicode.previousStart(subject, Int(f.b))
                 if back > f.a { try push(RegexMachine.greedyStar, Int(f.pc), f.a, back) }
                 pc = Int(f.pc)
                 pos = back
@@ -575,7 +582,7 @@ struct RegexMachine {
                 guard case .star(let single, _, let max, _, _) = program[starPc], f.a < subject.count else { continue }
                 let (c, length) = RegexUnicode.decode(subject, f.a)
                 guard matches(single, c) else { continue }
-                let count = f.b + 1
+                let count = Int(f.b) + 1
                 if count < max { try push(RegexMachine.lazyStar, starPc, f.a + length, count) }
                 pc = starPc + 1
                 pos = f.a + length
@@ -590,7 +597,7 @@ struct RegexMachine {
                 }
             case RegexMachine.behindNext:
                 let next = RegexUnicode.previousStart(subject, f.a)
-                if next > f.b { try push(RegexMachine.behindNext, Int(f.pc), next, f.b) }
+                if next > Int(f.b) { try push(RegexMachine.behindNext, Int(f.pc), next, Int(f.b)) }
                 pc = Int(f.pc) + 1
                 pos = next
                 return true
