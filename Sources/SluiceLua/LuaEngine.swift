@@ -1,0 +1,328 @@
+import CLua
+import Foundation
+import Logging
+import SluiceCore
+
+/// One Lua state set up for Sluice: the standard libraries, the `sluice` module, the sandbox,
+/// the limits and the marshaller. Not `Sendable`: made and used on one worker thread.
+///
+/// The public faces are ``LuaRule`` (a rule script) and ``LuaExpression`` (a filter
+/// condition); both own an engine.
+final class LuaEngine {
+    let vm: LuaVM
+    let marshal: LuaMarshal
+    let settings: LuaSettings
+    var logger: Logger
+    /// The record being processed, for log metadata.
+    var currentOrigin: Origin?
+    /// Records passed to `emit` during the current call.
+    var emitted: [Fields] = []
+    /// Whether `emit` may be called now (in `process` and `finish`).
+    var emitAllowed = false
+    /// The worker's index (exposed as `sluice.worker`).
+    let workerIndex: Int
+    /// Sources of loaded chunks by display name, for `script_line`.
+    var chunkSources: [String: [UInt8]] = [:]
+    /// Lua's shortened chunk names (`...ng/path.lua`) to display names.
+    var shortNames: [String: String] = [:]
+    /// The folders `require`, `loadfile` and `dofile` may read, real paths.
+    var moduleRoots: [String] = []
+    /// Registry reference of the `emit` function handed to `process` and `finish`.
+    var emitFunctionRef: Int32 = 0
+    /// Swift function numbers of the gmatch iterators.
+    var gmatchStepFunction: Int32 = 0
+    var reGmatchStepFunction: Int32 = 0
+    /// Compiled Lua patterns, most recently used first.
+    var patterns = PatternCache<LuaPattern>()
+    /// Compiled regexes, by pattern and flags.
+    var regexes = PatternCache<Regex>()
+
+    var L: OpaquePointer { vm.L }
+
+    /// Sets up a state. Nothing of the script runs yet.
+    init(settings: LuaSettings, scriptFolder: String?, logger: Logger, workerIndex: Int = 0) throws(LuaFailure) {
+        self.settings = settings
+        self.logger = logger
+        self.workerIndex = workerIndex
+        do {
+            vm = try LuaVM(memoryLimit: settings.limits.maxMemory, instructionLimit: settings.limits.maxInstructions)
+        } catch {
+            throw LuaFailure(kind: .script, message: error.description)
+        }
+        let L = vm.L
+        luaL_openlibs(L)
+        marshal = LuaMarshal(L)
+        var roots: [String] = []
+        for folder in (scriptFolder.map { [$0] } ?? []) + settings.modulePaths {
+            let real = LuaEngine.realPath(folder) ?? folder
+            if !roots.contains(real) { roots.append(real) }
+        }
+        moduleRoots = roots
+        installProtections()
+        installModule()
+        installPatternFunctions()
+        if settings.sandbox {
+            installSandbox()
+        } else {
+            installUnsandboxedPaths()
+        }
+        lua_settop(L, 0)
+        sluice_gc_generational(L)
+    }
+
+    // MARK: - Loading and calling
+
+    /// Compiles a text chunk and leaves the function on the stack of `thread` (the main thread
+    /// by default), or returns the failure.
+    func load(_ source: [UInt8], displayName: String, on thread: OpaquePointer? = nil) -> LuaFailure? {
+        let L = thread ?? self.L
+        chunkSources[displayName] = source
+        let short = LuaEngine.shortSource(displayName)
+        if short != displayName { shortNames[short] = displayName }
+        let status = LuaEngine.loadText(L, source, chunkName: "@" + displayName)
+        guard status != LUA_OK else { return nil }
+        let message = expandChunkName(stringValue(L, -1) ?? "cannot load the script")
+        lua_settop(L, -2)
+        return LuaFailure(kind: .syntax, message: message, scriptLine: scriptLine(for: message))
+    }
+
+    /// Calls the function below `nargs` arguments with the budget, the cap and the message
+    /// handler; on success leaves `nresults` results.
+    func call(nargs: Int32, nresults: Int32) -> LuaFailure? {
+        vm.resetBudget(settings.limits.maxInstructions)
+        let status = vm.protectedCall(L, nargs: nargs, nresults: nresults)
+        let fatal = vm.fatal
+        if status == LUA_OK && fatal == fatalNone { return nil }
+        if status == LUA_OK { lua_settop(L, lua_gettop(L) - nresults) }
+        let failure = makeFailure(status: status, fatal: fatal)
+        if status != LUA_OK { lua_settop(L, -2) }
+        return failure
+    }
+
+    /// Whether the last failure leaves the state untrustworthy (it must be rebuilt).
+    private(set) var needsRebuild = false
+
+    private func makeFailure(status: Int32, fatal: Int32) -> LuaFailure {
+        let place = expandChunkName(vm.errorPlace)
+        let at = place.isEmpty ? "" : place + " "
+        let traceback = currentTraceback()
+        switch fatal {
+        case fatalInstructions:
+            let message = "\(at)instruction limit of \(settings.limits.maxInstructions) exceeded"
+            return LuaFailure(kind: .instructionLimit, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+        case fatalPattern:
+            let message = "\(at)pattern too complex: step budget exhausted"
+            return LuaFailure(kind: .patternBudget, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+        case fatalMemory:
+            needsRebuild = true
+            let message = "\(at)memory limit of \(settings.limits.maxMemory) bytes exceeded"
+            return LuaFailure(kind: .memoryLimit, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+        default:
+            break
+        }
+        if status == LUA_ERRMEM {
+            needsRebuild = true
+            let message = settings.limits.maxMemory > 0
+                ? "\(at)memory limit of \(settings.limits.maxMemory) bytes exceeded"
+                : "\(at)out of memory"
+            return LuaFailure(kind: .memoryLimit, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+        }
+        var message = expandChunkName(stringValue(L, -1) ?? "unknown error")
+        if status == LUA_ERRERR { message = "error while handling an error: " + message }
+        if !hasPlace(message) && !place.isEmpty { message = at + message }
+        return LuaFailure(kind: .script, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+    }
+
+    private func currentTraceback() -> String? {
+        lua_getfield(L, luaRegistryIndex, "sluice.traceback")
+        defer { lua_settop(L, -2) }
+        guard let text = stringValue(L, -1) else { return nil }
+        lua_pushnil(L)
+        lua_setfield(L, luaRegistryIndex, "sluice.traceback")
+        return expandChunkNames(in: text)
+    }
+
+    /// Whether `message` starts with `chunk:line:`.
+    private func hasPlace(_ message: String) -> Bool {
+        LuaEngine.splitPlace(message) != nil
+    }
+
+    /// (chunk, line) of a message that starts with `chunk:line:`.
+    static func splitPlace(_ message: String) -> (chunk: Substring, line: Int)? {
+        var search = message.startIndex
+        while let colon = message[search...].firstIndex(of: ":") {
+            let afterColon = message.index(after: colon)
+            let digits = message[afterColon...].prefix { $0.isASCII && $0.isNumber }
+            if !digits.isEmpty, digits.endIndex < message.endIndex, message[digits.endIndex] == ":",
+               let line = Int(digits) {
+                return (message[..<colon], line)
+            }
+            if message[..<colon].contains(" ") { return nil }
+            search = afterColon
+        }
+        return nil
+    }
+
+    /// The trimmed source line a `chunk:line:` message points at.
+    func scriptLine(for message: String) -> String? {
+        guard let (chunk, line) = LuaEngine.splitPlace(message) else { return nil }
+        if let source = chunkSources[String(chunk)] { return LuaScript.line(line, of: source) }
+        return nil
+    }
+
+    /// Lua's `short_src` for a chunk named `@name` (LUA_IDSIZE 60).
+    static func shortSource(_ name: String) -> String {
+        let bytes = Array(name.utf8)
+        let room = 60 - 1
+        if bytes.count <= room { return name }
+        return "..." + String(decoding: bytes.suffix(room - 3), as: UTF8.self)
+    }
+
+    /// A message with a shortened chunk name at its start replaced by the full name.
+    func expandChunkName(_ message: String) -> String {
+        guard !shortNames.isEmpty else { return message }
+        for (short, full) in shortNames where message.hasPrefix(short) {
+            return full + message.dropFirst(short.count)
+        }
+        return message
+    }
+
+    private func expandChunkNames(in text: String) -> String {
+        var out = text
+        for (short, full) in shortNames { out = out.replacingOccurrences(of: short, with: full) }
+        return out
+    }
+
+    /// Runs the chunk on the stack top (no arguments, no results).
+    func runChunk() -> LuaFailure? {
+        call(nargs: 0, nresults: 0)
+    }
+
+    /// A registry reference to global `name` when it is a function, or nil; a non-function
+    /// value throws.
+    func globalFunction(_ name: String) -> (ref: Int32?, kind: String) {
+        let type = lua_getglobal(L, name)
+        if type == LUA_TFUNCTION { return (luaL_ref(L, luaRegistryIndex), "function") }
+        let kind = typeName(L, -1)
+        lua_settop(L, -2)
+        return (nil, kind)
+    }
+
+    /// Real path of a file or folder, or nil.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    // MARK: - Protections that hold with or without the sandbox
+
+    /// pcall/xpcall/coroutine.resume that cannot swallow a limit, rawset that keeps record
+    /// tables' bookkeeping, and library loops charged to the budget.
+    private func installProtections() {
+        sluice_pushglobaltable(L)
+        lua_pushcclosure(L, sluice_safe_pcall, 0)
+        lua_setfield(L, -2, "pcall")
+        lua_pushcclosure(L, sluice_safe_xpcall, 0)
+        lua_setfield(L, -2, "xpcall")
+        lua_getfield(L, -1, "rawset")
+        lua_rawgeti(L, luaRegistryIndex, lua_Integer(marshal.objectMetaRef))
+        lua_rawgeti(L, luaRegistryIndex, lua_Integer(marshal.arrayMetaRef))
+        lua_rawgeti(L, luaRegistryIndex, lua_Integer(marshal.newKeysRef))
+        lua_pushcclosure(L, sluice_safe_rawset, 4)
+        lua_setfield(L, -2, "rawset")
+
+        lua_getfield(L, -1, "coroutine")
+        sluice_wrap_field(L, "resume", sluice_safe_resume)
+        lua_settop(L, -2)
+
+        lua_getfield(L, -1, "string")
+        sluice_charge_field(L, "rep", Int32(SLUICE_COST_REP))
+        for name in ["upper", "lower", "reverse", "byte"] {
+            sluice_charge_field(L, name, Int32(SLUICE_COST_LENGTH))
+        }
+        lua_settop(L, -2)
+        lua_getfield(L, -1, "table")
+        sluice_charge_field(L, "concat", Int32(SLUICE_COST_COUNT))
+        sluice_charge_field(L, "unpack", Int32(SLUICE_COST_COUNT))
+        sluice_charge_field(L, "insert", Int32(SLUICE_COST_INSERT))
+        sluice_charge_field(L, "remove", Int32(SLUICE_COST_REMOVE))
+        sluice_charge_field(L, "sort", Int32(SLUICE_COST_SORT))
+        sluice_charge_field(L, "move", Int32(SLUICE_COST_MOVE))
+        lua_settop(L, -2)
+        lua_getfield(L, -1, "utf8")
+        for name in ["len", "codepoint", "offset"] { sluice_charge_field(L, name, Int32(SLUICE_COST_LENGTH)) }
+        lua_settop(L, -2)
+        lua_settop(L, -2)
+
+        // coroutine.wrap on top of the safe resume, so a limit inside a wrapped coroutine is
+        // re-raised too.
+        let prelude = """
+            local create, resume, error, type = coroutine.create, coroutine.resume, error, type
+            coroutine.wrap = function(f)
+              local co = create(f)
+              local function finish(ok, ...)
+                if ok then return ... end
+                local e = ...
+                if type(e) == "string" then error(e, 2) end
+                error(e, 0)
+              end
+              return function(...) return finish(resume(co, ...)) end
+            end
+            """
+        runInternal(prelude, name: "=sluice.prelude")
+    }
+
+    /// Compiles text (never a binary chunk) onto the stack: the function, or the error message.
+    static func loadText(_ L: OpaquePointer, _ source: [UInt8], chunkName: String) -> Int32 {
+        var bytes = source
+        bytes.append(0)
+        return bytes.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { chars in
+                // A non-empty array always has a base address.
+                sluice_load_text(L, chars.baseAddress, source.count, chunkName)
+            }
+        }
+    }
+
+    /// Runs a piece of Sluice's own Lua during setup.
+    func runInternal(_ code: String, name: String) {
+        let bytes = Array(code.utf8)
+        let status = LuaEngine.loadText(L, bytes, chunkName: name)
+        if status == LUA_OK {
+            _ = sluice_pcall(L, 0, 0, 0)
+        }
+        if lua_gettop(L) > 0, status != LUA_OK || lua_type(L, -1) == LUA_TSTRING {
+            logger.error("sluice: internal Lua setup failed: \(stringValue(L, -1) ?? "?")")
+        }
+        lua_settop(L, 0)
+    }
+}
+
+/// A small most-recently-used cache of compiled patterns keyed by their bytes.
+struct PatternCache<Compiled> {
+    private var entries: [(key: [UInt8], value: Compiled)] = []
+    /// How many patterns are kept.
+    static var capacity: Int { 64 }
+
+    /// The cached value for `key`, moved to the front.
+    mutating func lookup(_ key: UnsafeBufferPointer<UInt8>) -> Compiled? {
+        for i in entries.indices where entries[i].key.count == key.count {
+            let hit = entries[i].key.elementsEqual(key)
+            if hit {
+                if i > 0 {
+                    let entry = entries.remove(at: i)
+                    entries.insert(entry, at: 0)
+                }
+                return entries[0].value
+            }
+        }
+        return nil
+    }
+
+    /// Stores a value, dropping the least recently used one when full.
+    mutating func store(_ key: UnsafeBufferPointer<UInt8>, _ value: Compiled) {
+        if entries.count >= PatternCache<Compiled>.capacity { entries.removeLast() }
+        entries.insert((Array(key), value), at: 0)
+    }
+}

@@ -1,0 +1,253 @@
+import CLua
+import SluiceCore
+
+/// `string.find`, `string.match`, `string.gmatch` and `string.gsub` replaced by the bounded
+/// matcher of `Matching/`: the same Lua 5.4 semantics, but every matching step is charged to
+/// the per-record budget the instruction hook also draws from, so
+/// `string.find(string.rep("a", 5000), ".-.-.-b")` fails that record with
+/// "pattern too complex: step budget exhausted" instead of running for minutes (stock Lua's
+/// matcher is C code the hook never interrupts). Compiled patterns are cached per state.
+extension LuaEngine {
+    func installPatternFunctions() {
+        sluice_pushglobaltable(L)
+        lua_getfield(L, -1, "string")
+        vm.setFunction("find") { [unowned self] t throws(LuaRaise) in try self.stringFind(t, find: true) }
+        vm.setFunction("match") { [unowned self] t throws(LuaRaise) in try self.stringFind(t, find: false) }
+        vm.setFunction("gmatch") { [unowned self] t throws(LuaRaise) in try self.stringGmatch(t) }
+        vm.setFunction("gsub") { [unowned self] t throws(LuaRaise) in try self.stringGsub(t) }
+        let step = vm.register { [unowned self] t throws(LuaRaise) in try self.stringGmatchStep(t) }
+        gmatchStepFunction = step
+        lua_settop(L, 0)
+    }
+
+    // MARK: - Budget
+
+    /// Runs a matcher with the current call's remaining budget and gives back what it left.
+    func withBudget<T>(_ body: (inout MatchBudget) throws(MatchError) -> T) throws(LuaRaise) -> T {
+        var budget = MatchBudget(steps: vm.matchSteps)
+        do {
+            let result = try body(&budget)
+            vm.matchSteps = budget.remaining
+            return result
+        } catch {
+            throw matchFailure(error)
+        }
+    }
+
+    /// The Lua error for a matcher failure.
+    func matchFailure(_ error: MatchError, regex: String? = nil) -> LuaRaise {
+        switch error {
+        case .budgetExceeded:
+            vm.notePatternBudgetExhausted()
+            return .message("pattern too complex: step budget exhausted")
+        case .malformed(let message):
+            if let regex { return .message("bad regex '\(regex)': \(message)") }
+            return .message(message)
+        }
+    }
+
+    /// The compiled pattern for `bytes`, from the cache.
+    func luaPattern(_ bytes: UnsafeBufferPointer<UInt8>) throws(LuaRaise) -> LuaPattern {
+        if let cached = patterns.lookup(bytes) { return cached }
+        do {
+            let compiled = try LuaPattern(bytes)
+            patterns.store(bytes, compiled)
+            return compiled
+        } catch {
+            throw matchFailure(error)
+        }
+    }
+
+    /// Pushes one capture.
+    func push(_ capture: LuaPatternCapture, subject: UnsafeBufferPointer<UInt8>, on t: OpaquePointer) {
+        switch capture {
+        case .substring(let r): pushBytes(t, UnsafeBufferPointer(rebasing: subject[r]))
+        case .position(let p): lua_pushinteger(t, lua_Integer(p))
+        case .unfinished: lua_pushnil(t)
+        }
+    }
+
+    // MARK: - find / match
+
+    /// `string.find(s, pattern [, init [, plain]])` and `string.match(s, pattern [, init])`.
+    func stringFind(_ t: OpaquePointer, find: Bool) throws(LuaRaise) -> Int32 {
+        let args = LuaArguments(t, find ? "find" : "match")
+        let subject = try args.bytes(1)
+        let patternBytes = try args.bytes(2)
+        let initial = try args.integer(3, default: 1)
+        let plain = find && args.truthy(4)
+        let start = LuaPattern.startOffset(luaInit: initial, length: subject.count)
+        if start > subject.count {
+            lua_pushnil(t)
+            return 1
+        }
+        if find && (plain || !LuaPattern.hasSpecials(patternBytes)) {
+            let found = try withBudget { (budget: inout MatchBudget) throws(MatchError) -> Range<Int>? in
+                let cost = 1 + (subject.count - start) / 8
+                guard budget.remaining >= cost else { budget.remaining = 0; throw .budgetExceeded }
+                budget.remaining -= cost
+                return LuaPattern.plainFind(patternBytes, in: subject, from: start)
+            }
+            guard let found else { lua_pushnil(t); return 1 }
+            lua_pushinteger(t, lua_Integer(found.lowerBound + 1))
+            lua_pushinteger(t, lua_Integer(found.upperBound))
+            return 2
+        }
+        let pattern = try luaPattern(patternBytes)
+        let match = try withBudget { (budget: inout MatchBudget) throws(MatchError) in
+            try pattern.match(in: subject, from: start, budget: &budget)
+        }
+        guard let match else { lua_pushnil(t); return 1 }
+        let values: [LuaPatternCapture]
+        do {
+            values = find ? try match.findCaptures() : try match.values()
+        } catch {
+            throw matchFailure(error)
+        }
+        guard lua_checkstack(t, Int32(values.count) + 2) != 0 else { throw .message("too many captures") }
+        var n: Int32 = 0
+        if find {
+            lua_pushinteger(t, lua_Integer(match.range.lowerBound + 1))
+            lua_pushinteger(t, lua_Integer(match.range.upperBound))
+            n = 2
+        }
+        for value in values { push(value, subject: subject, on: t) }
+        return n + Int32(values.count)
+    }
+
+    // MARK: - gmatch
+
+    /// `string.gmatch(s, pattern [, init])`: an iterator whose state lives in its upvalues
+    /// (subject, pattern, next offset, end of the last match), so nothing in Swift outlives it.
+    func stringGmatch(_ t: OpaquePointer) throws(LuaRaise) -> Int32 {
+        let args = LuaArguments(t, "gmatch")
+        let subject = try args.bytes(1)
+        _ = try args.bytes(2)
+        let initial = try args.integer(3, default: 1)
+        var start = LuaPattern.startOffset(luaInit: initial, length: subject.count)
+        if start > subject.count { start = subject.count + 1 }
+        lua_pushvalue(t, 1)
+        // In gmatch a leading '^' is an ordinary character: escape it for the matcher.
+        if lua_rawlen(t, 2) > 0, let p = stringBytes(t, 2), p[0] == UInt8(ascii: "^") {
+            pushString(t, "%")
+            lua_pushvalue(t, 2)
+            lua_concat(t, 2)
+        } else {
+            lua_pushvalue(t, 2)
+        }
+        lua_pushinteger(t, lua_Integer(start))
+        lua_pushinteger(t, -1)
+        vm.pushFunction(gmatchStepFunction, upvalues: 4, on: t)
+        return 1
+    }
+
+    /// One step of a gmatch iterator (upvalues 2–5: subject, pattern, offset, last match end).
+    func stringGmatchStep(_ t: OpaquePointer) throws(LuaRaise) -> Int32 {
+        guard let subject = stringBytes(t, upvalueIndex(2)), let patternBytes = stringBytes(t, upvalueIndex(3)) else {
+            return 0
+        }
+        var source = Int(sluice_tointeger(t, upvalueIndex(4)))
+        let last = Int(sluice_tointeger(t, upvalueIndex(5)))
+        let pattern = try luaPattern(patternBytes)
+        while source <= subject.count {
+            let from = source
+            let found = try withBudget { (budget: inout MatchBudget) throws(MatchError) in
+                try pattern.match(in: subject, from: from, budget: &budget)
+            }
+            guard let found else { break }
+            if found.range.upperBound == last {
+                // An empty match where the previous one ended: try one byte further.
+                source = found.range.lowerBound + 1
+                continue
+            }
+            lua_pushinteger(t, lua_Integer(found.range.upperBound))
+            lua_copy(t, -1, upvalueIndex(4))
+            lua_copy(t, -1, upvalueIndex(5))
+            lua_settop(t, -2)
+            let values: [LuaPatternCapture]
+            do { values = try found.values() } catch { throw matchFailure(error) }
+            guard lua_checkstack(t, Int32(values.count)) != 0 else { throw .message("too many captures") }
+            for value in values { push(value, subject: subject, on: t) }
+            return Int32(values.count)
+        }
+        lua_pushinteger(t, lua_Integer(subject.count + 1))
+        lua_copy(t, -1, upvalueIndex(4))
+        lua_settop(t, -2)
+        return 0
+    }
+
+    // MARK: - gsub
+
+    /// `string.gsub(s, pattern, repl [, n])`.
+    func stringGsub(_ t: OpaquePointer) throws(LuaRaise) -> Int32 {
+        let args = LuaArguments(t, "gsub")
+        let subject = try args.bytes(1)
+        let patternBytes = try args.bytes(2)
+        let replType = lua_type(t, 3)
+        guard replType == LUA_TNUMBER || replType == LUA_TSTRING || replType == LUA_TTABLE || replType == LUA_TFUNCTION else {
+            throw args.typeError(3, expected: "string/function/table")
+        }
+        let maxReplacements = try args.integer(4, default: subject.count + 1)
+        let pattern = try luaPattern(patternBytes)
+        let replacement: LuaReplacement? = replType == LUA_TSTRING || replType == LUA_TNUMBER
+            ? LuaReplacement(try args.bytes(3)) : nil
+        var iterator = LuaMatchIterator.gsub(pattern, maxReplacements: maxReplacements, subjectLength: subject.count)
+        var out: [UInt8] = []
+        out.reserveCapacity(subject.count)
+        var copied = 0
+        var budget = MatchBudget(steps: vm.matchSteps)
+        do {
+            while let m = try iterator.next(in: subject, budget: &budget) {
+                out.append(contentsOf: subject[copied..<m.range.lowerBound])
+                copied = m.range.upperBound
+                if let replacement {
+                    try replacement.expand(m, subject: subject, into: &out)
+                    continue
+                }
+                // A table or a function: the value decides; false or nil keeps the match.
+                vm.matchSteps = budget.remaining
+                if replType == LUA_TTABLE {
+                    sluice_pushcfunction(t, sluice_index_function)
+                    lua_pushvalue(t, 3)
+                    push(try m.capture(at: 0), subject: subject, on: t)
+                    try vm.nestedCall(t, nargs: 2, nresults: 1)
+                } else {
+                    let values = try m.values()
+                    guard lua_checkstack(t, Int32(values.count) + 2) != 0 else { throw LuaRaise.message("too many captures") }
+                    lua_pushvalue(t, 3)
+                    for value in values { push(value, subject: subject, on: t) }
+                    try vm.nestedCall(t, nargs: Int32(values.count), nresults: 1)
+                }
+                budget = MatchBudget(steps: vm.matchSteps)
+                try appendReplacement(t, match: m, subject: subject, into: &out)
+            }
+        } catch let error as MatchError {
+            throw matchFailure(error)
+        } catch let error as LuaRaise {
+            throw error
+        } catch {
+            throw .message("\(error)")
+        }
+        vm.matchSteps = budget.remaining
+        out.append(contentsOf: subject[copied..<subject.count])
+        pushBytes(t, out)
+        lua_pushinteger(t, lua_Integer(iterator.matchCount))
+        return 2
+    }
+
+    /// Appends the replacement value on the stack top (popping it), as Lua's `add_value`.
+    func appendReplacement(_ t: OpaquePointer, match: LuaPatternMatch, subject: UnsafeBufferPointer<UInt8>,
+                           into out: inout [UInt8]) throws(LuaRaise) {
+        defer { lua_settop(t, -2) }
+        switch lua_type(t, -1) {
+        case LUA_TNIL:
+            out.append(contentsOf: subject[match.range])
+        case LUA_TBOOLEAN where lua_toboolean(t, -1) == 0:
+            out.append(contentsOf: subject[match.range])
+        case LUA_TSTRING, LUA_TNUMBER:
+            if let bytes = stringBytes(t, -1) { out.append(contentsOf: bytes) }
+        default:
+            throw .message("invalid replacement value (a \(typeName(t, -1)))")
+        }
+    }
+}
