@@ -213,29 +213,15 @@ static inline void sluice_push_swift_function(lua_State *L, int function, int nu
     lua_pushcclosure(L, sluice_trampoline, nup + 1);
 }
 
-/* The message handler of the top-level protected calls: keeps the message (as a string),
- * notes where it happened, and stores the traceback in the registry. */
-static inline int sluice_message_handler(lua_State *L) {
-    sluice_control *c = sluice_control_of(L);
-    c->enforce = 0; /* the call is failing anyway: let the message and traceback be built */
-    int t = lua_type(L, 1);
-    if (t != LUA_TSTRING && t != LUA_TNUMBER) {
-        if (!(luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)) {
-            lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-        }
-        lua_replace(L, 1);
-    } else if (t == LUA_TNUMBER) {
-        lua_pushstring(L, lua_tostring(L, 1));
-        lua_replace(L, 1);
-    }
-    sluice_note_where(L, 1);
-    luaL_traceback(L, L, NULL, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "sluice.traceback");
-    lua_settop(L, 1);
-    return 1;
-}
-
 /* ---------------------------------------------------------------- sandbox replacements */
+
+/* Calls the original library function (upvalue 1) on this very frame, so its argument errors
+ * still name it ("bad argument #1 to 'rep'"). Only used for stock functions without upvalues. */
+static inline int sluice_call_original(lua_State *L) {
+    lua_CFunction original = lua_tocfunction(L, lua_upvalueindex(1));
+    if (original == NULL) return luaL_error(L, "internal error: wrapped function is not a C function");
+    return original(L);
+}
 
 /* pcall and xpcall that cannot swallow a limit error. */
 static inline int sluice_finish_pcall(lua_State *L, int status, lua_KContext extra) {
@@ -274,10 +260,7 @@ static inline int sluice_safe_xpcall(lua_State *L) {
 /* coroutine.resume (upvalue 1: the original) that re-raises a limit error. */
 static inline int sluice_safe_resume(lua_State *L) {
     lua_State *co = lua_tothread(L, 1);
-    int n = lua_gettop(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
+    int n = sluice_call_original(L);
     sluice_control *c = sluice_control_of(L);
     if (co != NULL && lua_status(co) == LUA_ERRMEM && c->fatal == SLUICE_FATAL_NONE && c->enforce) {
         c->fatal = SLUICE_FATAL_MEMORY;
@@ -287,7 +270,7 @@ static inline int sluice_safe_resume(lua_State *L) {
         lua_pushstring(L, "limit exceeded");
         return lua_error(L);
     }
-    return lua_gettop(L);
+    return n;
 }
 
 /* load (upvalue 1: the original) that only accepts text chunks. */
@@ -302,10 +285,7 @@ static inline int sluice_safe_load(lua_State *L) {
     if (n < 3) lua_settop(L, 3);
     lua_pushliteral(L, "t");
     lua_replace(L, 3);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    return sluice_call_original(L);
 }
 
 /* setmetatable (upvalue 1: the original) that refuses finalizers: a __gc could run script code
@@ -317,11 +297,7 @@ static inline int sluice_safe_setmetatable(lua_State *L) {
         lua_pop(L, 1);
         if (has) return luaL_error(L, "__gc metamethods are not allowed in the sandbox");
     }
-    lua_settop(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 2, 1);
-    return 1;
+    return sluice_call_original(L);
 }
 
 /* collectgarbage (upvalue 1: the original) limited to options that cannot stop the collector. */
@@ -329,13 +305,7 @@ static inline int sluice_safe_collectgarbage(lua_State *L) {
     const char *opt = luaL_optstring(L, 1, "collect");
     static const char *const allowed[] = {"collect", "count", "step", "isrunning", NULL};
     for (int i = 0; allowed[i] != NULL; i++) {
-        if (strcmp(opt, allowed[i]) == 0) {
-            int n = lua_gettop(L);
-            lua_pushvalue(L, lua_upvalueindex(1));
-            lua_insert(L, 1);
-            lua_call(L, n, LUA_MULTRET);
-            return lua_gettop(L);
-        }
+        if (strcmp(opt, allowed[i]) == 0) return sluice_call_original(L);
     }
     return luaL_error(L, "collectgarbage('%s') is not allowed in the sandbox", opt);
 }
@@ -415,10 +385,7 @@ static inline int sluice_safe_rawset(lua_State *L) {
             lua_pop(L, 1);
         }
     }
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 3, 1);
-    return 1;
+    return sluice_call_original(L);
 }
 
 /* __tostring of sluice.null. */
@@ -502,11 +469,7 @@ static inline int sluice_charged_call(lua_State *L) {
         return 1;
     }
     sluice_charge(L, sluice_call_cost(L, policy));
-    int n = lua_gettop(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
-    return lua_gettop(L);
+    return sluice_call_original(L);
 }
 
 /* Replaces field `name` of the table on the stack top with a charged version of itself. */

@@ -32,6 +32,9 @@ final class LuaEngine {
     /// Swift function numbers of the gmatch iterators.
     var gmatchStepFunction: Int32 = 0
     var reGmatchStepFunction: Int32 = 0
+    /// The coroutine calls run in, and its registry reference.
+    private var worker: OpaquePointer?
+    private var workerRef: Int32 = 0
     /// Compiled Lua patterns, most recently used first.
     var patterns = PatternCache<LuaPattern>()
     /// Compiled regexes, by pattern and flags.
@@ -86,60 +89,127 @@ final class LuaEngine {
         return LuaFailure(kind: .syntax, message: message, scriptLine: scriptLine(for: message))
     }
 
-    /// Calls the function below `nargs` arguments with the budget, the cap and the message
-    /// handler; on success leaves `nresults` results.
+    /// The thread calls run in: a coroutine kept in the registry and reused while calls
+    /// succeed. Running in a coroutine keeps the stack of a failed call inspectable after the
+    /// error (a dead coroutine keeps its frames), which gives the exact line and a traceback
+    /// for every failure, memory errors included (Lua raises those without a message handler).
+    /// Push the function and its arguments on it, then `call`.
+    func callThread() -> OpaquePointer {
+        if let thread = worker { return thread }
+        let thread = lua_newthread(L)!
+        workerRef = luaL_ref(L, luaRegistryIndex)
+        worker = thread
+        return thread
+    }
+
+    /// Empties the call thread's stack after a successful call.
+    func clearCallThread() {
+        if let worker { lua_settop(worker, 0) }
+    }
+
+    private func discardCallThread() {
+        if workerRef != 0 { luaL_unref(L, luaRegistryIndex, workerRef) }
+        workerRef = 0
+        worker = nil
+    }
+
+    /// Runs the function below `nargs` arguments on the call thread with the budget and the
+    /// cap. On success leaves exactly `nresults` results there (the caller clears them).
     func call(nargs: Int32, nresults: Int32) -> LuaFailure? {
+        let co = callThread()
         vm.resetBudget(settings.limits.maxInstructions)
-        let status = vm.protectedCall(L, nargs: nargs, nresults: nresults)
+        vm.enforcing = true
+        var results: Int32 = 0
+        let status = lua_resume(co, nil, nargs, &results)
+        vm.enforcing = false
         let fatal = vm.fatal
-        if status == LUA_OK && fatal == fatalNone { return nil }
-        if status == LUA_OK { lua_settop(L, lua_gettop(L) - nresults) }
-        let failure = makeFailure(status: status, fatal: fatal)
-        if status != LUA_OK { lua_settop(L, -2) }
+        if status == LUA_OK && fatal == fatalNone {
+            lua_settop(co, nresults)
+            return nil
+        }
+        let failure = makeFailure(co, status: status, fatal: fatal)
+        lua_settop(co, 0)
+        discardCallThread()
         return failure
     }
 
     /// Whether the last failure leaves the state untrustworthy (it must be rebuilt).
     private(set) var needsRebuild = false
 
-    private func makeFailure(status: Int32, fatal: Int32) -> LuaFailure {
-        let place = expandChunkName(vm.errorPlace)
+    private func makeFailure(_ co: OpaquePointer, status: Int32, fatal: Int32) -> LuaFailure {
+        var place = expandChunkName(vm.errorPlace)
+        if place.isEmpty { place = expandChunkName(errorPlace(in: co)) }
         let at = place.isEmpty ? "" : place + " "
-        let traceback = currentTraceback()
+        let traceback = self.traceback(of: co)
+        func failure(_ kind: LuaFailure.Kind, _ message: String) -> LuaFailure {
+            LuaFailure(kind: kind, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+        }
         switch fatal {
         case fatalInstructions:
-            let message = "\(at)instruction limit of \(settings.limits.maxInstructions) exceeded"
-            return LuaFailure(kind: .instructionLimit, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+            return failure(.instructionLimit, "\(at)instruction limit of \(settings.limits.maxInstructions) exceeded")
         case fatalPattern:
-            let message = "\(at)pattern too complex: step budget exhausted"
-            return LuaFailure(kind: .patternBudget, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+            return failure(.patternBudget, "\(at)pattern too complex: step budget exhausted")
         case fatalMemory:
             needsRebuild = true
-            let message = "\(at)memory limit of \(settings.limits.maxMemory) bytes exceeded"
-            return LuaFailure(kind: .memoryLimit, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+            return failure(.memoryLimit, "\(at)memory limit of \(settings.limits.maxMemory) bytes exceeded")
         default:
             break
         }
         if status == LUA_ERRMEM {
             needsRebuild = true
-            let message = settings.limits.maxMemory > 0
-                ? "\(at)memory limit of \(settings.limits.maxMemory) bytes exceeded"
-                : "\(at)out of memory"
-            return LuaFailure(kind: .memoryLimit, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+            return failure(.memoryLimit, settings.limits.maxMemory > 0
+                ? "\(at)memory limit of \(settings.limits.maxMemory) bytes exceeded" : "\(at)out of memory")
         }
-        var message = expandChunkName(stringValue(L, -1) ?? "unknown error")
-        if status == LUA_ERRERR { message = "error while handling an error: " + message }
-        if !hasPlace(message) && !place.isEmpty { message = at + message }
-        return LuaFailure(kind: .script, message: message, scriptLine: scriptLine(for: message), traceback: traceback)
+        if status == LUA_YIELD {
+            return failure(.script, "\(at)attempt to yield from outside a coroutine")
+        }
+        var message = expandChunkName(errorMessage(co))
+        if LuaEngine.splitPlace(message) == nil && !place.isEmpty { message = at + message }
+        return failure(.script, message)
     }
 
-    private func currentTraceback() -> String? {
-        lua_getfield(L, luaRegistryIndex, "sluice.traceback")
+    /// The error object on the stack top of a failed thread, as text (`__tostring` honoured,
+    /// in a protected call).
+    private func errorMessage(_ co: OpaquePointer) -> String {
+        switch lua_type(co, -1) {
+        case LUA_TSTRING, LUA_TNUMBER:
+            return stringValue(co, -1) ?? ""
+        case LUA_TNONE:
+            return "unknown error"
+        default:
+            let kind = typeName(co, -1)
+            sluice_pushcfunction(L, sluice_tostring_function)
+            lua_xmove(co, L, 1)
+            defer { lua_settop(L, -2) }
+            if sluice_pcall(L, 1, 1, 0) == LUA_OK, lua_type(L, -1) == LUA_TSTRING, !marshal.isNull(L, -1) {
+                let text = stringValue(L, -1) ?? ""
+                if !text.hasPrefix(kind + ": 0x") { return text }
+            }
+            return "(error object is a \(kind) value)"
+        }
+    }
+
+    /// `chunk:line:` of the innermost Lua function with a line on a failed thread's stack.
+    private func errorPlace(in co: OpaquePointer) -> String {
+        var ar = lua_Debug()
+        var level: Int32 = 0
+        while level < 100, lua_getstack(co, level, &ar) != 0 {
+            if lua_getinfo(co, "Sl", &ar) != 0, ar.currentline > 0 {
+                let source = withUnsafeBytes(of: ar.short_src) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                return "\(source):\(ar.currentline):"
+            }
+            level += 1
+        }
+        return ""
+    }
+
+    /// Lua's traceback of a failed thread.
+    private func traceback(of co: OpaquePointer) -> String? {
+        luaL_traceback(L, co, nil, 0)
         defer { lua_settop(L, -2) }
-        guard let text = stringValue(L, -1) else { return nil }
-        lua_pushnil(L)
-        lua_setfield(L, luaRegistryIndex, "sluice.traceback")
-        return expandChunkNames(in: text)
+        return stringValue(L, -1).map(expandChunkNames(in:))
     }
 
     /// Whether `message` starts with `chunk:line:`.
@@ -193,9 +263,11 @@ final class LuaEngine {
         return out
     }
 
-    /// Runs the chunk on the stack top (no arguments, no results).
-    func runChunk() -> LuaFailure? {
-        call(nargs: 0, nresults: 0)
+    /// Compiles a chunk onto the call thread and runs it (no arguments); `nresults` results
+    /// stay there.
+    func runChunk(_ source: [UInt8], displayName: String, nresults: Int32 = 0) -> LuaFailure? {
+        if let failure = load(source, displayName: displayName, on: callThread()) { return failure }
+        return call(nargs: 0, nresults: nresults)
     }
 
     /// A registry reference to global `name` when it is a function, or nil; a non-function

@@ -140,9 +140,10 @@ extension LuaEngine {
         let args = LuaArguments(t, "sluice.re.gmatch")
         _ = try args.bytes(1)
         _ = try regex(t, args, pattern: 2, flags: 3)
+        let hasFlags = sluice_isnoneornil(t, 3) == 0
         lua_pushvalue(t, 1)
         lua_pushvalue(t, 2)
-        if sluice_isnoneornil(t, 3) != 0 { lua_pushstring(t, "") } else { lua_pushvalue(t, 3) }
+        if hasFlags { lua_pushvalue(t, 3) } else { lua_pushstring(t, "") }
         lua_pushinteger(t, 0)
         vm.pushFunction(reGmatchStepFunction, upvalues: 4, on: t)
         return 1

@@ -52,9 +52,7 @@ public final class LuaRule {
     private static func build(script: LuaScript, options: Fields, settings: LuaSettings, logger: Logger,
                               workerIndex: Int) throws(LuaFailure) -> (LuaEngine, Int32, Int32?) {
         let engine = try LuaEngine(settings: settings, scriptFolder: script.folder, logger: logger, workerIndex: workerIndex)
-        let L = engine.L
-        if let failure = engine.load(script.source, displayName: script.displayName) { throw failure }
-        if let failure = engine.runChunk() { throw failure }
+        if let failure = engine.runChunk(script.source, displayName: script.displayName) { throw failure }
         let process = engine.globalFunction("process")
         guard let processRef = process.ref else {
             throw LuaFailure(kind: .script, message: process.kind == "nil"
@@ -68,14 +66,14 @@ public final class LuaRule {
         let initial = engine.globalFunction("init")
         if let initRef = initial.ref {
             engine.marshal.beginCall()
-            lua_rawgeti(L, luaRegistryIndex, lua_Integer(initRef))
-            engine.marshal.push(L, object: options)
+            let co = engine.callThread()
+            lua_rawgeti(co, luaRegistryIndex, lua_Integer(initRef))
+            engine.marshal.push(co, object: options)
             if let failure = engine.call(nargs: 1, nresults: 0) { throw failure }
-            luaL_unref(L, luaRegistryIndex, initRef)
+            luaL_unref(engine.L, luaRegistryIndex, initRef)
         } else if initial.kind != "nil" {
             throw LuaFailure(kind: .script, message: "\(script.displayName): 'init' must be a function, not a \(initial.kind)")
         }
-        lua_settop(L, 0)
         return (engine, processRef, finish.ref)
     }
 
@@ -92,14 +90,14 @@ public final class LuaRule {
             }
         }
         let engine = self.engine
-        let L = engine.L
         engine.marshal.beginCall()
         engine.currentOrigin = record.origin
         engine.emitted.removeAll(keepingCapacity: true)
         engine.emitAllowed = true
+        let L = engine.callThread()
         defer {
             engine.emitAllowed = false
-            lua_settop(L, 0)
+            engine.clearCallThread()
         }
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(processRef))
         engine.marshal.push(L, object: record.fields)
@@ -131,14 +129,14 @@ public final class LuaRule {
             do { try rebuild() } catch { return .failure(error) }
         }
         let engine = self.engine
-        let L = engine.L
         engine.marshal.beginCall()
         engine.currentOrigin = nil
         engine.emitted.removeAll(keepingCapacity: true)
         engine.emitAllowed = true
+        let L = engine.callThread()
         defer {
             engine.emitAllowed = false
-            lua_settop(L, 0)
+            engine.clearCallThread()
         }
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(finishRef))
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(engine.emitFunctionRef))
@@ -162,6 +160,7 @@ public final class LuaRule {
         var ar = lua_Debug()
         var place = script.displayName
         if lua_getinfo(L, ">S", &ar) != 0, ar.linedefined > 0 { place += ":\(ar.linedefined)" }
+        lua_settop(L, 0)
         let message = "\(place): \(text)"
         return LuaFailure(kind: .badResult, message: message, scriptLine: engine.scriptLine(for: message))
     }
@@ -186,20 +185,21 @@ public final class LuaExpression {
         log[metadataKey: "stage"] = .string(settings.stageName)
         engine = try LuaEngine(settings: settings, scriptFolder: nil, logger: log, workerIndex: workerIndex)
         let source = Array("return function(record) return (\(expression)\n) end".utf8)
-        if let failure = engine.load(source, displayName: name) { throw failure }
-        if let failure = engine.call(nargs: 0, nresults: 1) { throw failure }
-        guard lua_type(engine.L, -1) == LUA_TFUNCTION else {
+        if let failure = engine.runChunk(source, displayName: name, nresults: 1) { throw failure }
+        let co = engine.callThread()
+        guard lua_type(co, -1) == LUA_TFUNCTION else {
             throw LuaFailure(kind: .syntax, message: "\(name): not an expression")
         }
-        functionRef = luaL_ref(engine.L, luaRegistryIndex)
+        functionRef = luaL_ref(co, luaRegistryIndex)
+        lua_settop(co, 0)
     }
 
     /// Whether the expression is truthy for `record` (nil, false and `sluice.null` are not).
     public func evaluate(_ record: Record) -> Result<Bool, LuaFailure> {
-        let L = engine.L
         engine.marshal.beginCall()
         engine.currentOrigin = record.origin
-        defer { lua_settop(L, 0) }
+        let L = engine.callThread()
+        defer { engine.clearCallThread() }
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(functionRef))
         engine.marshal.push(L, object: record.fields)
         if let failure = engine.call(nargs: 1, nresults: 1) { return .failure(failure) }

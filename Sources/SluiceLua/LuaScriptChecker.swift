@@ -43,11 +43,8 @@ public enum LuaScriptChecker {
         } catch {
             return [LuaScriptProblem(line: nil, message: error.message)]
         }
-        if let failure = engine.load(script.source, displayName: script.displayName) {
-            return [problem(failure, script: script, prefix: "")]
-        }
-        if let failure = engine.runChunk() {
-            return [problem(failure, script: script, prefix: "the script's top level fails: ")]
+        if let failure = engine.runChunk(script.source, displayName: script.displayName) {
+            return [problem(failure, script: script, prefix: failure.kind == .syntax ? "" : "the script's top level fails: ")]
         }
         return checkGlobals(engine, script: script)
     }

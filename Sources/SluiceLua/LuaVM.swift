@@ -117,20 +117,6 @@ final class LuaVM {
         set { control.pointee.enforce = newValue ? 1 : 0 }
     }
 
-    /// Runs `nargs` arguments through the function below them in a protected call with the
-    /// message handler, with the memory cap on. Returns Lua's status.
-    func protectedCall(_ thread: OpaquePointer, nargs: Int32, nresults: Int32) -> Int32 {
-        let base = lua_gettop(thread) - nargs
-        sluice_pushcfunction(thread, sluice_message_handler)
-        sluice_insert(thread, base)
-        let saved = control.pointee.enforce
-        control.pointee.enforce = 1
-        let status = sluice_pcall(thread, nargs, nresults, base)
-        control.pointee.enforce = saved
-        sluice_remove(thread, base)
-        return status
-    }
-
     /// Calls a Lua function from inside a Swift function (a gsub replacement function, a
     /// searcher): protected, with the cap on while Lua runs. An error stays on the stack top and
     /// becomes `LuaRaise.object`, so the trampoline re-raises it.

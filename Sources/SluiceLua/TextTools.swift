@@ -4,22 +4,23 @@ import Foundation
 /// byte-wise: a no-break space does not separate words there).
 public enum TextTools {
     /// Whether `scalar` separates words: Unicode White_Space (which includes the no-break
-    /// spaces U+00A0, U+2007, U+202F) plus the zero-width space, word joiner and BOM.
+    /// spaces U+00A0, U+2007, U+202F) plus the zero-width space U+200B and the zero-width
+    /// no-break space (BOM) U+FEFF.
     @inline(__always)
     public static func isSeparator(_ scalar: UInt32) -> Bool {
         switch scalar {
         case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200B, 0x2028, 0x2029, 0x202F, 0x205F,
-             0x2060, 0x3000, 0xFEFF:
+             0x3000, 0xFEFF:
             return true
         default:
             return false
         }
     }
 
-    /// Whether `scalar` is a zero-width character that normalization removes.
+    /// Whether `scalar` is an invisible joiner that normalization removes (the word joiner).
     @inline(__always)
     static func isZeroWidth(_ scalar: UInt32) -> Bool {
-        scalar == 0x200B || scalar == 0x2060 || scalar == 0xFEFF
+        scalar == 0x2060
     }
 
     /// Decodes the scalar starting at `i` of UTF-8 bytes: (value, length). An invalid byte is
@@ -69,8 +70,8 @@ public enum TextTools {
         }
     }
 
-    /// NFC, every run of whitespace (no-break spaces included) made one space, zero-width
-    /// spaces removed, ends trimmed.
+    /// NFC, every run of whitespace (no-break and zero-width spaces included) made one space,
+    /// word joiners removed, ends trimmed. `words(normalize(s))` equals `words(s)`.
     public static func normalize(_ text: String) -> String {
         var out: [UInt8] = []
         var copy = text
