@@ -313,7 +313,10 @@ public struct JSONReader: ~Copyable {
     private mutating func readHex4() throws(JSONError) -> UInt32 {
         var v: UInt32 = 0
         for _ in 0..<4 {
-            guard let c = current else { throw error("unterminated \\u escape") }
+            // Reads `base` directly: `current` here crashed the 6.3.1 optimizer (-O, SIL
+            // verification in OwnershipModelEliminator on this ~Copyable type).
+            guard offset < base.count else { throw error("unterminated \\u escape") }
+            let c = base[offset]
             let d: UInt32
             switch c {
             case 0x30...0x39: d = UInt32(c - 0x30)
