@@ -62,11 +62,12 @@ public enum LuaScriptChecker {
         return LuaScriptProblem(line: line, column: column(of: message, inLine: sourceLine), message: prefix + message)
     }
 
-    /// The column of the token a syntax message names (`near 'x'`), or 1.
+    /// The column of the token a syntax message names (`near 'x'`), or 1. The parser stops at
+    /// the offending token, so its last occurrence on the line is taken.
     static func column(of message: String, inLine line: String?) -> Int {
         guard let line, let near = message.range(of: "near '") else { return 1 }
         let token = message[near.upperBound...].prefix { $0 != "'" }
-        guard !token.isEmpty, !token.hasPrefix("<"), let found = line.range(of: token) else { return 1 }
+        guard !token.isEmpty, !token.hasPrefix("<"), let found = line.range(of: token, options: .backwards) else { return 1 }
         return line.utf8.distance(from: line.startIndex, to: found.lowerBound) + 1
     }
 
