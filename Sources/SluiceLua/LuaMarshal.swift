@@ -57,9 +57,9 @@ final class LuaMarshal {
 
     /// What Swift pushed for each container table of the current call, by table address.
     private enum Original { case object(Fields), array([Value]) }
-    private var originals: [UnsafeRawPointer: Original] = [:]
+    private var originals = PointerMap<Original>()
     /// Long strings Swift pushed in the current call, by the Lua string's address.
-    private var longStrings: [UnsafeRawPointer: String] = [:]
+    private var longStrings = PointerMap<String>()
     /// Decoded keys by the address of their anchored Lua string.
     private var keyCache: [UnsafeRawPointer: String] = [:]
     private var anchored: Int32 = 0
@@ -67,7 +67,7 @@ final class LuaMarshal {
     /// Deepest nesting converted either way (JSON input is limited to 512 by the reader).
     static let maxDepth = 1000
     /// Strings at least this long are remembered for reuse wherever they come back.
-    static let longStringThreshold = 48
+    static let longStringThreshold = 128
     /// Most keys kept in the key cache (each holds a small Lua string alive).
     static let maxCachedKeys: Int32 = 8192
 
@@ -118,8 +118,8 @@ final class LuaMarshal {
 
     /// Forgets what was pushed in the previous call.
     func beginCall() {
-        if !originals.isEmpty { originals.removeAll(keepingCapacity: true) }
-        if !longStrings.isEmpty { longStrings.removeAll(keepingCapacity: true) }
+        originals.removeAll()
+        longStrings.removeAll()
     }
 
     // MARK: - Swift to Lua
@@ -142,7 +142,7 @@ final class LuaMarshal {
     func push(_ L: OpaquePointer, string s: String) {
         pushString(L, s)
         if s.utf8.count >= LuaMarshal.longStringThreshold, let bytes = lua_tolstring(L, -1, nil) {
-            longStrings[UnsafeRawPointer(bytes)] = s
+            longStrings.set(UnsafeRawPointer(bytes), s)
         }
     }
 
@@ -153,14 +153,20 @@ final class LuaMarshal {
             return
         }
         lua_createtable(L, 0, Int32(clamping: fields.count))
-        for (key, value) in fields {
-            pushString(L, key)
-            push(L, value, depth: depth + 1)
-            lua_rawset(L, -3)
+        // Walks the key and value storage directly: iterating the dictionary copies (retains
+        // and releases) every key and value, a measured third of the boundary's cost.
+        fields.keys.elements.withUnsafeBufferPointer { keys in
+            fields.values.elements.withUnsafeBufferPointer { values in
+                for i in 0..<keys.count {
+                    pushString(L, keys[i])
+                    push(L, values[i], depth: depth + 1)
+                    lua_rawset(L, -3)
+                }
+            }
         }
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(objectMetaRef))
         lua_setmetatable(L, -2)
-        if let p = lua_topointer(L, -1) { originals[p] = .object(fields) }
+        if let p = lua_topointer(L, -1) { originals.set(p, .object(fields)) }
     }
 
     /// Pushes an array as a table with the array metatable.
@@ -170,13 +176,15 @@ final class LuaMarshal {
             return
         }
         lua_createtable(L, Int32(clamping: items.count), 0)
-        for (k, item) in items.enumerated() {
-            push(L, item, depth: depth + 1)
-            lua_rawseti(L, -2, lua_Integer(k + 1))
+        items.withUnsafeBufferPointer { buffer in
+            for k in 0..<buffer.count {
+                push(L, buffer[k], depth: depth + 1)
+                lua_rawseti(L, -2, lua_Integer(k + 1))
+            }
         }
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(arrayMetaRef))
         lua_setmetatable(L, -2)
-        if let p = lua_topointer(L, -1) { originals[p] = .array(items) }
+        if let p = lua_topointer(L, -1) { originals.set(p, .array(items)) }
     }
 
     /// Pushes a new empty table marked as an array.
@@ -216,20 +224,44 @@ final class LuaMarshal {
     /// Reads the value at `index`. `hint` is what Swift pushed there, if known: a string with
     /// the same bytes is reused as it is.
     func value(_ L: OpaquePointer, at index: Int32, hint: Value? = nil, depth: Int = 0) throws(MarshalError) -> Value {
+        var same = false
+        return try value(L, at: index, hint: hint, depth: depth, same: &same)
+    }
+
+    /// Reads the value at `index`; `same` tells whether it equals `hint` (then `hint` itself is
+    /// returned, so an unchanged record costs no rebuilding).
+    func value(_ L: OpaquePointer, at index: Int32, hint: Value?, depth: Int, same: inout Bool) throws(MarshalError) -> Value {
         let index = lua_absindex(L, index)
+        same = false
         switch lua_type(L, index) {
         case LUA_TNIL:
             return .null
         case LUA_TBOOLEAN:
-            return .bool(lua_toboolean(L, index) != 0)
+            let b = lua_toboolean(L, index) != 0
+            if case .bool(let h)? = hint, h == b { same = true; return .bool(b) }
+            return .bool(b)
         case LUA_TNUMBER:
-            if lua_isinteger(L, index) != 0 { return .int(lua_tointegerx(L, index, nil)) }
-            return .double(lua_tonumberx(L, index, nil))
+            if lua_isinteger(L, index) != 0 {
+                let i = lua_tointegerx(L, index, nil)
+                if case .int(let h)? = hint, h == i { same = true }
+                return .int(i)
+            }
+            let d = lua_tonumberx(L, index, nil)
+            if case .double(let h)? = hint, h.bitPattern == d.bitPattern { same = true }
+            return .double(d)
         case LUA_TSTRING:
-            return .string(string(L, at: index, hint: hint))
+            var length = 0
+            guard let p = lua_tolstring(L, index, &length) else { return .string("") }
+            let bytes = UnsafeRawPointer(p)
+            if case .string(let original)? = hint, sameBytes(original, bytes, length) {
+                same = true
+                return hint ?? .string(original)
+            }
+            return .string(string(L, at: index, hint: nil))
         case LUA_TTABLE:
-            return try table(L, at: index, depth: depth)
+            return try table(L, at: index, hint: hint, depth: depth, same: &same)
         case LUA_TUSERDATA where lua_topointer(L, index) == nullPointer:
+            if case .null? = hint { same = true }
             return .null
         default:
             throw MarshalError("a \(typeName(L, index)) value cannot be converted to JSON")
@@ -244,7 +276,7 @@ final class LuaMarshal {
         guard let p = lua_tolstring(L, index, &length) else { return "" }
         let bytes = UnsafeRawPointer(p)
         if case .string(let original)? = hint, sameBytes(original, bytes, length) { return original }
-        if length >= LuaMarshal.longStringThreshold, let original = longStrings[bytes],
+        if length >= LuaMarshal.longStringThreshold, let original = longStrings.get(bytes),
            sameBytes(original, bytes, length) {
             return original
         }
@@ -264,19 +296,30 @@ final class LuaMarshal {
 
     /// Reads a table: an array or an object, by the rules above.
     func table(_ L: OpaquePointer, at index: Int32, depth: Int) throws(MarshalError) -> Value {
+        var same = false
+        return try table(L, at: index, hint: nil, depth: depth, same: &same)
+    }
+
+    private func table(_ L: OpaquePointer, at index: Int32, hint: Value?, depth: Int, same: inout Bool) throws(MarshalError) -> Value {
+        same = false
         guard depth < LuaMarshal.maxDepth, lua_checkstack(L, 8) != 0 else {
             throw MarshalError("tables nested more than \(LuaMarshal.maxDepth) levels deep (does a table contain itself?)")
         }
         switch tableKind(L, index) {
         case .swiftObject:
-            if let p = lua_topointer(L, index), case .object(let fields)? = originals[p] {
-                return .object(try swiftObject(L, at: index, original: fields, depth: depth))
+            if let p = lua_topointer(L, index), case .object(let fields)? = originals.get(p) {
+                // An unchanged table gives back the original storage; it counts as "changed" for
+                // the parent only because proving it is the same value as the hint would cost a
+                // deep comparison (the parent then stores it, which copies nothing).
+                var unchanged = false
+                return .object(try swiftObject(L, at: index, original: fields, depth: depth, unchanged: &unchanged))
             }
             return try plainTable(L, at: index, depth: depth)
         case .array:
-            var hints: [Value]?
-            if let p = lua_topointer(L, index), case .array(let items)? = originals[p] { hints = items }
-            return .array(try array(L, at: index, hints: hints, depth: depth))
+            var original: [Value]?
+            if let p = lua_topointer(L, index), case .array(let items)? = originals.get(p) { original = items }
+            var unchanged = false
+            return .array(try array(L, at: index, original: original, depth: depth, unchanged: &unchanged))
         case .plain:
             return try plainTable(L, at: index, depth: depth)
         }
@@ -288,8 +331,9 @@ final class LuaMarshal {
         guard lua_type(L, index) == LUA_TTABLE else {
             throw MarshalError("a record must be a table, not a \(typeName(L, index)) value")
         }
-        if tableKind(L, index) == .swiftObject, let p = lua_topointer(L, index), case .object(let fields)? = originals[p] {
-            return try swiftObject(L, at: index, original: fields, depth: 0)
+        if tableKind(L, index) == .swiftObject, let p = lua_topointer(L, index), case .object(let fields)? = originals.get(p) {
+            var unchanged = false
+            return try swiftObject(L, at: index, original: fields, depth: 0, unchanged: &unchanged)
         }
         switch try table(L, at: index, depth: 0) {
         case .object(let fields): return fields
@@ -297,42 +341,69 @@ final class LuaMarshal {
         }
     }
 
-    private func array(_ L: OpaquePointer, at t: Int32, hints: [Value]?, depth: Int) throws(MarshalError) -> [Value] {
+    /// Reads an array table; `original` is what Swift pushed for it, if anything. `unchanged`
+    /// tells whether the result is exactly `original`.
+    private func array(_ L: OpaquePointer, at t: Int32, original: [Value]?, depth: Int,
+                       unchanged: inout Bool) throws(MarshalError) -> [Value] {
         let n = Int(lua_rawlen(L, t))
         var out: [Value] = []
+        var allSame = original?.count == n
         out.reserveCapacity(n)
         var i = 1
         while i <= n {
             lua_rawgeti(L, t, lua_Integer(i))
-            let hint = hints.flatMap { i - 1 < $0.count ? $0[i - 1] : nil }
+            let hint = original.flatMap { i - 1 < $0.count ? $0[i - 1] : nil }
+            var same = false
             do {
-                out.append(try value(L, at: -1, hint: hint, depth: depth + 1))
+                out.append(try value(L, at: -1, hint: hint, depth: depth + 1, same: &same))
             } catch {
                 var e = error
                 e.path.insert("[\(i)]", at: 0)
                 throw e
             }
+            if !same { allSame = false }
             lua_settop(L, -2)
             i += 1
         }
+        unchanged = allSame
+        if allSame, let original { return original }
         return out
     }
 
-    private func swiftObject(_ L: OpaquePointer, at t: Int32, original: Fields, depth: Int) throws(MarshalError) -> Fields {
-        var out = Fields(minimumCapacity: original.count + 4)
-        for (key, hint) in original {
-            pushString(L, key)
-            if lua_rawget(L, t) != LUA_TNIL {
-                do {
-                    out[key] = try value(L, at: -1, hint: hint, depth: depth + 1)
-                } catch {
-                    var e = error
-                    e.path.insert(key, at: 0)
-                    throw e
+    /// Reads an object that came from Swift: the original keys in order (values replaced only
+    /// where they changed, so an untouched record is the original `Fields`, not a rebuilt one),
+    /// then the keys the script added, in the order it first assigned them.
+    private func swiftObject(_ L: OpaquePointer, at t: Int32, original: Fields, depth: Int,
+                             unchanged: inout Bool) throws(MarshalError) -> Fields {
+        var out = original
+        var removed: [Int] = []
+        var allSame = true
+        try original.keys.elements.withUnsafeBufferPointer { (keys) throws(MarshalError) in
+            try original.values.elements.withUnsafeBufferPointer { (hints) throws(MarshalError) in
+                for i in 0..<keys.count {
+                    pushString(L, keys[i])
+                    if lua_rawget(L, t) == LUA_TNIL {
+                        removed.append(i)
+                        allSame = false
+                    } else {
+                        var same = false
+                        do throws(MarshalError) {
+                            let v = try value(L, at: -1, hint: hints[i], depth: depth + 1, same: &same)
+                            if !same {
+                                out.values[i] = v
+                                allSame = false
+                            }
+                        } catch {
+                            var e = error
+                            e.path.insert(keys[i], at: 0)
+                            throw e
+                        }
+                    }
+                    lua_settop(L, -2)
                 }
             }
-            lua_settop(L, -2)
         }
+        for i in removed.reversed() { out.remove(at: i) }
         // Keys the script added, in the order it first assigned them.
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(newKeysRef))
         lua_pushvalue(L, t)
@@ -349,6 +420,7 @@ final class LuaMarshal {
                     if lua_rawget(L, t) != LUA_TNIL {
                         do {
                             out[key] = try value(L, at: -1, depth: depth + 1)
+                            allSame = false
                         } catch {
                             var e = error
                             e.path.insert(key, at: 0)
@@ -361,6 +433,7 @@ final class LuaMarshal {
             }
         }
         lua_settop(L, -3)
+        unchanged = allSame
         return out
     }
 
@@ -443,5 +516,44 @@ final class LuaMarshal {
         default:
             throw MarshalError("a \(typeName(L, index)) cannot be a JSON object key (keys must be strings)")
         }
+    }
+}
+
+/// A map from addresses to values for the few tables and strings of one call: a list scanned
+/// from the newest entry while small (no hashing: most records have one table), indexed by a
+/// dictionary once it grows. A later entry for the same address wins (an address reused after
+/// the earlier object was collected).
+struct PointerMap<Element> {
+    private var entries: [(address: UnsafeRawPointer, value: Element)] = []
+    private var index: [UnsafeRawPointer: Int]?
+    private static var indexThreshold: Int { 16 }
+
+    /// Records `value` for `address`.
+    mutating func set(_ address: UnsafeRawPointer, _ value: Element) {
+        entries.append((address, value))
+        if index != nil {
+            index?[address] = entries.count - 1
+        } else if entries.count > PointerMap.indexThreshold {
+            var built: [UnsafeRawPointer: Int] = [:]
+            for (i, entry) in entries.enumerated() { built[entry.address] = i }
+            index = built
+        }
+    }
+
+    /// The latest value recorded for `address`.
+    func get(_ address: UnsafeRawPointer) -> Element? {
+        if let index { return index[address].map { entries[$0].value } }
+        var i = entries.count - 1
+        while i >= 0 {
+            if entries[i].address == address { return entries[i].value }
+            i -= 1
+        }
+        return nil
+    }
+
+    /// Forgets everything, keeping the storage.
+    mutating func removeAll() {
+        if !entries.isEmpty { entries.removeAll(keepingCapacity: true) }
+        index = nil
     }
 }
