@@ -16,7 +16,7 @@ enum LuaStageOptions {
         "max_instructions", .integer, default: .int(Int64(LuaLimits.defaultMaxInstructions)),
         doc: "budget per record in Lua VM instructions, pattern steps included (0: no limit)")
     static let maxMemory = OptionSpec(
-        "max_memory", .size, default: .int(Int64(LuaLimits.defaultMaxMemory)),
+        "max_memory", .size, default: .string("64MiB"),
         doc: "memory one Lua state may use, e.g. 64MiB (0: no limit)")
     static let sandbox = OptionSpec(
         "sandbox", .boolean, default: true,

@@ -270,10 +270,15 @@ final class LuaEngine {
         return call(nargs: 0, nresults: nresults)
     }
 
-    /// A registry reference to global `name` when it is a function, or nil; a non-function
-    /// value throws.
+    /// A registry reference to global `name` when it is a function (else nil), and the Lua
+    /// type of the value.
     func globalFunction(_ name: String) -> (ref: Int32?, kind: String) {
-        let type = lua_getglobal(L, name)
+        // Raw access: a script may give _G an erroring __index ("strict" mode), and a Lua error
+        // here, outside any protected call, would abort the process.
+        sluice_pushglobaltable(L)
+        pushString(L, name)
+        let type = lua_rawget(L, -2)
+        sluice_remove(L, -2)
         if type == LUA_TFUNCTION { return (luaL_ref(L, luaRegistryIndex), "function") }
         let kind = typeName(L, -1)
         lua_settop(L, -2)

@@ -55,6 +55,12 @@ extension LuaEngine {
 
         lua_pushvalue(L, -1)
         lua_setglobal(L, "sluice")
+        // print goes to the log: standard output may be the pipeline's own output.
+        vm.pushFunction { [unowned self] thread throws(LuaRaise) in
+            self.log(thread, level: .info, first: 1)
+            return 0
+        }
+        lua_setglobal(L, "print")
         lua_getfield(L, luaRegistryIndex, "_LOADED")
         lua_pushvalue(L, -2)
         lua_setfield(L, -2, "sluice")
@@ -151,7 +157,8 @@ extension LuaEngine {
             if lua_type(t, 1) == LUA_TNONE { throw args.typeError(1, expected: "value") }
             var pretty = false
             if lua_type(t, 2) == LUA_TTABLE {
-                lua_getfield(t, 2, "pretty")
+                lua_pushstring(t, "pretty")
+                _ = lua_rawget(t, 2)
                 pretty = lua_toboolean(t, -1) != 0
                 lua_settop(t, -2)
             } else if lua_type(t, 2) == LUA_TBOOLEAN {

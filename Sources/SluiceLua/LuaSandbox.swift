@@ -15,11 +15,12 @@ import SluiceCore
 /// - `collectgarbage` accepts only "collect", "count", "step" and "isrunning";
 /// - `setmetatable` refuses `__gc` (a finalizer could run script code at any allocation);
 /// - the string metatable is protected (`getmetatable("")` gives "string");
-/// - `print` writes to the stage's log at info level instead of standard output (which may be
-///   the pipeline's own output).
 ///
 /// With `sandbox: false` all of Lua's standard library is there, and `require` also searches
 /// the script's folder and `modules` first. Dangerous: only for trusted scripts.
+///
+/// Either way `print` writes to the stage's log at info level, not to standard output, which
+/// may be the pipeline's own output (`sluice try`, a `json` sink writing to `-`).
 extension LuaEngine {
     func installSandbox() {
         sluice_pushglobaltable(L)
@@ -50,13 +51,6 @@ extension LuaEngine {
         // loadfile / dofile inside the allowed folders.
         vm.pushFunction { [unowned self] thread throws(LuaRaise) in try self.loadFile(thread) }
         lua_setfield(L, -2, "loadfile")
-
-        // print goes to the log.
-        vm.pushFunction { [unowned self] thread throws(LuaRaise) in
-            self.log(thread, level: .info, first: 1)
-            return 0
-        }
-        lua_setfield(L, -2, "print")
 
         // package: no C modules, Lua files from the allowed folders only.
         lua_getfield(L, -1, "package")

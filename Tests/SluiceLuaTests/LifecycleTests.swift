@@ -192,6 +192,32 @@ struct LifecycleTests {
         #expect(f.failure()?.message == "\(name):1: boom")
     }
 
+    @Test("a script in 'strict' mode (an erroring __index on _G) still runs: hooks are looked up raw")
+    func strictGlobals() throws {
+        let f = try ScriptFixture("""
+            function process(r) r.ok = true return r end
+            setmetatable(_G, {
+              __index = function(_, k) error("undefined global " .. tostring(k), 2) end,
+              __newindex = function(_, k) error("assignment to undefined global " .. tostring(k), 2) end,
+            })
+            """)
+        #expect(f.output([:]) == ["ok": true])
+        #expect(try f.rule.finish().get().isEmpty)
+    }
+
+    @Test("metamethods on tables handed to Sluice helpers cannot escape the protected call")
+    func metamethodsInHelpers() throws {
+        let f = try ScriptFixture("""
+            function process(r)
+              local opts = setmetatable({}, { __index = function() error("boom from __index") end })
+              r.json = sluice.json.encode({ a = 1 }, opts)
+              r.gsub = string.gsub("ab", "%a", setmetatable({}, { __index = function(_, k) error("no " .. k) end }))
+              return r
+            end
+            """)
+        #expect(f.failure()?.message == "rule.lua:4: no a")
+    }
+
     @Test("pcall still catches ordinary errors")
     func pcallWorks() throws {
         #expect(try evaluate(#"select(2, pcall(error, "x", 0))"#) == "x")

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SluiceCore
 import SluiceLua
 import SluiceTestSupport
@@ -107,5 +108,55 @@ struct ModuleTests {
     @Test("sluice.log accepts any values at every level")
     func log() throws {
         #expect(try evaluate(#"(function() sluice.log.debug("d") sluice.log.info("i", 1, { a = 1 }) sluice.log.warn(nil) sluice.log.error(sluice.null) sluice.log("call") return true end)()"#) == true)
+    }
+}
+
+/// A log handler that keeps what it is given.
+final class CapturingLogHandler: LogHandler, @unchecked Sendable {
+    struct Entry { var level: Logger.Level; var message: String; var metadata: Logger.Metadata }
+    private let lock = NSLock()
+    private var stored: [Entry] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    var entries: [Entry] { lock.lock(); defer { lock.unlock() }; return stored }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        lock.lock()
+        stored.append(Entry(level: event.level, message: event.message.description, metadata: merged))
+        lock.unlock()
+    }
+}
+
+@Suite("sluice.log writes to the stage's logger")
+struct LogTests {
+    @Test("levels map to swift-log levels; metadata names the stage, the record's place and the script line")
+    func logMetadata() throws {
+        let handler = CapturingLogHandler()
+        let logger = Logger(label: "test") { _ in handler }
+        let dir = TemporaryDirectory("sluice-log")
+        let path = try dir.write("rule.lua", """
+            function process(r)
+              sluice.log.warn("odd record", r.n, { k = 1 })
+              sluice.log("plain")
+              print("printed", nil)
+              return r
+            end
+            """)
+        let rule = try LuaRule(script: LuaScript(path: path, baseDirectory: dir.path),
+                               settings: LuaSettings(stageName: "facts"), logger: logger)
+        _ = rule.process(Record(["n": 7], origin: Origin(source: "src", file: "in.jsonl", line: 12)))
+        let entries = handler.entries
+        #expect(entries.map(\.level) == [.warning, .info, .info])
+        #expect(entries.map(\.message) == ["odd record 7 {\"k\":1}", "plain", "printed nil"])
+        #expect(entries.first?.metadata["stage"] == "facts")
+        #expect(entries.first?.metadata["record"] == "in.jsonl:12")
+        #expect(entries.map { $0.metadata["script"] } == ["rule.lua:2", "rule.lua:3", "rule.lua:4"])
     }
 }
