@@ -47,15 +47,45 @@ enum LuaBench {
             """
         var limits = LuaLimits()
         try measure("trivial `return record` (the boundary)", trivial, records, bytes, folder, limits)
+        try measure("`return nil` (record in, nothing back)", "function process(record) return nil end", records, bytes, folder, limits)
         try measure("rule: money gmatch + word count + upper", rule, records, bytes, folder, limits)
         try measure("loop-heavy rule, instruction limit on", loopy, records, bytes, folder, limits)
         limits.maxInstructions = 0
         try measure("loop-heavy rule, instruction limit off", loopy, records, bytes, folder, limits)
+        if let path = ProcessInfo.processInfo.environment["LUA_BENCH_SCRIPT"],
+           let input = ProcessInfo.processInfo.environment["LUA_BENCH_TEXT"] {
+            try measureScript(path, text: input)
+        }
         if ProcessInfo.processInfo.environment["LUA_BENCH_ONLY"] != nil { return }
         try measureFilter(records, bytes)
         try budgetUsed(rule, records[0], folder)
         try budgetUsed(loopy, records[0], folder)
         try runawayTime(folder)
+    }
+
+    /// A real rule file on a record made of a text file (first line: title; the rest: body).
+    static func measureScript(_ path: String, text: String) throws {
+        let content = try String(contentsOfFile: text, encoding: .utf8)
+        let lines = content.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        let record = Record(["title": .string(String(lines.first ?? "")), "body": .string(lines.count > 1 ? String(lines[1]) : "")],
+                            origin: .synthetic("bench"))
+        let script = try LuaScript(path: path, baseDirectory: (path as NSString).deletingLastPathComponent)
+        let rule = try LuaRule(script: script, settings: LuaSettings(stageName: "bench"))
+        if case .failure(let failure) = rule.process(record) { print("  \(script.displayName) failed: \(failure.message)"); return }
+        let n = 500
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<n { _ = rule.process(record) }
+        let us = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(n)
+        print(String(format: "  %@ on %@ (%d bytes): %.1f µs/record", script.displayName as NSString,
+                     (text as NSString).lastPathComponent as NSString, content.utf8.count, us))
+        var low = 1_000
+        var high = 50_000_000
+        while high - low > 1_000 {
+            let mid = (low + high) / 2
+            let limited = try? LuaRule(script: script, settings: LuaSettings(stageName: "bench", limits: LuaLimits(maxInstructions: mid)))
+            if case .success? = limited?.process(record) { high = mid } else { low = mid }
+        }
+        print("  budget one record needs (init and top level included): ~\(high) units")
     }
 
     static func makeRecords(_ count: Int) -> [Record] {
@@ -140,8 +170,8 @@ enum LuaBench {
         let s = try script(source, folder)
         while high - low > 1_000 {
             let mid = (low + high) / 2
-            let rule = try LuaRule(script: s, settings: LuaSettings(stageName: "bench", limits: LuaLimits(maxInstructions: mid)))
-            if case .success = rule.process(record) { high = mid } else { low = mid }
+            let rule = try? LuaRule(script: s, settings: LuaSettings(stageName: "bench", limits: LuaLimits(maxInstructions: mid)))
+            if case .success? = rule?.process(record) { high = mid } else { low = mid }
         }
         let name = source.split(separator: "\n").dropFirst().first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
         print("  budget one record needs: ~\(high) units (\(name.prefix(40))…)")

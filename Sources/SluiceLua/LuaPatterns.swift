@@ -22,18 +22,6 @@ extension LuaEngine {
 
     // MARK: - Budget
 
-    /// Runs a matcher with the current call's remaining budget and gives back what it left.
-    func withBudget<T>(_ body: (inout MatchBudget) throws(MatchError) -> T) throws(LuaRaise) -> T {
-        var budget = MatchBudget(steps: vm.matchSteps)
-        do {
-            let result = try body(&budget)
-            vm.matchSteps = budget.remaining
-            return result
-        } catch {
-            throw matchFailure(error)
-        }
-    }
-
     /// The Lua error for a matcher failure.
     func matchFailure(_ error: MatchError, regex: String? = nil) -> LuaRaise {
         switch error {
@@ -70,23 +58,25 @@ extension LuaEngine {
     // MARK: - find / match
 
     /// `string.find(s, pattern [, init [, plain]])` and `string.match(s, pattern [, init])`.
+    /// The hottest Swift function of rule scripts (called per position by scanning rules), so it
+    /// avoids closures and arrays.
     func stringFind(_ t: OpaquePointer, find: Bool) throws(LuaRaise) -> Int32 {
         let args = LuaArguments(t, find ? "find" : "match")
         let subject = try args.bytes(1)
         let patternBytes = try args.bytes(2)
-        let initial = try args.integer(3, default: 1)
-        let plain = find && args.truthy(4)
+        let initial = lua_type(t, 3) == LUA_TNUMBER && lua_isinteger(t, 3) != 0
+            ? Int(lua_tointegerx(t, 3, nil)) : try args.integer(3, default: 1)
         let start = LuaPattern.startOffset(luaInit: initial, length: subject.count)
         if start > subject.count {
             lua_pushnil(t)
             return 1
         }
-        if find && (plain || !LuaPattern.hasSpecials(patternBytes)) {
-            let found = try withBudget { (budget: inout MatchBudget) throws(MatchError) -> Range<Int>? in
-                let cost = 1 + (subject.count - start) / 8
-                guard budget.remaining >= cost else { budget.remaining = 0; throw .budgetExceeded }
-                budget.remaining -= cost
-                return LuaPattern.plainFind(patternBytes, in: subject, from: start)
+        if find && (args.truthy(4) || !LuaPattern.hasSpecials(patternBytes)) {
+            // A plain search costs about one step per eight bytes looked at.
+            let found = LuaPattern.plainFind(patternBytes, in: subject, from: start)
+            if !vm.charge(1 + ((found?.upperBound ?? subject.count) - start) / 8) {
+                vm.notePatternBudgetExhausted()
+                throw .message("pattern too complex: step budget exhausted")
             }
             guard let found else { lua_pushnil(t); return 1 }
             lua_pushinteger(t, lua_Integer(found.lowerBound + 1))
@@ -94,25 +84,43 @@ extension LuaEngine {
             return 2
         }
         let pattern = try luaPattern(patternBytes)
-        let match = try withBudget { (budget: inout MatchBudget) throws(MatchError) in
-            try pattern.match(in: subject, from: start, budget: &budget)
-        }
-        guard let match else { lua_pushnil(t); return 1 }
-        let values: [LuaPatternCapture]
+        var budget = MatchBudget(steps: vm.matchSteps)
+        let found: LuaPatternMatch?
         do {
-            values = find ? try match.findCaptures() : try match.values()
+            found = try pattern.match(in: subject, from: start, budget: &budget)
         } catch {
             throw matchFailure(error)
         }
-        guard lua_checkstack(t, Int32(values.count) + 2) != 0 else { throw .message("too many captures") }
+        vm.matchSteps = budget.remaining
+        guard let match = found else { lua_pushnil(t); return 1 }
         var n: Int32 = 0
         if find {
             lua_pushinteger(t, lua_Integer(match.range.lowerBound + 1))
             lua_pushinteger(t, lua_Integer(match.range.upperBound))
             n = 2
         }
-        for value in values { push(value, subject: subject, on: t) }
-        return n + Int32(values.count)
+        return n + (try pushCaptures(t, match, subject: subject, wholeWhenNone: !find))
+    }
+
+    /// Pushes a match's captures (or the whole match when it has none and `wholeWhenNone`);
+    /// returns how many values were pushed. An unclosed capture is Lua's "unfinished capture".
+    func pushCaptures(_ t: OpaquePointer, _ match: LuaPatternMatch, subject: UnsafeBufferPointer<UInt8>,
+                      wholeWhenNone: Bool) throws(LuaRaise) -> Int32 {
+        let captures = match.captures
+        if captures.isEmpty {
+            guard wholeWhenNone else { return 0 }
+            pushBytes(t, UnsafeBufferPointer(rebasing: subject[match.range]))
+            return 1
+        }
+        guard lua_checkstack(t, Int32(captures.count) + 2) != 0 else { throw .message("too many captures") }
+        for capture in captures {
+            switch capture {
+            case .substring(let r): pushBytes(t, UnsafeBufferPointer(rebasing: subject[r]))
+            case .position(let p): lua_pushinteger(t, lua_Integer(p))
+            case .unfinished: throw .message("unfinished capture")
+            }
+        }
+        return Int32(captures.count)
     }
 
     // MARK: - gmatch
@@ -149,10 +157,14 @@ extension LuaEngine {
         var source = Int(sluice_tointeger(t, upvalueIndex(4)))
         let last = Int(sluice_tointeger(t, upvalueIndex(5)))
         let pattern = try luaPattern(patternBytes)
+        var budget = MatchBudget(steps: vm.matchSteps)
+        defer { vm.matchSteps = budget.remaining }
         while source <= subject.count {
-            let from = source
-            let found = try withBudget { (budget: inout MatchBudget) throws(MatchError) in
-                try pattern.match(in: subject, from: from, budget: &budget)
+            let found: LuaPatternMatch?
+            do {
+                found = try pattern.match(in: subject, from: source, budget: &budget)
+            } catch {
+                throw matchFailure(error)
             }
             guard let found else { break }
             if found.range.upperBound == last {
@@ -164,11 +176,7 @@ extension LuaEngine {
             lua_copy(t, -1, upvalueIndex(4))
             lua_copy(t, -1, upvalueIndex(5))
             lua_settop(t, -2)
-            let values: [LuaPatternCapture]
-            do { values = try found.values() } catch { throw matchFailure(error) }
-            guard lua_checkstack(t, Int32(values.count)) != 0 else { throw .message("too many captures") }
-            for value in values { push(value, subject: subject, on: t) }
-            return Int32(values.count)
+            return try pushCaptures(t, found, subject: subject, wholeWhenNone: true)
         }
         lua_pushinteger(t, lua_Integer(subject.count + 1))
         lua_copy(t, -1, upvalueIndex(4))
@@ -212,11 +220,9 @@ extension LuaEngine {
                     push(try m.capture(at: 0), subject: subject, on: t)
                     try vm.nestedCall(t, nargs: 2, nresults: 1)
                 } else {
-                    let values = try m.values()
-                    guard lua_checkstack(t, Int32(values.count) + 2) != 0 else { throw LuaRaise.message("too many captures") }
                     lua_pushvalue(t, 3)
-                    for value in values { push(value, subject: subject, on: t) }
-                    try vm.nestedCall(t, nargs: Int32(values.count), nresults: 1)
+                    let n = try pushCaptures(t, m, subject: subject, wholeWhenNone: true)
+                    try vm.nestedCall(t, nargs: n, nresults: 1)
                 }
                 budget = MatchBudget(steps: vm.matchSteps)
                 try appendReplacement(t, match: m, subject: subject, into: &out)
