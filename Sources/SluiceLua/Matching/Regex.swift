@@ -99,9 +99,8 @@ public final class Regex: Sendable {
     /// one character later (as JavaScript's `matchAll` and Python's `finditer`).
     public func allMatches(in subject: UnsafeBufferPointer<UInt8>, budget: inout MatchBudget,
                            limit: Int = Int.max) throws(MatchError) -> [RegexMatch] {
-        var iterator = RegexMatchIterator(self)
         var result: [RegexMatch] = []
-        while result.count < limit, let m = try iterator.next(in: subject, budget: &budget) { result.append(m) }
+        try forEachMatch(in: subject, limit: limit, budget: &budget) { result.append($0) }
         return result
     }
 
@@ -114,8 +113,7 @@ public final class Regex: Sendable {
         out.reserveCapacity(subject.count)
         var copied = 0
         var count = 0
-        var iterator = RegexMatchIterator(self)
-        while count < limit, let m = try iterator.next(in: subject, budget: &budget) {
+        try forEachMatch(in: subject, limit: limit, budget: &budget) { m in
             out.append(contentsOf: subject[copied..<m.range.lowerBound])
             replacement.expand(m, subject: subject, into: &out)
             copied = m.range.upperBound
@@ -123,6 +121,29 @@ public final class Regex: Sendable {
         }
         out.append(contentsOf: subject[copied..<subject.count])
         return (out, count)
+    }
+
+    /// Calls `body` for each successive match with one machine (no allocation per match).
+    func forEachMatch(in subject: UnsafeBufferPointer<UInt8>, limit: Int, budget: inout MatchBudget,
+                      _ body: (RegexMatch) -> Void) throws(MatchError) {
+        if subject.count > Int(Int32.max) { throw .malformed("regex subject over 2 GiB") }
+        var machine = RegexMachine(regex: self, subject: subject, remaining: budget.remaining)
+        defer { budget.remaining = max(0, machine.remaining) }
+        var position: Int? = 0
+        var count = 0
+        while count < limit, let from = position, let m = try machine.search(from: from) {
+            body(m)
+            count += 1
+            position = Regex.nextSearchStart(after: m, in: subject)
+        }
+    }
+
+    /// Where the search after match `m` starts: its end, or one character further after an
+    /// empty match; nil when the subject is used up.
+    static func nextSearchStart(after m: RegexMatch, in subject: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard m.range.isEmpty else { return m.range.upperBound }
+        if m.range.upperBound >= subject.count { return nil }
+        return m.range.upperBound + RegexUnicode.decode(subject, m.range.upperBound).length
     }
 }
 
@@ -169,14 +190,10 @@ public struct RegexMatchIterator: Sendable {
             done = true
             return nil
         }
-        if m.range.isEmpty {
-            if m.range.upperBound >= subject.count {
-                done = true
-            } else {
-                position = m.range.upperBound + RegexUnicode.decode(subject, m.range.upperBound).length
-            }
+        if let next = Regex.nextSearchStart(after: m, in: subject) {
+            position = next
         } else {
-            position = m.range.upperBound
+            done = true
         }
         return m
     }
