@@ -121,12 +121,11 @@ public struct LuaPattern: Sendable {
             let found = source.withUnsafeBufferPointer { needle in
                 LuaPattern.plainFind(needle, in: subject, from: start)
             }
-            guard let found else { return nil }
-            // A plain search costs about one step per eight bytes compared.
-            let cost = 1 + (found.upperBound - start) / 8
+            // A plain search costs about one step per eight bytes looked at.
+            let cost = 1 + ((found?.upperBound ?? subject.count) - start) / 8
             if budget.remaining < cost { budget.remaining = 0; throw .budgetExceeded }
             budget.remaining -= cost
-            return LuaPatternMatch(range: found, captures: [])
+            return found.map { LuaPatternMatch(range: $0, captures: []) }
         }
         return try match(in: subject, from: start, budget: &budget)
     }
