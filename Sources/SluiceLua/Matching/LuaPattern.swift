@@ -21,9 +21,9 @@ public struct LuaPattern: Sendable {
     /// Whether the pattern starts with `^` (an anchor for find, match and gsub).
     public let isAnchored: Bool
     /// Items for find/match/gsub (after the anchor).
-    let items: [LuaPatternItem]
+    let items: LuaPatternProgram
     /// Items for gmatch, where a leading `^` is an ordinary character.
-    let gmatchItems: [LuaPatternItem]
+    let gmatchItems: LuaPatternProgram
 
     /// Lua's `LUA_MAXCAPTURES`.
     static let maxCaptures = 32
@@ -39,8 +39,8 @@ public struct LuaPattern: Sendable {
         let bytes = Array(pattern)
         source = bytes
         isAnchored = bytes.first == UInt8(ascii: "^")
-        items = LuaPatternItem.compile(bytes, from: isAnchored ? 1 : 0)
-        gmatchItems = isAnchored ? LuaPatternItem.compile(bytes, from: 0) : items
+        items = LuaPatternProgram(bytes, from: isAnchored ? 1 : 0)
+        gmatchItems = isAnchored ? LuaPatternProgram(bytes, from: 0) : items
     }
 
     /// Compiles a pattern given as a Swift string (its UTF-8 bytes).
@@ -106,8 +106,8 @@ public struct LuaPattern: Sendable {
     public func match(in subject: UnsafeBufferPointer<UInt8>, from start: Int,
                       budget: inout MatchBudget) throws(MatchError) -> LuaPatternMatch? {
         guard start <= subject.count else { return nil }
-        return try LuaPatternMatcher.run(items: items, subject: subject, from: max(0, start),
-                                         anchored: isAnchored, budget: &budget)
+        return try LuaPatternMatcher.firstMatch(items, subject: subject, from: max(0, start), anchored: isAnchored,
+                                                skipEnd: -1, budget: &budget)
     }
 
     /// `string.find(subject, pattern, init, plain)` with Lua's argument rules: `luaInit` is
@@ -121,12 +121,11 @@ public struct LuaPattern: Sendable {
             let found = source.withUnsafeBufferPointer { needle in
                 LuaPattern.plainFind(needle, in: subject, from: start)
             }
-            guard let found else { return nil }
-            // A plain search costs about one step per eight bytes compared.
-            let cost = 1 + (found.upperBound - start) / 8
+            // A plain search costs about one step per eight bytes looked at.
+            let cost = 1 + ((found?.upperBound ?? subject.count) - start) / 8
             if budget.remaining < cost { budget.remaining = 0; throw .budgetExceeded }
             budget.remaining -= cost
-            return LuaPatternMatch(range: found, captures: [])
+            return found.map { LuaPatternMatch(range: $0, captures: []) }
         }
         return try match(in: subject, from: start, budget: &budget)
     }
@@ -247,18 +246,47 @@ enum LuaPatternItem: Sendable {
     case endAnchor
     /// `%bxy`.
     case balance(UInt8, UInt8)
-    /// `%f[set]`.
-    case frontier(ByteSet)
+    /// `%f[set]`, with the index of its set.
+    case frontier(Int32)
     /// `%d` with a digit byte `d` (checked when reached, as in Lua).
     case backReference(UInt8)
-    /// A single-byte class with its quantifier.
-    case single(ByteSet, LuaQuantifier)
-    /// Reaching this item raises Lua's error `message`; nothing after it is reachable.
-    case fail(String)
+    /// A single-byte class (index of its set) with its quantifier.
+    case single(Int32, LuaQuantifier)
+    /// Reaching this item raises Lua's error (index into the messages); nothing after it is
+    /// reachable.
+    case fail(Int32)
+}
+
+/// A pattern compiled to items (small values, for a fast matching loop), with the byte sets
+/// and error messages they refer to.
+struct LuaPatternProgram: Sendable {
+    var items: [LuaPatternItem] = []
+    /// 256 flags per set: `table[set << 8 | byte]` says whether the byte is in the set.
+    var table: [Bool] = []
+    var messages: [String] = []
 
     /// Walks the pattern from `start` the way lstrlib's `match` does and lists its items.
-    static func compile(_ p: [UInt8], from start: Int) -> [LuaPatternItem] {
+    init(_ p: [UInt8], from start: Int) {
         var items: [LuaPatternItem] = []
+        var sets: [ByteSet] = []
+        var messages: [String] = []
+        func set(_ s: ByteSet) -> Int32 {
+            sets.append(s)
+            return Int32(sets.count - 1)
+        }
+        func fail(_ message: String) -> LuaPatternItem {
+            messages.append(message)
+            return .fail(Int32(messages.count - 1))
+        }
+        defer {
+            self.items = items
+            var table = [Bool](repeating: false, count: sets.count * 256)
+            for (k, set) in sets.enumerated() {
+                for b in 0..<256 where set.contains(UInt8(b)) { table[k << 8 | b] = true }
+            }
+            self.table = table
+            self.messages = messages
+        }
         let n = p.count
         func at(_ i: Int) -> UInt8 { i < n ? p[i] : 0 }
         var i = start
@@ -281,8 +309,8 @@ enum LuaPatternItem: Sendable {
                 let next = at(i + 1)
                 if next == UInt8(ascii: "b") {
                     if i + 2 >= n - 1 {
-                        items.append(.fail("malformed pattern (missing arguments to '%b')"))
-                        return items
+                        items.append(fail("malformed pattern (missing arguments to '%b')"))
+                        return
                     }
                     items.append(.balance(p[i + 2], p[i + 3])); i += 4
                     continue
@@ -290,16 +318,16 @@ enum LuaPatternItem: Sendable {
                 if next == UInt8(ascii: "f") {
                     i += 2
                     if at(i) != UInt8(ascii: "[") {
-                        items.append(.fail("missing '[' after '%f' in pattern"))
-                        return items
+                        items.append(fail("missing '[' after '%f' in pattern"))
+                        return
                     }
-                    switch classEnd(p, i) {
+                    switch LuaPatternItem.classEnd(p, i) {
                     case .failure(let message):
-                        items.append(.fail(message))
-                        return items
+                        items.append(fail(message))
+                        return
                     case .success(let end):
                         let start = i
-                        items.append(.frontier(ByteSet { bracketClassContains(p, start, end - 1, $0) }))
+                        items.append(.frontier(set(ByteSet { LuaPatternItem.bracketClassContains(p, start, end - 1, $0) })))
                         i = end
                     }
                     continue
@@ -312,12 +340,12 @@ enum LuaPatternItem: Sendable {
                 break
             }
             // A single-byte class, maybe followed by a quantifier.
-            switch classEnd(p, i) {
+            switch LuaPatternItem.classEnd(p, i) {
             case .failure(let message):
-                items.append(.fail(message))
-                return items
+                items.append(fail(message))
+                return
             case .success(let end):
-                let set = singleSet(p, i, end)
+                let byteSet = LuaPatternItem.singleSet(p, i, end)
                 var quantifier = LuaQuantifier.one
                 switch at(end) {
                 case UInt8(ascii: "*"): quantifier = .star
@@ -326,13 +354,14 @@ enum LuaPatternItem: Sendable {
                 case UInt8(ascii: "?"): quantifier = .optional
                 default: break
                 }
-                items.append(.single(set, quantifier))
+                items.append(.single(set(byteSet), quantifier))
                 i = quantifier == .one ? end : end + 1
             }
         }
-        return items
     }
+}
 
+extension LuaPatternItem {
     enum ClassEnd { case success(Int), failure(String) }
 
     /// lstrlib's `classEnd`: where the single-byte class starting at `i` ends.
@@ -427,56 +456,84 @@ enum LuaPatternItem: Sendable {
 /// The matching machine: lstrlib's `match` over compiled items, charging the budget.
 struct LuaPatternMatcher {
     let items: UnsafeBufferPointer<LuaPatternItem>
+    let table: UnsafeBufferPointer<Bool>
+    let messages: [String]
     let subject: UnsafeBufferPointer<UInt8>
     var level = 0
-    var captureStart: [Int]
-    var captureLength: [Int]
+    /// Start offsets of the captures (stack memory, `maxCaptures` entries).
+    let captureStart: UnsafeMutablePointer<Int>
+    /// Lengths of the captures, or `unfinished` / `position`.
+    let captureLength: UnsafeMutablePointer<Int>
     var depth = LuaPattern.maxDepth
     var remaining: Int
 
     static let unfinished = -1
     static let position = -2
 
-    init(items: UnsafeBufferPointer<LuaPatternItem>, subject: UnsafeBufferPointer<UInt8>, remaining: Int) {
-        self.items = items
-        self.subject = subject
-        self.remaining = remaining
-        captureStart = Array(repeating: 0, count: LuaPattern.maxCaptures)
-        captureLength = Array(repeating: 0, count: LuaPattern.maxCaptures)
-    }
-
-    /// Tries `items` at each offset from `start` (only `start` when anchored).
-    static func run(items: [LuaPatternItem], subject: UnsafeBufferPointer<UInt8>, from start: Int,
-                    anchored: Bool, budget: inout MatchBudget) throws(MatchError) -> LuaPatternMatch? {
-        let result: Result<LuaPatternMatch?, MatchError> = items.withUnsafeBufferPointer { itemBuffer in
-            var matcher = LuaPatternMatcher(items: itemBuffer, subject: subject, remaining: budget.remaining)
-            let r = Result { () throws(MatchError) -> LuaPatternMatch? in
-                try matcher.scan(from: start, anchored: anchored)
+    /// The first match of `program` at offsets from `start` (only `start` when anchored),
+    /// skipping matches that end at `skipEnd` (gmatch/gsub's `lastmatch` rule; -1 for none).
+    /// The budget is updated whatever the outcome. Capture storage is a stack allocation, so a
+    /// call allocates nothing unless it returns captures.
+    static func firstMatch(_ program: LuaPatternProgram, subject: UnsafeBufferPointer<UInt8>, from start: Int,
+                           anchored: Bool, skipEnd: Int,
+                           budget: inout MatchBudget) throws(MatchError) -> LuaPatternMatch? {
+        var remaining = budget.remaining
+        var failure: MatchError?
+        let found: LuaPatternMatch? = program.items.withUnsafeBufferPointer { items -> LuaPatternMatch? in
+            program.table.withUnsafeBufferPointer { table -> LuaPatternMatch? in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * LuaPattern.maxCaptures) { storage -> LuaPatternMatch? in
+                    guard let base = storage.baseAddress else { return nil }
+                    var matcher = LuaPatternMatcher(items: items, table: table, messages: program.messages,
+                                                    subject: subject, captureStart: base,
+                                                    captureLength: base + LuaPattern.maxCaptures,
+                                                    remaining: remaining)
+                    defer { remaining = matcher.remaining }
+                    do throws(MatchError) {
+                        var from = start
+                        while true {
+                            guard let m = try matcher.scan(from: from, anchored: anchored) else { return nil }
+                            if m.range.upperBound != skipEnd { return m }
+                            if anchored || m.range.lowerBound >= subject.count { return nil }
+                            from = m.range.lowerBound + 1
+                        }
+                    } catch {
+                        failure = error
+                        return nil
+                    }
+                }
             }
-            budget.remaining = max(0, matcher.remaining)
-            return r
         }
-        return try result.get()
+        budget.remaining = max(0, remaining)
+        if let failure { throw failure }
+        return found
     }
 
-    /// Like `run`, but a single attempt at exactly `start`.
-    static func attempt(items: [LuaPatternItem], subject: UnsafeBufferPointer<UInt8>, at start: Int,
-                        budget: inout MatchBudget) throws(MatchError) -> LuaPatternMatch? {
-        try run(items: items, subject: subject, from: start, anchored: true, budget: &budget)
+    init(items: UnsafeBufferPointer<LuaPatternItem>, table: UnsafeBufferPointer<Bool>, messages: [String],
+         subject: UnsafeBufferPointer<UInt8>, captureStart: UnsafeMutablePointer<Int>,
+         captureLength: UnsafeMutablePointer<Int>, remaining: Int) {
+        self.items = items
+        self.table = table
+        self.messages = messages
+        self.subject = subject
+        self.captureStart = captureStart
+        self.captureLength = captureLength
+        self.remaining = remaining
     }
 
+    /// Tries the items at each offset from `start` (only `start` when anchored), like
+    /// lstrlib's `str_find_aux` loop.
     mutating func scan(from start: Int, anchored: Bool) throws(MatchError) -> LuaPatternMatch? {
         let n = subject.count
         // When the first item must consume a byte, offsets where that byte is not in its set
         // cannot match and are skipped without entering the machine (same result as Lua).
-        var firstSet: ByteSet?
-        if !anchored, let first = items.first, case .single(let set, let q) = first, q == .one || q == .plus {
-            firstSet = set
+        var firstSet: Int32?
+        if !anchored, let first = items.first, case .single(let index, let q) = first, q == .one || q == .plus {
+            firstSet = index
         }
         var s1 = start
         while true {
             if let firstSet {
-                while s1 < n && !firstSet.contains(subject[s1]) {
+                while s1 < n && !contains(firstSet, subject[s1]) {
                     s1 += 1
                     remaining -= 1
                 }
@@ -488,12 +545,14 @@ struct LuaPatternMatcher {
             let e = try doMatch(s1, 0)
             if e >= 0 {
                 var captures: [LuaPatternCapture] = []
-                captures.reserveCapacity(level)
-                for k in 0..<level {
-                    switch captureLength[k] {
-                    case LuaPatternMatcher.position: captures.append(.position(captureStart[k] + 1))
-                    case LuaPatternMatcher.unfinished: captures.append(.unfinished(start: captureStart[k]))
-                    default: captures.append(.substring(captureStart[k]..<(captureStart[k] + captureLength[k])))
+                if level > 0 {
+                    captures.reserveCapacity(level)
+                    for k in 0..<level {
+                        switch captureLength[k] {
+                        case LuaPatternMatcher.position: captures.append(.position(captureStart[k] + 1))
+                        case LuaPatternMatcher.unfinished: captures.append(.unfinished(start: captureStart[k]))
+                        default: captures.append(.substring(captureStart[k]..<(captureStart[k] + captureLength[k])))
+                        }
                     }
                 }
                 return LuaPatternMatch(range: s1..<e, captures: captures)
@@ -501,6 +560,12 @@ struct LuaPatternMatcher {
             if anchored || s1 >= n { return nil }
             s1 += 1
         }
+    }
+
+    /// Whether `byte` is in set number `set`.
+    @inline(__always)
+    func contains(_ set: Int32, _ byte: UInt8) -> Bool {
+        table[Int(set) << 8 | Int(byte)]
     }
 
     @inline(__always)
@@ -548,10 +613,10 @@ struct LuaPatternMatcher {
                 if found < 0 { return -1 }
                 s = found
                 i += 1
-            case .frontier(let set):
+            case .frontier(let index):
                 let previous: UInt8 = s == 0 ? 0 : subject[s - 1]
                 let current: UInt8 = s < n ? subject[s] : 0
-                guard !set.contains(previous) && set.contains(current) else { return -1 }
+                guard !contains(index, previous) && contains(index, current) else { return -1 }
                 i += 1
             case .backReference(let digit):
                 let l = Int(digit) - Int(UInt8(ascii: "1"))
@@ -568,7 +633,7 @@ struct LuaPatternMatcher {
                 s += len
                 i += 1
             case .single(let set, let quantifier):
-                let matched = s < n && set.contains(subject[s])
+                let matched = s < n && contains(set, subject[s])
                 if !matched {
                     switch quantifier {
                     case .star, .optional, .minus: i += 1; continue
@@ -590,16 +655,16 @@ struct LuaPatternMatcher {
                 case .minus:
                     return try minExpand(s, set, i)
                 }
-            case .fail(let message):
-                throw .malformed(message)
+            case .fail(let index):
+                throw .malformed(messages[Int(index)])
             }
         }
     }
 
-    mutating func maxExpand(_ s: Int, _ set: ByteSet, _ i: Int) throws(MatchError) -> Int {
+    mutating func maxExpand(_ s: Int, _ set: Int32, _ i: Int) throws(MatchError) -> Int {
         let n = subject.count
         var k = 0
-        while s + k < n && set.contains(subject[s + k]) { k += 1 }
+        while s + k < n && contains(set, subject[s + k]) { k += 1 }
         try charge(k)
         while k >= 0 {
             let r = try doMatch(s + k, i + 1)
@@ -609,13 +674,14 @@ struct LuaPatternMatcher {
         return -1
     }
 
-    mutating func minExpand(_ s0: Int, _ set: ByteSet, _ i: Int) throws(MatchError) -> Int {
+    mutating func minExpand(_ s0: Int, _ set: Int32, _ i: Int) throws(MatchError) -> Int {
         let n = subject.count
         var s = s0
         while true {
             let r = try doMatch(s, i + 1)
             if r >= 0 { return r }
-            if s < n && set.contains(subject[s]) {
+            try charge(1)
+            if s < n && contains(set, subject[s]) {
                 s += 1
             } else {
                 return -1

@@ -53,22 +53,24 @@ public struct LuaMatchIterator: Sendable {
     public mutating func next(in subject: UnsafeBufferPointer<UInt8>,
                               budget: inout MatchBudget) throws(MatchError) -> LuaPatternMatch? {
         let n = subject.count
-        let items = gmatchMode ? pattern.gmatchItems : pattern.items
-        while !done && count < limit && source <= n {
-            let found = try LuaPatternMatcher.run(items: items, subject: subject, from: source,
-                                                  anchored: true, budget: &budget)
-            if anchored { done = true }
-            if let found, found.range.upperBound != lastMatch {
-                count += 1
-                source = found.range.upperBound
-                lastMatch = source
-                return found
-            }
-            if source >= n { done = true; break }
-            source += 1
+        guard !done, count < limit, source <= n else {
+            done = true
+            return nil
         }
-        done = true
-        return nil
+        let program = gmatchMode ? pattern.gmatchItems : pattern.items
+        // Lua tries each offset in turn and skips a match that ends where the previous one
+        // ended; scanning from `source` visits the offsets in the same order.
+        let found = try LuaPatternMatcher.firstMatch(program, subject: subject, from: source, anchored: anchored,
+                                                     skipEnd: lastMatch, budget: &budget)
+        if anchored { done = true }
+        guard let found else {
+            done = true
+            return nil
+        }
+        count += 1
+        source = found.range.upperBound
+        self.lastMatch = source
+        return found
     }
 }
 

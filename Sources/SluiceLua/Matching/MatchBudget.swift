@@ -4,9 +4,10 @@
 /// One step is roughly one attempt to match one pattern item at one subject position (a
 /// character test, a capture, an anchor check, one backtrack). Long scans inside one item
 /// (`%b()`, a back-reference compare) are charged per bytes looked at, so the cost follows the
-/// real work. On this machine a release build spends about 2–4 ns per step, so a budget of
-/// 50,000,000 steps stops a runaway pattern in a fraction of a second, while an ordinary
-/// pattern over a 1.5 KB article body costs a few thousand steps.
+/// real work. Measured in a release build on the 2-core build machine (under load): 4–7 ns
+/// per Lua pattern step and about 10 ns per regex step, so a budget of 50,000,000 steps stops
+/// `string.find(string.rep("a", 5000), ".-.-.-b")` in 0.2–0.4 s and `(a+)+$` in about 0.5 s,
+/// while an ordinary pattern over a 1.5 KB article body costs 1,500–6,000 steps.
 public struct MatchBudget: Sendable, Hashable {
     /// Steps left. When a call would take it below zero, it throws `MatchError.budgetExceeded`
     /// and leaves `remaining` at zero.

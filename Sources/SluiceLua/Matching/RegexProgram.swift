@@ -14,8 +14,8 @@ enum RegexLookKind: Sendable { case ahead, notAhead, behind, notBehind, atomic }
 
 /// One instruction of the backtracking machine.
 enum RegexInstruction: Sendable {
-    /// Case-sensitive UTF-8 bytes.
-    case bytes([UInt8])
+    /// Case-sensitive UTF-8 bytes: `count` bytes of the literal pool from `start`.
+    case bytes(start: Int32, count: Int32)
     case one(RegexSingle)
     /// `single{min,max}`, consumed in one go and given back one character at a time.
     case star(RegexSingle, min: Int, max: Int, greedy: Bool, possessive: Bool)
@@ -44,6 +44,8 @@ enum RegexInstruction: Sendable {
 struct RegexCompiler {
     var program: [RegexInstruction] = []
     var classes: [RegexCharClass] = []
+    /// The bytes of every literal string, referred to by `.bytes` instructions.
+    var literalPool: [UInt8] = []
     var registers = 0
     let groupCount: Int
     let names: [String: Int]
@@ -105,7 +107,9 @@ struct RegexCompiler {
         case .literal, .dot, .charClass:
             if let s = single(node) { try append(.one(s), offset: offset) }
         case .string(let bytes):
-            try append(.bytes(bytes), offset: offset)
+            let start = literalPool.count
+            literalPool += bytes
+            try append(.bytes(start: Int32(start), count: Int32(bytes.count)), offset: offset)
         case .assertion(let a):
             try append(.assert(a), offset: offset)
         case .group(let inner, let capture):
