@@ -40,11 +40,11 @@ extension LuaEngine {
         key.append(0)
         if let flagBytes { key.append(contentsOf: flagBytes) }
         let cached = key.withUnsafeBufferPointer { regexes.lookup($0) }
-        if let cached { return cached }
+        if let cached { return cached.value }
         let source = String(decoding: patternBytes, as: UTF8.self)
         do {
             let compiled = try Regex(source, flags: flagBytes.map { String(decoding: $0, as: UTF8.self) } ?? "")
-            key.withUnsafeBufferPointer { regexes.store($0, compiled) }
+            _ = key.withUnsafeBufferPointer { regexes.store($0, compiled) }
             return compiled
         } catch {
             throw matchFailure(error, regex: source)

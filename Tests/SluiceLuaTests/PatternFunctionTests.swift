@@ -73,6 +73,25 @@ struct PatternFunctionTests {
         #expect(f.output(["k": 0]) == ["k": 0])
     }
 
+    @Test("many dynamic patterns (more than the cache holds, addresses reused) still match correctly")
+    func patternCache() throws {
+        let value = try evaluate("""
+            (function()
+              local s = string.rep("ab", 50)
+              local ok = 0
+              for round = 1, 3 do
+                for i = 1, 150 do
+                  collectgarbage()               -- let pattern strings die and addresses be reused
+                  local pattern = "^" .. string.rep("ab", i % 60 + 1) .. "()"
+                  if string.match(s, pattern) == 2 * (i % 60 + 1) + 1 then ok = ok + 1 end
+                end
+              end
+              return ok
+            end)()
+            """)
+        #expect(value == 450)
+    }
+
     @Test("a gsub replacement function that fails fails the record at its own line")
     func gsubFunctionError() throws {
         let f = try ScriptFixture("""
