@@ -89,7 +89,7 @@ struct PatternFunctionTests {
               return ok
             end)()
             """)
-        #expect(value == 450)
+        #expect(value == 390)   // what stock lua5.4 gives: k > 50 cannot match
     }
 
     @Test("a gsub replacement function that fails fails the record at its own line")
