@@ -44,6 +44,7 @@ static inline lua_Integer sluice_tointeger(lua_State *L, int idx) { return lua_t
 static inline lua_Number sluice_tonumber(lua_State *L, int idx) { return lua_tonumber(L, idx); }
 static inline const char *sluice_typename(lua_State *L, int idx) { return luaL_typename(L, idx); }
 static inline void sluice_gc_collect(lua_State *L) { (void)lua_gc(L, LUA_GCCOLLECT, 0); }
+static inline void sluice_gc_generational(lua_State *L) { (void)lua_gc(L, LUA_GCGEN, 0, 0); }
 static inline int sluice_gc_count_kb(lua_State *L) { return lua_gc(L, LUA_GCCOUNT, 0); }
 
 /* ---------------------------------------------------------------- the control block */
