@@ -6,9 +6,16 @@ import SluiceLua
 /// The `lua` transform: runs an analyst's rule script on every record (SPEC §6).
 ///
 /// The script defines `process(record, emit)` and may define `init(options)` and
-/// `finish(emit)`. Each worker thread has its own Lua state. The script is compiled, its top
-/// level run and its hooks checked when the config loads, so `sluice validate` reports syntax
-/// errors at `SCRIPT:LINE:COL`, a missing `process` and misspelled hooks.
+/// `finish(emit)`. Each worker thread has its own Lua state: with `workers: N` there are N
+/// independent sets of globals, `init` runs in each, and `finish` runs once per state (so an
+/// aggregate built in globals is per worker; use `workers: 1` for one total). The script is
+/// compiled, its top level run (in the sandbox, with the limits) and its hooks checked when the
+/// config loads, so `sluice validate` reports syntax errors at `SCRIPT:LINE:COL`, a missing
+/// `process` and misspelled hooks.
+///
+/// A record whose script fails (an error, a limit) follows `on_error`; records it emitted
+/// before failing are discarded with it. After a memory error the state is rebuilt (script and
+/// `init` run again) before the next record, so globals start over.
 public struct LuaTransform: Transform {
     /// The type name in configs.
     public static let type = "lua"

@@ -10,8 +10,11 @@ public struct LuaLimits: Sendable, Hashable {
     /// Bytes one Lua state may hold (its globals, the record, everything). 0 means no limit.
     public var maxMemory: Int
 
-    /// 50 million: about 1,000 times what a typical extraction rule spends on a 1.5 KB article
-    /// (measured by `sluice-bench`), and a runaway loop is stopped in well under a second.
+    /// 50 million. Measured by `sluice-bench` (LuaBench): the shipped extract_facts rule needs
+    /// about 350,000 units for its heaviest call on the 4.8 KB seed article (its start-up, which
+    /// builds the gazetteer, included), a money/word-count rule about 1,800 per 1.5 KB record;
+    /// `while true do end` is stopped after about 0.25 s and
+    /// `string.find(string.rep("a", 5000), ".-.-.-b")` after about 0.2–0.4 s.
     public static let defaultMaxInstructions = 50_000_000
     /// 64 MiB per state.
     public static let defaultMaxMemory = 64 << 20
