@@ -84,7 +84,7 @@ final class LuaEngine {
         chunkSources[displayName] = source
         let short = LuaEngine.shortSource(displayName)
         if short != displayName { shortNames[short] = displayName }
-        let status = LuaEngine.loadText(L, source, chunkName: "@" + displayName)
+        let status = LuaEngine.loadText(L, LuaEngine.withoutPreamble(source), chunkName: "@" + displayName)
         guard status != LUA_OK else { return nil }
         let message = expandChunkName(stringValue(L, -1) ?? "cannot load the script")
         lua_settop(L, -2)
@@ -352,6 +352,20 @@ final class LuaEngine {
             end
             """
         runInternal(prelude, name: "=sluice.prelude")
+    }
+
+    /// A file's text without a UTF-8 byte order mark and with a first line starting with `#`
+    /// (`#!/usr/bin/env lua`) emptied, as `lua` itself reads files; line numbers stay the same.
+    static func withoutPreamble(_ source: [UInt8]) -> [UInt8] {
+        var start = 0
+        if source.count >= 3, source[0] == 0xEF, source[1] == 0xBB, source[2] == 0xBF { start = 3 }
+        guard start < source.count, source[start] == UInt8(ascii: "#") || start > 0 else { return source }
+        var bytes = Array(source[start...])
+        if bytes.first == UInt8(ascii: "#") {
+            let end = bytes.firstIndex(of: 0x0A) ?? bytes.count
+            bytes.removeSubrange(0..<end)
+        }
+        return bytes
     }
 
     /// Compiles text (never a binary chunk) onto the stack: the function, or the error message.

@@ -218,6 +218,14 @@ struct LifecycleTests {
         #expect(f.failure()?.message == "rule.lua:4: no a")
     }
 
+    @Test("a byte order mark and a #! first line are skipped, keeping line numbers")
+    func preamble() throws {
+        let f = try ScriptFixture("\u{FEFF}#!/usr/bin/env lua\nfunction process(r)\n  error('line three')\nend\n")
+        #expect(f.failure()?.message == "rule.lua:3: line three")
+        let g = try ScriptFixture("\u{FEFF}function process(r) return { ok = true } end")
+        #expect(g.output([:]) == ["ok": true])
+    }
+
     @Test("pcall still catches ordinary errors")
     func pcallWorks() throws {
         #expect(try evaluate(#"select(2, pcall(error, "x", 0))"#) == "x")
