@@ -79,7 +79,15 @@ enum LuaBench {
         let unlimited = ProcessInfo.processInfo.environment["LUA_BENCH_UNLIMITED"] != nil
         let rule = try LuaRule(script: script, settings: LuaSettings(
             stageName: "bench", limits: unlimited ? LuaLimits(maxInstructions: 0, maxMemory: 0) : LuaLimits()))
-        if case .failure(let failure) = rule.process(record) { print("  \(script.displayName) failed: \(failure.message)"); return }
+        switch rule.process(record) {
+        case .failure(let failure):
+            print("  \(script.displayName) failed: \(failure.message)")
+            return
+        case .success(let result):
+            if ProcessInfo.processInfo.environment["LUA_BENCH_PRINT"] != nil {
+                for fields in result.records { print(JSONWriter.string(.object(fields))) }
+            }
+        }
         // CPU time of this thread, min and median over rounds (as the rule's own bench.lua
         // does with os.clock), so that other processes on the machine do not count.
         let rounds = 7
