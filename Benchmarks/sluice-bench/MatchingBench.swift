@@ -1,0 +1,135 @@
+import Foundation
+import SluiceLua
+
+/// Speed of the bounded matchers on a 1.5 KB article body, against stock `lua5.4` running the
+/// same Lua patterns when it is installed, plus how long a runaway pattern takes to exhaust a
+/// 50,000,000-step budget.
+enum MatchingBench {
+    static let body = Array("""
+        BEIJING — China's exports rose 7.2% in October, the customs office said on Nov. 7, 2025, \
+        beating forecasts as shipments to Southeast Asia climbed. Trade with the bloc reached \
+        $14.25 billion, while imports slipped 1.1% to $201.5 billion. Analysts at the bank said \
+        the surplus of $95.7 billion was the largest since June. "Demand held up better than \
+        we feared," said economist Li Wei, adding that a weaker yuan helped. The figures come \
+        ahead of talks in Washington next week, where officials will discuss tariffs on steel, \
+        solar panels and electric vehicles. Shares in Shanghai rose 0.8% and the Hang Seng index \
+        gained 1.3% by midday. Exporters of machinery and chips led the gains, with shipments of \
+        integrated circuits up 21% from a year earlier. Rare-earth exports, however, fell for a \
+        third month, to 4,020 tonnes, the lowest since 2023. The ministry said it would keep \
+        "a prudent monetary policy" and support private firms. Beijing set a growth target of \
+        around 5% for the year; economists expect 4.8%. Consumer prices were flat, and producer \
+        prices fell 2.1%, extending a deflationary streak that began in late 2022. Officials also \
+        reported that foreign direct investment fell 10.4% in the first ten months. The data \
+        were released at 10:00 a.m. local time, and markets in Europe opened higher on the news, \
+        with carmakers and luxury groups, which depend on Chinese buyers, among the best performers \
+        of the morning session. Editor: Jane Doe. Source: Reuters.
+        """.utf8)
+
+    enum Op { case gmatch, gsub, find }
+
+    static let luaCases: [(String, Op, String)] = [
+        ("money gmatch", .gmatch, "%$[%d,]+%.?%d*%s*%a*"),
+        ("words gmatch", .gmatch, "%a+"),
+        ("frontier words", .gmatch, "%f[%w]%w+"),
+        ("squeeze spaces gsub", .gsub, "%s+"),
+        ("percent find", .find, "(%d+%.?%d*)%%"),
+        ("trim match", .find, "^%s*(.-)%s*$"),
+    ]
+
+    static let regexCases: [(String, String, String)] = [
+        ("money", "\\$\\d{1,3}(?:,\\d{3})*(?:\\.\\d+)?(?:\\s+(?:billion|million))?", ""),
+        ("words \\w+", "\\w+", ""),
+        ("percent lookahead", "\\d+(?:\\.\\d+)?(?=%)", ""),
+        ("case-insensitive word", "\\bbeijing\\b", "i"),
+        ("capitalised names", "\\b\\p{Lu}\\p{Ll}+(?:\\s+\\p{Lu}\\p{Ll}+)+", ""),
+    ]
+
+    static func time(_ iterations: Int, _ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<iterations { try body() }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(iterations) / 1000
+    }
+
+    static func stockLua(_ pattern: String, _ op: Op, iterations: Int) -> Double? {
+        let lua = "/usr/bin/lua5.4"
+        guard FileManager.default.isExecutableFile(atPath: lua) else { return nil }
+        let literal = "\"" + body.map { "\\\($0)" }.joined() + "\""
+        let p = "\"" + pattern.utf8.map { "\\\($0)" }.joined() + "\""
+        let call: String
+        switch op {
+        case .gmatch: call = "for _ in string.gmatch(s, p) do end"
+        case .gsub: call = "string.gsub(s, p, ' ')"
+        case .find: call = "string.find(s, p)"
+        }
+        let script = """
+            local s, p = \(literal), \(p)
+            local t = os.clock()
+            for _ = 1, \(iterations) do \(call) end
+            io.write(string.format("%.6f", (os.clock() - t) / \(iterations) * 1e6))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: lua)
+        process.arguments = ["-e", script]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Double(String(decoding: data, as: UTF8.self))
+    }
+
+    static func run() throws {
+        print("== Matching: \(body.count)-byte article body ==")
+        let iterations = 2_000
+        try body.withUnsafeBufferPointer { s in
+            print("Lua patterns                 µs/call  steps/call  stock lua5.4 µs/call")
+            for (name, op, source) in luaCases {
+                let pattern = try LuaPattern(source)
+                var steps = 0
+                let micros = try time(iterations) {
+                    var budget = MatchBudget(steps: 50_000_000)
+                    switch op {
+                    case .gmatch: _ = try pattern.allMatches(in: s, budget: &budget)
+                    case .gsub: _ = try pattern.gsub(in: s, replacement: LuaReplacement(" "), budget: &budget)
+                    case .find: _ = try pattern.find(in: s, budget: &budget)
+                    }
+                    steps = 50_000_000 - budget.remaining
+                }
+                let stock = stockLua(source, op, iterations: iterations).map { String(format: "%8.2f", $0) } ?? "     n/a"
+                print(String(format: "%-26@ %8.2f  %10d  ", name as NSString, micros, steps) + stock)
+            }
+            print("Regex                        µs/call  steps/call  matches")
+            for (name, source, flags) in regexCases {
+                let regex = try Regex(source, flags: flags)
+                var steps = 0
+                var count = 0
+                let micros = try time(iterations) {
+                    var budget = MatchBudget(steps: 50_000_000)
+                    count = try regex.allMatches(in: s, budget: &budget).count
+                    steps = 50_000_000 - budget.remaining
+                }
+                print(String(format: "%-26@ %8.2f  %10d  %7d", name as NSString, micros, steps, count))
+            }
+        }
+
+        print("== Runaway patterns against a 50,000,000-step budget ==")
+        let aaaa = Array(String(repeating: "a", count: 5000).utf8)
+        let luaRunaway = try LuaPattern(".-.-.-b")
+        let luaMs = try aaaa.withUnsafeBufferPointer { s in
+            try time(1) {
+                var budget = MatchBudget(steps: 50_000_000)
+                do { _ = try luaRunaway.find(in: s, budget: &budget) } catch MatchError.budgetExceeded {}
+            } / 1000
+        }
+        print(String(format: "lua  string.find(rep('a',5000), '.-.-.-b'): %.0f ms (%.1f ns/step)", luaMs, luaMs * 1e6 / 5e7))
+        let evil = Array((String(repeating: "a", count: 40) + "b").utf8)
+        let regexRunaway = try Regex("(a+)+$")
+        let regexMs = try evil.withUnsafeBufferPointer { s in
+            try time(1) {
+                var budget = MatchBudget(steps: 50_000_000)
+                do { _ = try regexRunaway.firstMatch(in: s, budget: &budget) } catch MatchError.budgetExceeded {}
+            } / 1000
+        }
+        print(String(format: "regex (a+)+$ on 'a'*40+'b':               %.0f ms (%.1f ns/step)", regexMs, regexMs * 1e6 / 5e7))
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import SluiceCore
+import SluiceLua
+
+/// The `filter` transform: keeps the records for which a Lua expression over `record` is
+/// truthy (`record.word_count >= 100`). nil, false and `sluice.null` drop the record. The
+/// expression runs in the same sandbox and under the same limits as a `lua` rule; an error in
+/// it follows `on_error`.
+public struct FilterTransform: Transform {
+    /// The type name in configs.
+    public static let type = "filter"
+    /// One line for `sluice stages`.
+    public static let summary = "keeps the records for which a Lua condition over `record` is true"
+    /// The options it accepts.
+    public static let options: [OptionSpec] = [
+        OptionSpec("condition", .string, required: true,
+                   doc: "a Lua expression over `record`, e.g. record.word_count >= 100"),
+        LuaStageOptions.onError,
+        LuaStageOptions.workers,
+        LuaStageOptions.ordered,
+        LuaStageOptions.maxInstructions,
+        LuaStageOptions.maxMemory,
+        LuaStageOptions.sandbox,
+    ]
+
+    /// The condition's text.
+    public let condition: String
+    /// Limits and sandbox.
+    public let settings: LuaSettings
+    /// What a record whose condition fails becomes.
+    public let onError: LuaErrorPolicy
+    /// Lua states in parallel.
+    public let workers: Int
+    /// Whether output keeps input order.
+    public let ordered: Bool
+
+    /// Builds the stage and compiles the condition (a syntax error is a `ConfigError` at the
+    /// `condition` option).
+    public init(_ options: StageOptions) throws(ConfigError) {
+        var problems: [Diagnostic] = []
+        let common = LuaStageOptions.settings(options, problems: &problems)
+        settings = common.0
+        onError = common.1
+        workers = common.workers
+        ordered = common.ordered
+        condition = options.string("condition") ?? ""
+        if condition.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            problems.append(options.error("condition", "option 'condition' must be a Lua expression, such as record.word_count >= 100").diagnostics[0])
+        } else if let failure = LuaExpression.check(condition, settings: settings) {
+            problems.append(options.error("condition", "the condition does not compile: \(failure.message)").diagnostics[0])
+        }
+        if !problems.isEmpty { throw ConfigError(problems) }
+    }
+
+    /// Compiles the condition in a new Lua state on the worker's thread.
+    public func makeWorker(_ context: StageContext) throws -> any TransformWorker {
+        do {
+            let expression = try LuaExpression(condition, settings: settings, logger: context.logger,
+                                               workerIndex: context.workerIndex)
+            return FilterWorker(expression: expression, policy: FailurePolicy(policy: onError, stage: context.name),
+                                logger: context.logger)
+        } catch {
+            throw StageError(stage: context.name, message: error.message)
+        }
+    }
+}
+
+/// One worker of the `filter` transform.
+final class FilterWorker: TransformWorker {
+    let expression: LuaExpression
+    let policy: FailurePolicy
+    let logger: Logger
+
+    init(expression: LuaExpression, policy: FailurePolicy, logger: Logger) {
+        self.expression = expression
+        self.policy = policy
+        self.logger = logger
+    }
+
+    func process(_ batch: [Record], into output: inout TransformOutput) throws {
+        for record in batch {
+            switch expression.evaluate(record) {
+            case .success(true): output.emit(record)
+            case .success(false): output.drop(record)
+            case .failure(let failure): try policy.apply(failure, to: record, output: &output, logger: logger)
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import SluiceCore
+import SluiceLua
+
+/// The `lua` transform: runs an analyst's rule script on every record (SPEC §6).
+///
+/// The script defines `process(record, emit)` and may define `init(options)` and
+/// `finish(emit)`. Each worker thread has its own Lua state: with `workers: N` there are N
+/// independent sets of globals, `init` runs in each, and `finish` runs once per state (so an
+/// aggregate built in globals is per worker; use `workers: 1` for one total). The script is
+/// compiled, its top level run (in the sandbox, with the limits) and its hooks checked when the
+/// config loads, so `sluice validate` reports syntax errors at `SCRIPT:LINE:COL`, a missing
+/// `process` and misspelled hooks.
+///
+/// A record whose script fails (an error, a limit) follows `on_error`; records it emitted
+/// before failing are discarded with it. After a memory error the state is rebuilt (script and
+/// `init` run again) before the next record, so globals start over.
+public struct LuaTransform: Transform {
+    /// The type name in configs.
+    public static let type = "lua"
+    /// One line for `sluice stages`.
+    public static let summary = "runs a Lua rule script (process/init/finish) on each record"
+    /// The options it accepts.
+    public static let options: [OptionSpec] = [
+        OptionSpec("script", .path, required: true,
+                   doc: "the Lua rule: a file defining process(record, emit), optionally init(options) and finish(emit)"),
+        OptionSpec("options", .object, default: .object([:]), doc: "a mapping handed to init(options)"),
+        LuaStageOptions.onError,
+        LuaStageOptions.workers,
+        LuaStageOptions.ordered,
+        LuaStageOptions.maxInstructions,
+        LuaStageOptions.maxMemory,
+        LuaStageOptions.sandbox,
+        OptionSpec("modules", .list(.path), default: .array([]),
+                   doc: "more folders require() may load Lua modules from (the script's folder always is one)"),
+    ]
+
+    /// The script.
+    public let script: LuaScript
+    /// The mapping handed to `init`.
+    public let initOptions: Fields
+    /// Limits, sandbox and module folders.
+    public let settings: LuaSettings
+    /// What a failed record becomes.
+    public let onError: LuaErrorPolicy
+    /// Lua states in parallel.
+    public let workers: Int
+    /// Whether output keeps input order.
+    public let ordered: Bool
+
+    /// Builds the stage from checked options: reads the script and checks it (throws every
+    /// problem found as a `ConfigError`).
+    public init(_ options: StageOptions) throws(ConfigError) {
+        var problems: [Diagnostic] = []
+        let modules = options.strings("modules") ?? []
+        for folder in modules {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                problems.append(options.error("modules", "the modules folder \(folder) does not exist").diagnostics[0])
+            }
+        }
+        let common = LuaStageOptions.settings(options, modulePaths: modules, problems: &problems)
+        settings = common.0
+        onError = common.1
+        workers = common.workers
+        ordered = common.ordered
+        initOptions = options["options"]?.objectValue ?? [:]
+
+        guard let path = options.string("script") else {
+            throw options.error("script", "option 'script' is required")
+        }
+        let loaded: LuaScript
+        do {
+            loaded = try LuaScript(path: path, baseDirectory: options.environment.baseDirectory)
+        } catch {
+            let name = LuaScript.displayName(of: path, relativeTo: options.environment.baseDirectory)
+            problems.append(options.error("script", "the script \(name) \(error.reason)").diagnostics[0])
+            throw ConfigError(problems)
+        }
+        script = loaded
+        for problem in LuaScriptChecker.check(loaded, settings: settings) {
+            if let line = problem.line {
+                problems.append(Diagnostic(SourcePosition(file: loaded.displayName, line: line, column: problem.column),
+                                           "\(options.kind) '\(options.name)': \(problem.message)"))
+            } else {
+                problems.append(options.error("script", "\(loaded.displayName): \(problem.message)").diagnostics[0])
+            }
+        }
+        if !problems.isEmpty { throw ConfigError(problems) }
+    }
+
+    /// Opens one Lua state on the calling (worker) thread: runs the script's top level and
+    /// `init(options)`. A failure there stops the pipeline.
+    public func makeWorker(_ context: StageContext) throws -> any TransformWorker {
+        do {
+            let rule = try LuaRule(script: script, options: initOptions, settings: settings, logger: context.logger,
+                                   workerIndex: context.workerIndex)
+            return LuaTransformWorker(rule: rule, policy: FailurePolicy(policy: onError, stage: context.name),
+                                      logger: context.logger)
+        } catch {
+            throw StageError(stage: context.name, message: error.message)
+        }
+    }
+}
+
+/// One worker of the `lua` transform.
+final class LuaTransformWorker: TransformWorker {
+    let rule: LuaRule
+    let policy: FailurePolicy
+    let logger: Logger
+
+    init(rule: LuaRule, policy: FailurePolicy, logger: Logger) {
+        self.rule = rule
+        self.policy = policy
+        self.logger = logger
+    }
+
+    func process(_ batch: [Record], into output: inout TransformOutput) throws {
+        for record in batch {
+            switch rule.process(record) {
+            case .success(let result):
+                for fields in result.records { output.emit(Record(fields, origin: record.origin)) }
+                if result.dropped { output.drop(record) }
+            case .failure(let failure):
+                try policy.apply(failure, to: record, output: &output, logger: logger)
+            }
+        }
+    }
+
+    func finish(into output: inout TransformOutput) throws {
+        switch rule.finish() {
+        case .success(let records):
+            for fields in records { output.emit(Record(fields, origin: .synthetic(policy.stage))) }
+        case .failure(let failure):
+            switch policy.policy {
+            case .deadLetter:
+                output.deadLetter(DeadLetter(stage: policy.stage, error: failure.message, origin: .synthetic(policy.stage),
+                                             details: failure.details))
+            case .drop:
+                logger.warning("finish failed: \(failure.message)")
+            case .fail:
+                throw StageError(stage: policy.stage, message: failure.message)
+            }
+        }
+    }
+}

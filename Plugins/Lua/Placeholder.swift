@@ -1,7 +1,0 @@
-import SluiceCore
-
-/// Placeholder until the family lands; registers nothing.
-public enum LuaPlugin: SluicePlugin {
-    /// Registers nothing yet.
-    public static func register(in registry: inout StageRegistry) {}
-}

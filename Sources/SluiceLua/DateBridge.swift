@@ -1,0 +1,258 @@
+import Foundation
+
+/// The free-text date parser behind `sluice.date.parse`.
+///
+/// The real parser is `DateParser` in `Sources/SluiceCore/Text/DateParser.swift` (written for
+/// `text_articles`, on its own branch). Until it is merged here, this bridge understands ISO
+/// 8601 only. WIRING, once `DateParser` is on this branch, replace the body of `parse` with:
+///
+///     let zone = defaultTimeZone.flatMap(TimeZoneSpec.init)
+///     return DateParser(defaultTimeZone: zone).parse(text)?.iso
+///
+/// and the body of `isKnownZone` with `TimeZoneSpec(zone) != nil`.
+enum ArticleDates {
+    /// The first date in `text` as ISO 8601 (`2025-11-20`, `2025-11-20T22:10:00`,
+    /// `2025-11-20T22:10:00-05:00`), or nil. A time without a zone takes `defaultTimeZone`'s
+    /// offset when one is given.
+    static func parse(_ text: String, defaultTimeZone: String?) -> String? {
+        guard var date = ISODateTime(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        if date.hour != nil, date.offset == nil, let zone = defaultTimeZone {
+            date.offset = ISODateTime.offsetSeconds(of: zone, at: date)
+        }
+        return date.iso
+    }
+
+    /// Whether `zone` names a time zone `parse` accepts.
+    static func isKnownZone(_ zone: String) -> Bool {
+        ISODateTime.offsetSeconds(of: zone, at: ISODateTime(epochSeconds: 0)) != nil
+    }
+}
+
+/// A civil date, optionally with a time and a UTC offset, as ISO 8601 writes it; the reader and
+/// formatter behind `sluice.date.format`.
+struct ISODateTime: Equatable {
+    var year: Int
+    var month: Int
+    var day: Int
+    var hour: Int?
+    var minute = 0
+    var second = 0
+    /// Digits of a fraction of a second, as written.
+    var fraction: String?
+    /// Seconds east of UTC; nil when the time is in no known zone.
+    var offset: Int?
+
+    /// Reads `YYYY-MM-DD`, optionally followed by `T` (or a space) and `HH:MM[:SS[.fff]]`, and
+    /// `Z` or an offset (`+05:30`, `+0530`, `+05`).
+    init?(_ text: String) {
+        let b = Array(text.utf8)
+        var i = 0
+        func number(_ width: Int) -> Int? {
+            guard i + width <= b.count else { return nil }
+            var v = 0
+            for k in i..<(i + width) {
+                guard b[k] >= 0x30 && b[k] <= 0x39 else { return nil }
+                v = v * 10 + Int(b[k] - 0x30)
+            }
+            i += width
+            return v
+        }
+        func take(_ c: UInt8) -> Bool {
+            if i < b.count && b[i] == c { i += 1; return true }
+            return false
+        }
+        guard let y = number(4), take(0x2D), let m = number(2), take(0x2D), let d = number(2) else { return nil }
+        guard (1...12).contains(m), d >= 1, d <= ISODateTime.daysIn(month: m, year: y) else { return nil }
+        year = y
+        month = m
+        day = d
+        if i == b.count { return }
+        guard take(0x54) || take(0x74) || take(0x20), let h = number(2), take(0x3A), let mi = number(2),
+              h <= 23, mi <= 59 else { return nil }
+        hour = h
+        minute = mi
+        if take(0x3A) {
+            guard let s = number(2), s <= 60 else { return nil }
+            second = s
+            if take(0x2E) || take(0x2C) {
+                let start = i
+                while i < b.count && b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
+                guard i > start else { return nil }
+                fraction = String(decoding: b[start..<i], as: UTF8.self)
+            }
+        }
+        if i == b.count { return }
+        if take(0x5A) || take(0x7A) {
+            offset = 0
+        } else if i < b.count, b[i] == 0x2B || b[i] == 0x2D {
+            let sign = b[i] == 0x2D ? -1 : 1
+            i += 1
+            guard let oh = number(2), oh <= 14 else { return nil }
+            var om = 0
+            if take(0x3A) {
+                guard let v = number(2) else { return nil }
+                om = v
+            } else if i < b.count {
+                guard let v = number(2) else { return nil }
+                om = v
+            }
+            guard om < 60 else { return nil }
+            offset = sign * (oh * 3600 + om * 60)
+        }
+        guard i == b.count else { return nil }
+    }
+
+    /// The UTC date and time of a Unix time.
+    init(epochSeconds: Double) {
+        let whole = Int(epochSeconds.rounded(.down))
+        let days = whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400
+        let secs = whole - days * 86_400
+        (year, month, day) = ISODateTime.civil(fromDays: days)
+        hour = secs / 3600
+        minute = secs % 3600 / 60
+        second = secs % 60
+        let frac = epochSeconds - Double(whole)
+        if frac > 0 {
+            var digits = String(Int((frac * 1000).rounded()))
+            while digits.count < 3 { digits = "0" + digits }
+            while digits.hasSuffix("0") { digits.removeLast() }
+            if !digits.isEmpty && digits != "1000" { fraction = digits }
+        }
+        offset = 0
+    }
+
+    /// ISO 8601 text, as `DateParser` writes it (`Z` for UTC).
+    var iso: String {
+        var s = ISODateTime.pad(year, 4) + "-" + ISODateTime.pad(month, 2) + "-" + ISODateTime.pad(day, 2)
+        guard let hour else { return s }
+        s += "T" + ISODateTime.pad(hour, 2) + ":" + ISODateTime.pad(minute, 2) + ":" + ISODateTime.pad(second, 2)
+        if let fraction { s += "." + fraction }
+        if let offset { s += ISODateTime.offsetText(offset, colon: true, zulu: true) }
+        return s
+    }
+
+    /// Days since 1970-01-01 of the date.
+    var daysSinceEpoch: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// Seconds since the Unix epoch (the offset applied; none counts as UTC).
+    var epochSeconds: Int {
+        daysSinceEpoch * 86_400 + (hour ?? 0) * 3600 + minute * 60 + second - (offset ?? 0)
+    }
+
+    static func civil(fromDays z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(abs(value))
+        let padded = digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        return value < 0 ? "-" + padded : padded
+    }
+
+    static func offsetText(_ seconds: Int, colon: Bool, zulu: Bool) -> String {
+        if seconds == 0 && zulu { return "Z" }
+        let sign = seconds < 0 ? "-" : "+"
+        let minutes = abs(seconds) / 60
+        return sign + pad(minutes / 60, 2) + (colon ? ":" : "") + pad(minutes % 60, 2)
+    }
+
+    /// The offset of a zone (`Z`, `UTC`, `GMT`, `+08:00`, `-0500`, an IANA name) at a date.
+    static func offsetSeconds(of zone: String, at date: ISODateTime) -> Int? {
+        let z = zone.trimmingCharacters(in: .whitespaces)
+        if ["Z", "z", "UTC", "utc", "GMT", "gmt"].contains(z) { return 0 }
+        if let parsed = ISODateTime("1970-01-01T00:00" + z), let offset = parsed.offset { return offset }
+        guard z.contains("/"), let tz = TimeZone(identifier: z) else { return nil }
+        var local = date
+        local.offset = 0
+        let guess = tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(local.epochSeconds)))
+        return tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(local.epochSeconds - guess)))
+    }
+
+    static let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                             "October", "November", "December"]
+    static let dayNames = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+    /// Formats with `strftime` conversions (C locale): `%Y %y %m %d %e %H %I %M %S %p %j %a %A %b
+    /// %B %h %u %w %z %Z %s %F %T %R %D %f %%`. `%z` is `+hhmm` and `%Z` is `UTC` or `+hh:mm`,
+    /// both empty for a time in no known zone; `%f` is the fraction's digits. Throws the text of
+    /// an unknown conversion.
+    func format(_ pattern: String) throws(DateFormatError) -> String {
+        var out = ""
+        var chars = pattern.makeIterator()
+        let weekday = ((daysSinceEpoch % 7) + 11) % 7  // 1970-01-01 was a Thursday (4)
+        let h = hour ?? 0
+        while let c = chars.next() {
+            guard c == "%" else { out.append(c); continue }
+            guard let k = chars.next() else { throw DateFormatError(conversion: "%") }
+            switch k {
+            case "Y": out += ISODateTime.pad(year, 4)
+            case "y": out += ISODateTime.pad(year % 100, 2)
+            case "C": out += ISODateTime.pad(year / 100, 2)
+            case "m": out += ISODateTime.pad(month, 2)
+            case "d": out += ISODateTime.pad(day, 2)
+            case "e": out += day < 10 ? " \(day)" : "\(day)"
+            case "H": out += ISODateTime.pad(h, 2)
+            case "I": out += ISODateTime.pad(h % 12 == 0 ? 12 : h % 12, 2)
+            case "M": out += ISODateTime.pad(minute, 2)
+            case "S": out += ISODateTime.pad(second, 2)
+            case "p": out += h < 12 ? "AM" : "PM"
+            case "j":
+                let start = ISODateTime(year: year, month: 1, day: 1)
+                out += ISODateTime.pad(daysSinceEpoch - start.daysSinceEpoch + 1, 3)
+            case "a": out += String(ISODateTime.dayNames[weekday].prefix(3))
+            case "A": out += ISODateTime.dayNames[weekday]
+            case "b", "h": out += String(ISODateTime.monthNames[month - 1].prefix(3))
+            case "B": out += ISODateTime.monthNames[month - 1]
+            case "u": out += String(weekday == 0 ? 7 : weekday)
+            case "w": out += String(weekday)
+            case "z": if let offset { out += ISODateTime.offsetText(offset, colon: false, zulu: false) }
+            case "Z": if let offset { out += offset == 0 ? "UTC" : ISODateTime.offsetText(offset, colon: true, zulu: false) }
+            case "s": out += String(epochSeconds)
+            case "F": out += try format("%Y-%m-%d")
+            case "T": out += try format("%H:%M:%S")
+            case "R": out += try format("%H:%M")
+            case "D": out += try format("%m/%d/%y")
+            case "f": out += fraction ?? "0"
+            case "%": out += "%"
+            case "n": out += "\n"
+            case "t": out += "\t"
+            default: throw DateFormatError(conversion: "%" + String(k))
+            }
+        }
+        return out
+    }
+
+    init(year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+}
+
+/// An unknown conversion in a date format.
+struct DateFormatError: Error {
+    var conversion: String
+}

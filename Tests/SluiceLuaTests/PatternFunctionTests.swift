@@ -1,0 +1,163 @@
+import Foundation
+import SluiceCore
+import SluiceLua
+import SluiceTestSupport
+import Testing
+
+/// The bounded string.find/match/gmatch/gsub keep Lua 5.4's behaviour (the matcher itself has
+/// its own differential suite against lua5.4 in the Matching tests).
+@Suite("string pattern functions behave like stock Lua")
+struct PatternFunctionTests {
+    @Test("find returns positions and captures; plain find and init work")
+    func find() throws {
+        #expect(try evaluate(#"{ string.find("hello world", "o w") }"#) == [5, 7])
+        #expect(try evaluate(#"{ string.find("hello world", "(o)%s(w)") }"#) == [5, 7, "o", "w"])
+        #expect(try evaluate(#"{ string.find("a.b", ".", 1, true) }"#) == [2, 2])
+        #expect(try evaluate(#"{ string.find("abcabc", "b", 3) }"#) == [5, 5])
+        #expect(try evaluate(#"{ string.find("abc", "b", -2) }"#) == [2, 2])
+        #expect(try evaluate(#"string.find("abc", "x") == nil"#) == true)
+        #expect(try evaluate(#"string.find("abc", "", 10) == nil"#) == true)
+        #expect(try evaluate(#"{ ("key=val"):find("(%w+)=(%w+)") }"#) == [1, 7, "key", "val"])
+    }
+
+    @Test("match returns captures, the whole match, or position captures")
+    func match() throws {
+        #expect(try evaluate(#"string.match("Price: $14.25", "%$([%d%.]+)")"#) == "14.25")
+        #expect(try evaluate(#"string.match("hello", "l+")"#) == "ll")
+        #expect(try evaluate(#"{ string.match("hello", "()ll()") }"#) == [3, 5])
+        #expect(try evaluate(#"string.match("  x  ", "^%s*(.-)%s*$")"#) == "x")
+        #expect(try evaluate(#"string.match("THE (quick) fox", "%b()")"#) == "(quick)")
+        #expect(try evaluate(#"string.match("THE (quick) fox", "%f[%a]%a+", 5)"#) == "quick")
+    }
+
+    @Test("gmatch iterates matches, with init and a literal leading ^")
+    func gmatch() throws {
+        #expect(try evaluate(#"(function() local t = {} for w in string.gmatch("one two  three", "%a+") do t[#t+1] = w end return t end)()"#)
+                == ["one", "two", "three"])
+        #expect(try evaluate(#"(function() local t = {} for k, v in string.gmatch("a=1, b=2", "(%w+)=(%w+)") do t[k] = v end return t end)()"#)
+                == ["a": "1", "b": "2"])
+        #expect(try evaluate(#"(function() local n = 0 for _ in ("abc"):gmatch("") do n = n + 1 end return n end)()"#) == 4)
+        #expect(try evaluate(#"(function() local t = {} for w in string.gmatch("^a^b", "^%a") do t[#t+1] = w end return t end)()"#)
+                == ["^a", "^b"])
+        #expect(try evaluate(#"(function() local t = {} for w in string.gmatch("ab cd ef", "%a+", 4) do t[#t+1] = w end return t end)()"#)
+                == ["cd", "ef"])
+    }
+
+    @Test("gsub replaces with strings, tables and functions, honours n, and counts")
+    func gsub() throws {
+        #expect(try evaluate(#"{ string.gsub("hello world", "o", "0") }"#) == ["hell0 w0rld", 2])
+        #expect(try evaluate(#"{ string.gsub("hello world", "(%w+)", "<%1>") }"#) == ["<hello> <world>", 2])
+        #expect(try evaluate(#"{ string.gsub("abc", "%w", "%0%0", 2) }"#) == ["aabbc", 2])
+        #expect(try evaluate(#"{ string.gsub("$name is $age", "%$(%w+)", { name = "Li", age = 30 }) }"#) == ["Li is 30", 2])
+        #expect(try evaluate(#"{ string.gsub("a b c", "%a", function(c) if c == "b" then return nil end return c:upper() end) }"#)
+                == ["A b C", 3])
+        #expect(try evaluate(#"{ string.gsub("abc", "", "-") }"#) == ["-a-b-c-", 4])
+        #expect(try evaluate(#"{ string.gsub("hello", "^h", "H") }"#) == ["Hello", 1])
+    }
+
+    @Test("bad patterns and replacements raise Lua's own messages at the script line")
+    func errors() throws {
+        let f = try ScriptFixture("""
+            function process(r)
+              if r.k == 1 then string.find("x", "[a") end
+              if r.k == 2 then string.gsub("abc", "b", "%9") end
+              if r.k == 3 then string.gsub("abc", "b", {b = {}}) end
+              if r.k == 4 then string.find(nil, "x") end
+              return r
+            end
+            """)
+        #expect(f.failure(["k": 1])?.message == "rule.lua:2: malformed pattern (missing ']')")
+        #expect(f.failure(["k": 2])?.message == "rule.lua:3: invalid capture index %9")
+        #expect(f.failure(["k": 3])?.message == "rule.lua:4: invalid replacement value (a table)")
+        #expect(f.failure(["k": 4])?.message == "rule.lua:5: bad argument #1 to 'find' (string expected, got nil)")
+        #expect(f.output(["k": 0]) == ["k": 0])
+    }
+
+    @Test("many dynamic patterns (more than the cache holds, addresses reused) still match correctly")
+    func patternCache() throws {
+        let value = try evaluate("""
+            (function()
+              local s = string.rep("ab", 50)
+              local ok = 0
+              for round = 1, 3 do
+                for i = 1, 150 do
+                  collectgarbage()               -- let pattern strings die and addresses be reused
+                  local pattern = "^" .. string.rep("ab", i % 60 + 1) .. "()"
+                  if string.match(s, pattern) == 2 * (i % 60 + 1) + 1 then ok = ok + 1 end
+                end
+              end
+              return ok
+            end)()
+            """)
+        #expect(value == 390)   // what stock lua5.4 gives: k > 50 cannot match
+    }
+
+    @Test("a gsub replacement function that fails fails the record at its own line")
+    func gsubFunctionError() throws {
+        let f = try ScriptFixture("""
+            function process(r)
+              r.s = r.s:gsub("%a", function(c)
+                error("no " .. c)
+              end)
+              return r
+            end
+            """)
+        #expect(f.failure(["s": "ab"])?.message == "rule.lua:3: no a")
+    }
+}
+
+@Suite("sluice.re: regular expressions")
+struct RegexFunctionTests {
+    @Test("find and match with groups, flags in place of init, and false for absent groups")
+    func findAndMatch() throws {
+        #expect(try evaluate(#"{ sluice.re.find("Trade reached $14.25 billion", [[\$(\d+(?:\.\d+)?)\s*(billion|million)]]) }"#)
+                == [15, 28, "14.25", "billion"])
+        #expect(try evaluate(#"sluice.re.match("Hello WORLD", "world", "i")"#) == "WORLD")
+        #expect(try evaluate(#"{ sluice.re.match("ab", "(a)(x)?(b)") }"#) == ["a", false, "b"])
+        #expect(try evaluate(#"sluice.re.match("café crème", [[\w+$]])"#) == "crème")
+        #expect(try evaluate(#"sluice.re.match("abc", "x") == nil"#) == true)
+        #expect(try evaluate(#"sluice.re.find("aXbX", "X", 3)"#) == 4)
+    }
+
+    @Test("exec returns a table with named groups")
+    func exec() throws {
+        #expect(try evaluate(#"sluice.re.exec("on 2025-07-15", [[(?<y>\d{4})-(?<m>\d\d)-(?<d>\d\d)]])"#) == [
+            "1": "2025", "2": "07", "3": "15", "d": "15", "end": 13, "m": "07", "match": "2025-07-15", "start": 4, "y": "2025",
+        ])
+    }
+
+    @Test("gmatch iterates matches and steps over empty matches by one character")
+    func gmatch() throws {
+        #expect(try evaluate(#"(function() local t = {} for n in sluice.re.gmatch("a1 b22 c333", [[\d+]]) do t[#t+1] = n end return t end)()"#)
+                == ["1", "22", "333"])
+        #expect(try evaluate(#"(function() local t = {} for k, v in sluice.re.gmatch("x=1;Y=2", [[(\w)=(\d)]], "i") do t[#t+1] = k .. v end return t end)()"#)
+                == ["x1", "Y2"])
+        #expect(try evaluate(#"(function() local n = 0 for _ in sluice.re.gmatch("éé", "") do n = n + 1 end return n end)()"#) == 3)
+    }
+
+    @Test("gsub with templates, named groups, tables, functions and a limit")
+    func gsub() throws {
+        #expect(try evaluate(#"{ sluice.re.gsub("2025-07-15", [[(\d+)-(\d+)-(\d+)]], "$3/$2/$1") }"#) == ["15/07/2025", 1])
+        #expect(try evaluate(#"{ sluice.re.gsub("John Smith", [[(?<first>\w+) (?<last>\w+)]], "${last}, ${first}") }"#) == ["Smith, John", 1])
+        #expect(try evaluate(#"{ sluice.re.gsub("a b c", "[a-z]", { a = "1", c = false }) }"#) == ["1 b c", 3])
+        #expect(try evaluate(#"{ sluice.re.gsub("a b c", "[a-z]", string.upper, 2) }"#) == ["A B c", 2])
+        #expect(try evaluate(#"{ sluice.re.gsub("A b", "[a-z]", "x", "i") }"#) == ["x x", 2])
+        #expect(try evaluate(#"{ sluice.re.gsub("cost: $5", [[\$]], "$$") }"#) == ["cost: $5", 1])
+    }
+
+    @Test("split returns the pieces between matches, with a maximum")
+    func split() throws {
+        #expect(try evaluate(#"sluice.re.split("a, b;c ,d", [[\s*[,;]\s*]])"#) == ["a", "b", "c", "d"])
+        #expect(try evaluate(#"sluice.re.split("a,b,c", ",", 2)"#) == ["a", "b,c"])
+        #expect(try evaluate(#"sluice.re.split("", ",")"#) == [""])
+        #expect(try evaluate(#"sluice.re.split("aXbxc", "x", "i")"#) == ["a", "b", "c"])
+    }
+
+    @Test("a bad regex fails the record with the problem and its offset")
+    func badRegex() throws {
+        let f = try ScriptFixture(#"function process(r) return { m = sluice.re.match("x", r.re) } end"#)
+        #expect(f.failure(["re": "(ab"])?.message.hasPrefix("rule.lua:1: bad regex '(ab': ") == true)
+        #expect(f.failure(["re": "*a"])?.message.contains("bad regex '*a': nothing to repeat") == true)
+        #expect(f.output(["re": "x"]) == ["m": "x"])
+    }
+}
