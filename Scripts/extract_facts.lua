@@ -117,9 +117,24 @@ local STOP = set(words [[
   Until Once Whether Speaking Asked Citing Responding Addressing Commenting Regarding Analysts
   Experts Officials Sources Photo Related Tags Editor Source Mr Mrs Ms Miss Madam Sir Dear
   Says Said Say Meets Met Vows Calls Visits Holds Urges Warns Slams Hails Signs Talks Pledge Pledges
+  Later Earlier Separately Additionally Overall Currently Recently Previously Finally Indeed Instead
+  Otherwise Nevertheless Nonetheless Likewise Similarly Specifically Notably Importantly Initially
+  Eventually Ultimately Hence Besides Yes Please Thanks Sunday Monday Tuesday Wednesday Thursday
+  Friday Saturday Dr Prof Gen
   New Chinese Local Western Eastern Northern Southern Central Global National International
   Official Officially Government Governments Ministry Minister Party State China's
 ]])
+
+-- Capitalised words the scan can pass over at once: they start no name, title or date.
+local SKIP_WORD = {}
+do
+  local keep = set(words [[
+    President Premier Minister Secretary General Chief State Foreign Prime Vice Deputy Party
+    Dr Prof Gen Central National
+  ]])
+  for w in pairs(STOP) do if not keep[w] then SKIP_WORD[w] = true end end
+  for w in pairs(WEEKDAYS) do SKIP_WORD[w] = true end
+end
 
 -- Words that make a capitalised run an organisation or a thing, not a person.
 local ORG_WORDS = set(words [[
@@ -257,6 +272,9 @@ for _, s in ipairs(SUFFIXES) do
   l[#l + 1] = { phrase = s[1], code = s[2], needs_scale = s[3] or false, len = #s[1] }
 end
 for _, l in pairs(SUFFIX_INDEX) do sort(l, function(a, b) return a.len > b.len end) end
+
+-- words after a number that may make it a percentage or a range
+local NUMBER_WORDS = set { "percent", "per", "pct", "to", "and" }
 
 local POW10 = { [0] = 1 }
 for i = 1, 18 do POW10[i] = POW10[i - 1] * 10 end
@@ -641,11 +659,11 @@ local S  -- the state of the record being processed (see new_state)
 local function new_state(text, pub)
   return {
     text = text, pub = pub,
-    money = {}, percentages = {},
+    money = {}, money_spans = {}, percentages = {},
     dates = {},                   -- { pos, iso }
     orgs = {}, org_seen = {},
     places = {}, place_seen = {}, countries = {},
-    persons = {}, by_name = {}, by_word = {}, mentions = {},
+    persons = {}, by_name = {}, by_word = {}, mentions = {}, singles = 0,
     quotes = {},
     yen = nil,
   }
@@ -722,6 +740,7 @@ local function add_person(name, nwords, title, pos, strong)
     end
     if not strong then return nil end
     p = { name = name, title = title, pos = pos, single = true }
+    S.singles = S.singles + 1
     by_name[name] = p
     S.persons[#S.persons + 1] = p
     mention(p, pos)
@@ -770,7 +789,9 @@ local function read_name(text, s, first)
       p = pe
     else
       if n > 0 then
-        if STOP[w] or MONTHS[w] or WEEKDAYS[w] then break end
+        if STOP[w] or WEEKDAYS[w] then break end
+        -- "Theresa May" is a name, "Wang Yi November 19" is not
+        if MONTHS[w] and byte(text, we) == 32 and is_digit(byte(text, we + 1)) then break end
         local g = GAZ[w]
         if g and g.entry then break end   -- a one-word place/org
       end
@@ -868,11 +889,13 @@ end
 -- Returns the title's end, the name's start, or nil.
 local function read_title(text, s, w)
   local p = s + #w            -- just after the current word
-  local last_head = nil       -- end of the last head word
+  local last_head = nil       -- where the title can end: after a head word, or after the
+                              -- portfolio that follows "of"/"for" ("Secretary of State")
   local cur = w
   local nwords = 1
+  local portfolio = false
   while true do
-    if TITLE_HEADS[cur] then last_head = p - 1 end
+    if TITLE_HEADS[cur] or portfolio then last_head = p - 1 end
     if TITLE_ABBREV[cur] and byte(text, p) == 46 then
       p = p + 1
       if TITLE_HEADS[cur] then last_head = p - 1 end
@@ -900,6 +923,7 @@ local function read_title(text, s, w)
         if cw2 == "the" then cq = cq2 end
         local nw2 = match(text, "^([%u][%a]*)", cq)
         if nw2 and (TITLE_HEADS[nw2] or TITLE_MODS[nw2]) then
+          if last_head and (cw == "of" or cw == "for") then portfolio = true end
           cur, p, nwords = nw2, cq + #nw2, nwords + 1
         else
           return nil
@@ -946,7 +970,15 @@ local function name_candidate(text, s, w)
     if p then mention(p, s) end
   else
     local p = S.by_name[name]
-    if p then mention(p, s) end
+    if p then
+      mention(p, s)
+    elseif S.singles > 0 then
+      -- the full name of a person first named by one word ("President Japarov")
+      for w in gmatch(name, "[^ ]+") do
+        local q = S.by_name[w]
+        if q and q.single then add_person(name, n, nil, s, false); break end
+      end
+    end
   end
   return ne
 end
@@ -1017,6 +1049,18 @@ local function capitalised_word(text, s, w)
     gazetteer_hit(hit)
     return he
   end
+  -- an all-capitals one-word name, as in a dateline: "BEIJING, Nov. 2 (Xinhua)"
+  local n = #w
+  if n >= 4 then
+    local b2 = byte(w, 2)
+    if b2 >= 65 and b2 <= 90 then
+      local node = GAZ[sub(w, 1, 1) .. lower(sub(w, 2))]
+      if node and node.entry and not find(w, "%l") then
+        gazetteer_hit(node.entry)
+        return s + n - 1
+      end
+    end
+  end
   local e
   local month = MONTHS[w]
   if month then
@@ -1027,7 +1071,8 @@ local function capitalised_word(text, s, w)
     e = title_person(text, s, w)
     if e then return e end
   end
-  if not month and not STOP[w] and not WEEKDAYS[w] and not TITLE_HEADS[w] then
+  -- (a month word that starts no date may start a name: "Jan Hatzius", "June Smith")
+  if not STOP[w] and not WEEKDAYS[w] and not TITLE_HEADS[w] then
     return name_candidate(text, s, w)
   end
   return nil
@@ -1057,7 +1102,12 @@ end
 local function scan_capitalised(text)
   local skip = 0
   local extra, xi = nonascii_starts(text), 1
+  -- words inside a money expression ("230 billion U.S. dollars") are not names or places
+  local spans, si = S.money_spans, 1
+  local next_span = spans[1]
   for s, w in gmatch(text, CAPSCAN) do
+    while next_span and next_span[2] < s do si = si + 1; next_span = spans[si] end
+    if next_span and next_span[1] <= s and s > skip then skip = next_span[2] end
     if extra then
       while extra[xi] and extra[xi] < s do
         local xs = extra[xi]
@@ -1068,7 +1118,14 @@ local function scan_capitalised(text)
     -- (a capital inside a word, "iPhone", is taken as a word start: checking each word's
     -- previous byte cost more than the rare false start)
     if s > skip then
-      skip = capitalised_word(text, s, w) or skip
+      -- fast paths, inline: a one-word gazetteer name, a word that starts nothing
+      local node = GAZ[w]
+      if node and node.entry and not node.kids and not node.tails then
+        gazetteer_hit(node.entry)
+        skip = s + #w - 1
+      elseif node or not SKIP_WORD[w] then
+        skip = capitalised_word(text, s, w) or skip
+      end
     end
   end
   if extra then
@@ -1116,7 +1173,24 @@ local function number_at(text, s)
   end
   local int, frac, p = read_number(text, s)
   local cur, cstart, cstr = read_currency_before(text, s)
-  if not cur and is_letter(prev) then return p - 1 end                 -- G20, A380
+  if not cur then
+    if is_letter(prev) then return p - 1 end                            -- G20, A380
+    -- without a currency in front, only a percent sign, a dash or a word can make it a fact
+    local nb = byte(text, p)
+    if nb ~= 32 and nb ~= 37 and nb ~= 45 and nb ~= 226 and nb ~= 239 and not is_letter(nb) then
+      return p - 1
+    end
+    if nb == 32 then
+      local w = match(text, "^ (%a+)", p)
+      local b2 = byte(text, p + 1)
+      if not w then
+        if b2 ~= 37 and b2 ~= 45 and b2 ~= 226 then return p - 1 end
+      else
+        w = lower(w)
+        if not (SCALES[w] or NUMBER_WORDS[w] or SUFFIX_INDEX[w]) then return p - 1 end
+      end
+    end
+  end
   local exp, pe = read_scale(text, p)
   local start = cstart or s
 
@@ -1168,6 +1242,7 @@ local function number_at(text, s)
           <= tonumber(int2 .. "." .. (frac2 ~= "" and frac2 or "0")) then
         e1 = exp2
       end
+      S.money_spans[#S.money_spans + 1] = { start, stop - 1 }
       S.money[#S.money + 1] = {
         text = sub(text, between and (start - 8) or start, stop - 1),
         currency = currency_code(code, text),
@@ -1181,6 +1256,7 @@ local function number_at(text, s)
   local code, stop = cur, pe
   if not code then code, stop = read_currency_after(text, pe, exp) end
   if code then
+    S.money_spans[#S.money_spans + 1] = { start, stop - 1 }
     S.money[#S.money + 1] = {
       text = sub(text, start, stop - 1),
       currency = currency_code(code, text),
@@ -1468,8 +1544,8 @@ end
 local function extract(text, pub)
   S = new_state(text, pub)
   local ex = config.extract
+  scan_numbers(text)        -- first: the capitalised-word pass skips money expressions
   scan_capitalised(text)
-  if ex.money or ex.percentages or ex.dates then scan_numbers(text) end
   if ex.quotes then scan_quotes(text) end
   local st = S
   S = nil

@@ -651,7 +651,9 @@ local organizations = {
 }
 
 -- Each country's foreign ministry, written the ways news reports write it:
--- "Chinese Foreign Ministry", "China's Foreign Ministry", "Foreign Ministry of China".
+-- "Chinese Foreign Ministry", "Chinese Ministry of Foreign Affairs", "Foreign Ministry of China".
+-- ("China's Foreign Ministry" is listed for China only: the possessive form for every country
+-- would make each country name the start of a longer name, which slows matching.)
 do
   local n = #places
   for i = 1, n do
@@ -659,13 +661,17 @@ do
     if p.kind == "country" and p.adj then
       local adj = p.adj:match("^%s*([^,]+)")
       local name = p[1]
-      organizations[#organizations + 1] = {
+      local entry = {
         adj .. " Foreign Ministry",
-        name .. "'s Foreign Ministry",
         "Foreign Ministry of " .. name,
         "Ministry of Foreign Affairs of " .. name,
         adj .. " Ministry of Foreign Affairs",
       }
+      if name == "China" then
+        entry[#entry + 1] = "China's Foreign Ministry"
+        entry[#entry + 1] = "Ministry of Foreign Affairs of the People's Republic of China"
+      end
+      organizations[#organizations + 1] = entry
     end
   end
 end
