@@ -38,11 +38,11 @@ local tointeger, max, abs = math.tointeger, math.max, math.abs
 -- sequences (\195-\223) and of the CJK/Hangul 3-byte ranges (\228-\237) count as letters; \226
 -- (general punctuation: ’ “ ” — … €) and \194 (no-break space, « ») do not, so "China’s" is the
 -- word "China" followed by punctuation.
-local FRONT = "%w\195-\223\228-\237"                    -- a word cannot start right after these
 local RUN = "%w\128-\191\195-\223\228-\237"             -- bytes inside a word
--- The capitalised-word pass. "%U*" skips to the next ASCII capital inside one matcher call; a
--- pattern that starts with a class (or a frontier) costs a matcher call per byte: on the 4.8 KB
--- seed "[^A-Z]*" measured 64 us, "%U*" 83 us, and "%f[%w]()(%u%w*)" 230 us per record.
+-- The capitalised-word pass. "[^A-Z]*" skips to the next ASCII capital inside one matcher call;
+-- a pattern that starts with a class (or a frontier) costs a matcher call per byte: on the
+-- 4.8 KB seed "[^A-Z]*" measured 64 us, "%U*" 83 us, and "%f[%w]()(%u%w*)" 230 us per record.
+-- Words that start with a non-ASCII capital are found separately (nonascii_starts).
 local CAPSCAN = "[^A-Z]*()([A-Z][" .. RUN .. "]*)"
 -- a gazetteer name is matched word by word: each step reads the separator and the next word
 local TOKEN = "^([^" .. RUN .. "]*[" .. RUN .. "]+)()"
@@ -294,7 +294,7 @@ local config = {
   yen = "auto",
 }
 
-local GAZ = {}          -- first word -> candidate entries, longest first
+local GAZ = {}          -- the gazetteer as a word trie: first word -> node (see build_gazetteer)
 local gazetteer_loaded  -- module name GAZ was built from
 
 local function build_gazetteer(module_name)
@@ -463,7 +463,7 @@ local function read_number(text, s)
   local int, p = match(text, "^(%d+)()", s)
   if not int then return nil end
   if #int <= 3 then
-    while true do
+    for _ = 1, 8 do                      -- up to 10^27: more groups are not an amount
       local g, p2 = match(text, "^,(%d%d%d)()", p)
       if not g or is_digit(byte(text, p2)) then break end
       int = int .. g
@@ -822,9 +822,10 @@ end
 -- starts at q (just after ", "). Returns the title or nil.
 local function read_appositive(text, q)
   if not match(text, "^%l", q) then return nil end
-  local stop = find(text, "[,;:%(%)\"\n]", q) or (#text + 1)
-  if stop - q > 220 then return nil end
-  local phrase = sub(text, q, stop - 1)
+  local window = sub(text, q, q + 220)
+  local stop = find(window, "[,;:%(%)\"\n]")
+  if not stop and #window > 220 then return nil end
+  local phrase = sub(window, 1, (stop or #window + 1) - 1)
   local curly = find(phrase, "\226\128[\156\157]")
   if curly then phrase = sub(phrase, 1, curly - 1) end
   -- a sentence end inside: cut there (but not after an initial such as "U.S.")
@@ -913,7 +914,7 @@ local function read_title(text, s, w)
       cur, p, nwords = nw, ns + #nw, nwords + 1
     elseif sep == 32 and nw then
       -- a name starts here: the title must end with a head word right before it
-      if last_head == p - 1 then return last_head, ns end
+      if last_head == p - 1 and not TITLE_HEADS[nw] and not TITLE_MODS[nw] then return last_head, ns end
       return nil
     else
       -- "Secretary of State", "Minister of Foreign Affairs", "Minister for Trade and Industry"
@@ -1103,9 +1104,14 @@ local function scan_capitalised(text)
   local skip = 0
   local extra, xi = nonascii_starts(text), 1
   -- words inside a money expression ("230 billion U.S. dollars") are not names or places
+  local seen = {}   -- gazetteer entries already reported
   local spans, si = S.money_spans, 1
   local next_span = spans[1]
-  for s, w in gmatch(text, CAPSCAN) do
+  -- The scanned string ends with a sentinel capital: without it, a long tail with no capital
+  -- makes "[^A-Z]*" run to the end and backtrack at every start position (quadratic).
+  local limit = #text
+  for s, w in gmatch(text .. " A", CAPSCAN) do
+    if s > limit then break end
     while next_span and next_span[2] < s do si = si + 1; next_span = spans[si] end
     if next_span and next_span[1] <= s and s > skip then skip = next_span[2] end
     if extra then
@@ -1118,11 +1124,23 @@ local function scan_capitalised(text)
     -- (a capital inside a word, "iPhone", is taken as a word start: checking each word's
     -- previous byte cost more than the rare false start)
     if s > skip then
-      -- fast paths, inline: a one-word gazetteer name, a word that starts nothing
+      -- fast paths, inline: a one-word gazetteer name that no longer name continues
+      -- ("China" but not "China Daily"), a word that starts nothing
       local node = GAZ[w]
-      if node and node.entry and not node.kids and not node.tails then
-        gazetteer_hit(node.entry)
-        skip = s + #w - 1
+      local entry = node and not node.tails and node.entry
+      if entry then
+        local e = s + #w
+        local pre = node.pre
+        if pre then
+          local b1, b2 = byte(text, e, e + 1)
+          if b2 and pre[b1 * 256 + b2] then entry = nil end
+        end
+        if entry then
+          if not seen[entry] then seen[entry] = true; gazetteer_hit(entry) end
+          skip = e - 1
+        else
+          skip = capitalised_word(text, s, w) or skip
+        end
       elseif node or not SKIP_WORD[w] then
         skip = capitalised_word(text, s, w) or skip
       end
@@ -1199,7 +1217,7 @@ local function number_at(text, s)
   local int2, frac2, p2
   local c, kind = read_connector(text, pe)
   if c then
-    local before = word_before(text, start)
+    local before = kind ~= "dash" and word_before(text, start) or nil
     if not ((kind == "to" and before == "from") or (kind == "and" and before ~= "between")) then
       between = before == "between"
       local q2 = c
@@ -1357,7 +1375,8 @@ local function attribution_after(text, e, content, quote_pos)
   if not p then return nil end
   local v, q = match(text, "^(%l+) ()", p)
   if v then
-    if SAY[v] then return speaker_at(text, q, quote_pos) end
+    -- `," said Zhu`; `," said the Chinese Foreign Minister.` is attributed, to nobody named
+    if SAY[v] then return speaker_at(text, q, quote_pos) or false end
     if v == "according" then
       local q2 = match(text, "^to ()", q)
       if q2 then return speaker_at(text, q2, quote_pos) end
@@ -1372,12 +1391,24 @@ local function attribution_after(text, e, content, quote_pos)
     if v ~= "the" then return nil end
   end
   local sp, se = speaker_at(text, p, quote_pos)
-  if sp == nil or not se then return nil end
+  if sp == nil or not se then
+    -- `," the spokesperson said.`: a saying verb within the next few words, no name
+    if v == "the" then
+      local r = p
+      for _ = 1, 6 do
+        local w, r2 = match(text, "^(%a+) ?()", r)
+        if not w then break end
+        if SAY[w] then return false end
+        r = r2
+      end
+    end
+    return nil
+  end
   local r = se + 1
   if byte(text, r) == 44 then
-    local c = find(text, "[,\n]", r + 1)
-    if not c or byte(text, c) ~= 44 or c - r > 250 then return nil end
-    r = c + 1
+    local c = find(sub(text, r + 1, r + 250), "[,\n]")
+    if not c or byte(text, r + c) ~= 44 then return nil end
+    r = r + c + 1
   end
   local v2, q2 = match(text, "^ (%l+)()", r)
   if v2 and ADVERBS[v2] then v2 = match(text, "^ (%l+)", q2) end
@@ -1439,10 +1470,11 @@ local function scan_quotes(text)
   -- quotation marks are found with plain searches; a pair never spans a paragraph break
   local qs = {}
   local open
+  local nl = 0          -- the first newline after the open mark, or false when there is none
   local p = find(text, '"', 1, true)
   while p do
     if open then
-      local nl = find(text, "\n", open + 1, true)
+      if nl and nl <= open then nl = find(text, "\n", open + 1, true) or false end
       if nl and nl < p then
         open = p
       else
@@ -1455,11 +1487,14 @@ local function scan_quotes(text)
     p = find(text, '"', p + 1, true)
   end
   local straight = #qs
+  -- curly marks: each search result is kept until the scan passes it, so the pass stays linear
+  nl = 0
+  local c = 0
   p = find(text, "\226\128\156", 1, true)
   while p do
-    local c = find(text, "\226\128\157", p + 3, true)
+    if c and c <= p then c = find(text, "\226\128\157", p + 3, true) or false end
     if not c then break end
-    local nl = find(text, "\n", p + 3, true)
+    if nl and nl <= p then nl = find(text, "\n", p + 3, true) or false end
     local again = find(text, "\226\128\156", p + 3, true)
     if (not nl or nl > c) and (not again or again > c) then
       qs[#qs + 1] = { p, sub(text, p + 3, c - 1), c + 3 }

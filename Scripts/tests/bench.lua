@@ -3,8 +3,10 @@ Benchmark (not a test): µs per record for Scripts/extract_facts.lua under the p
 
     lua5.4 Scripts/tests/bench.lua [rounds] [records per round]
 
-Runs the seed record (4.8 KB of text) and a 1.5 KB record cut from it (the size of a typical
-article body), and prints the minimum and median over the rounds. Uses os.clock (CPU time).
+Runs the seed record (4.8 KB of text) and a 1.2 KB record cut from it (about the size of a
+typical article body), and prints the minimum and median over the rounds. Uses os.clock (CPU
+time). Then runs one record of each of several ~1 MB pathological shapes, to show the time
+stays linear in the size of the text (each should take well under a second).
 ]]
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 local scripts = here .. "/.."
@@ -42,3 +44,24 @@ for _, c in ipairs(cases) do
   print(string.format("%-6s %5d bytes  min %6.1f us  median %6.1f us per record  (%.1f us/KB)",
     name, #title + #body + 2, times[1], times[(rounds + 1) // 2], times[1] / ((#title + #body + 2) / 1024)))
 end
+
+print()
+local function once(name, body)
+  local t0 = os.clock()
+  process({ body = body, published = "2025-01-01" })
+  print(string.format("%-34s %8d bytes %8.1f ms", name, #body, (os.clock() - t0) * 1000))
+end
+local para = 'Foreign Minister Wang Yi met Kyrgyz President Sadyr Japarov in Bishkek on November 19, 2025. '
+  .. '"Trade is up," Zhu Yongbiao, executive director of the center, told the Global Times. '
+  .. 'Exports rose 13.1 percent to $10.36 billion. '
+once("news text, one paragraph", para:rep(5000))
+once("news text, 5000 paragraphs", (para .. "\n\n"):rep(5000))
+once("1 MB of digits", ("1"):rep(1000000))
+once("1,000,000,000... (250k groups)", "1" .. (",000"):rep(250000))
+once("curly opens, no close", ("\226\128\156open "):rep(100000))
+once("straight quotes, one paragraph", ('"a" '):rep(200000))
+once("curly opens, one close at the end", ("\226\128\156a "):rep(100000) .. "\226\128\157")
+once("capitalised words", ("Abc Def Ghi, "):rep(100000))
+once("title words", ("Foreign Minister "):rep(60000))
+once("name, comma, lower case", ("John Smith, the "):rep(60000))
+once("no capital after the first word", "Smith " .. ("a"):rep(1000000))
