@@ -393,6 +393,30 @@ local function string_list(v, what)
   return out
 end
 
+-- edit distance between two short strings (for "did you mean" in option errors)
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = byte(a, i) == byte(b, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+local function suggestion(word, candidates)
+  local best, best_d
+  for _, c in ipairs(candidates) do
+    local d = distance(word, c)
+    if d <= 2 and (not best_d or d < best_d) then best, best_d = c, d end
+  end
+  return best and (" (did you mean '" .. best .. "'?)") or ""
+end
+
 --- Called once per Lua state with the stage's `options` (may be nil).
 function init(options)
   if options == nil or (sluice and options == sluice.null) then options = {} end
@@ -402,7 +426,8 @@ function init(options)
       local names = {}
       for n in pairs(KNOWN_OPTIONS) do names[#names + 1] = n end
       sort(names)
-      error("extract_facts: unknown option '" .. tostring(k) .. "' (known: " .. concat(names, ", ") .. ")", 0)
+      local hint = type(k) == "string" and suggestion(k, names) or ""
+      error("extract_facts: unknown option '" .. tostring(k) .. "'" .. hint .. " (known: " .. concat(names, ", ") .. ")", 0)
     end
   end
   if options.fields ~= nil then config.fields = string_list(options.fields, "fields") end
@@ -412,7 +437,8 @@ function init(options)
       local known = false
       for _, a in ipairs(ALL_FIELDS) do if a == f then known = true end end
       if not known then
-        error("extract_facts: option 'extract' names unknown field '" .. f .. "' (known: " .. concat(ALL_FIELDS, ", ") .. ")", 0)
+        error("extract_facts: option 'extract' names unknown field '" .. f .. "'" .. suggestion(f, ALL_FIELDS)
+          .. " (known: " .. concat(ALL_FIELDS, ", ") .. ")", 0)
       end
       ex[f] = true
     end

@@ -246,6 +246,10 @@ test("people: a surname alone merges into the full name; the first title wins", 
   eq(people("Foreign Minister Wang Yi arrived. Wang, also a member of the Political Bureau, said hello. Wang left."), {
     { name = "Wang Yi", title = "Foreign Minister" } })
 end)
+test("people: a full name repeated with another title keeps the first", function()
+  eq(people("Foreign Minister Wang Yi arrived. State Councilor Wang Yi, also a member of the Political Bureau, spoke."), {
+    { name = "Wang Yi", title = "Foreign Minister" } })
+end)
 test("people: a one-word name after a title is upgraded when the full name appears", function()
   eq(people("President Japarov spoke. Later Sadyr Japarov left."), {
     { name = "Sadyr Japarov", title = "President" } })
@@ -460,9 +464,9 @@ test("options: published names the date field", function()
 end)
 test("options: unknown options and bad values are refused with the option's name", function()
   local ok, err = pcall(load_rule, { feilds = { "body" } })
-  assert(not ok and tostring(err):find("unknown option 'feilds'", 1, true), tostring(err))
+  assert(not ok and tostring(err):find("unknown option 'feilds' (did you mean 'fields'?)", 1, true), tostring(err))
   ok, err = pcall(load_rule, { extract = { "moneys" } })
-  assert(not ok and tostring(err):find("unknown field 'moneys'", 1, true), tostring(err))
+  assert(not ok and tostring(err):find("unknown field 'moneys' (did you mean 'money'?)", 1, true), tostring(err))
   ok, err = pcall(load_rule, { yen = "EUR" })
   assert(not ok and tostring(err):find("option 'yen'", 1, true), tostring(err))
   ok, err = pcall(load_rule, { dollar = "dollars" })
