@@ -1,12 +1,13 @@
 import Foundation
 import SluiceCore
+import SluiceSQLite
 import SluiceTextArticles
 
 /// Throughput of the `text_articles` source: 10,000 generated article files (deterministic:
 /// the same bytes on every run and machine) read through `text_articles` into a sink.
 ///
-/// The sink is a counting sink for now; the sqlite sink will replace it once it lands (then
-/// the figure includes SQLite inserts). A second figure runs the source alone, on this thread.
+/// Three figures: the source alone on this thread, the pipeline into a counting sink, and the
+/// pipeline into the sqlite sink (with and without an FTS5 index).
 enum ArticlesBench {
     /// 10,000 unless `SLUICE_BENCH_ARTICLES` says otherwise (for profiling).
     static let articleCount = ProcessInfo.processInfo.environment["SLUICE_BENCH_ARTICLES"].flatMap { Int($0) } ?? 10_000
@@ -59,7 +60,33 @@ enum ArticlesBench {
         if let failure = result.failure { throw failure }
         report("pipeline → counting sink", records: result.delivered, dead: dead.letters.count, seconds: result.elapsed,
                megabytes: megabytes)
-        print("  (counting sink for now; switch to the sqlite sink when it lands)")
+
+        // 3. The issue's figure: text_articles → sqlite (key id, FTS on title and body off/on).
+        for fts in [false, true] {
+            let db = dir.appendingPathComponent("bench-\(fts ? "fts" : "plain").db").path
+            var sqliteRegistry = StageRegistry(plugins: [TextArticlesPlugin.self, SQLitePlugin.self])
+            sqliteRegistry.register(registry.descriptor(.sink, "count")!)
+            let sqliteYAML = """
+                sources:
+                  articles:
+                    type: text_articles
+                    path: \(dir.path)
+                sinks:
+                  db:
+                    type: sqlite
+                    inputs: [articles]
+                    path: \(db)
+                    table: articles
+                    key: id
+                \(fts ? "    fts: [title, body]" : "")
+                """
+            let p = try ConfigLoader(registry: sqliteRegistry).load(yaml: sqliteYAML, file: "bench.yaml", baseDirectory: dir.path)
+            let letters = CollectingDeadLetterQueue()
+            let r = PipelineRunner(pipeline: p, deadLetters: letters).run()
+            if let failure = r.failure { throw failure }
+            report("pipeline → sqlite\(fts ? " with FTS5" : "")", records: r.delivered, dead: letters.letters.count,
+                   seconds: r.elapsed, megabytes: megabytes)
+        }
     }
 
     private static func report(_ label: String, records: Int, dead: Int, seconds: Double, megabytes: Double) {

@@ -1,1 +1,24 @@
-print("todo")
+// `make bench` (or `sluice-bench NAME…`): throughput on deterministic generated data, printed as
+// records/s and MB/s. Performance is measured here, never asserted in tests.
+import Foundation
+
+let benches: [(name: String, run: () throws -> Void)] = [
+    ("articles", ArticlesBench.run),
+    ("lua", LuaBench.run),
+    ("stores", StoresBench.run),
+    ("matching", MatchingBench.run),
+]
+let wanted = Set(CommandLine.arguments.dropFirst())
+if let unknown = wanted.first(where: { name in !benches.contains { $0.name == name } }) {
+    FileHandle.standardError.write(Data("unknown benchmark '\(unknown)'; have: \(benches.map(\.name).joined(separator: ", "))\n".utf8))
+    exit(2)
+}
+for bench in benches where wanted.isEmpty || wanted.contains(bench.name) {
+    print("== \(bench.name)")
+    do {
+        try bench.run()
+    } catch {
+        print("  failed: \(error)")
+        exit(1)
+    }
+}

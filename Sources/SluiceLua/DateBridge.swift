@@ -1,30 +1,19 @@
 import Foundation
+import SluiceCore
 
-/// The free-text date parser behind `sluice.date.parse`.
-///
-/// The real parser is `DateParser` in `Sources/SluiceCore/Text/DateParser.swift` (written for
-/// `text_articles`, on its own branch). Until it is merged here, this bridge understands ISO
-/// 8601 only. WIRING, once `DateParser` is on this branch, replace the body of `parse` with:
-///
-///     let zone = defaultTimeZone.flatMap(TimeZoneSpec.init)
-///     return DateParser(defaultTimeZone: zone).parse(text)?.iso
-///
-/// and the body of `isKnownZone` with `TimeZoneSpec(zone) != nil`.
+/// The free-text date parser behind `sluice.date.parse`: SluiceCore's `DateParser`, the same
+/// one `text_articles` uses for `published`, so a rule and the source agree on every format.
 enum ArticleDates {
     /// The first date in `text` as ISO 8601 (`2025-11-20`, `2025-11-20T22:10:00`,
-    /// `2025-11-20T22:10:00-05:00`), or nil. A time without a zone takes `defaultTimeZone`'s
-    /// offset when one is given.
+    /// `2025-11-20T22:10:00-05:00`), or nil. A time without a zone takes `defaultTimeZone`
+    /// (`+08:00`, `UTC`, `EST`, `Beijing time`, `Asia/Shanghai`) when one is given.
     static func parse(_ text: String, defaultTimeZone: String?) -> String? {
-        guard var date = ISODateTime(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
-        if date.hour != nil, date.offset == nil, let zone = defaultTimeZone {
-            date.offset = ISODateTime.offsetSeconds(of: zone, at: date)
-        }
-        return date.iso
+        DateParser(defaultTimeZone: defaultTimeZone.flatMap(TimeZoneSpec.init)).parse(text)?.iso
     }
 
     /// Whether `zone` names a time zone `parse` accepts.
     static func isKnownZone(_ zone: String) -> Bool {
-        ISODateTime.offsetSeconds(of: zone, at: ISODateTime(epochSeconds: 0)) != nil
+        TimeZoneSpec(zone) != nil
     }
 }
 
