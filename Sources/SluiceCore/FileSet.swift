@@ -19,7 +19,9 @@ public struct MatchedFile: Sendable, Hashable {
 /// Globs use shell syntax: `*` and `?` within one path segment (never matching a leading `.`),
 /// `[abc]` classes, `{a,b}` alternatives, and `**` for any number of folders (`seeds/**/*.txt`).
 /// A folder means every file below it. Hidden files and folders (`.git`) are skipped unless the
-/// pattern names them. The order is by path, so runs are repeatable.
+/// pattern names them. Symbolic links to files count as files (a dangling one too, so that the
+/// source reports it); links to folders are not followed. The order is by path, so runs are
+/// repeatable.
 public struct FileSet: Sendable {
     /// The pattern as configured (after path resolution).
     public var pattern: String
@@ -57,6 +59,10 @@ public struct FileSet: Sendable {
         if !FileSet.hasWildcard(pattern) {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: pattern, isDirectory: &isDir) else {
+                // A dangling symbolic link is still a named input: hand it on to be reported.
+                if (try? FileManager.default.destinationOfSymbolicLink(atPath: pattern)) != nil {
+                    return [MatchedFile(path: pattern, relativePath: (pattern as NSString).lastPathComponent)]
+                }
                 throw FileSetError(message: "no such file or folder: \(pattern)")
             }
             if !isDir.boolValue {
@@ -97,11 +103,21 @@ public struct FileSet: Sendable {
         var files: [String] = []
         let url = URL(fileURLWithPath: folder)
         let options: FileManager.DirectoryEnumerationOptions = includeHidden ? [] : [.skipsHiddenFiles]
-        guard let enumerator = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey],
+        let keys: [URLResourceKey] = [.isRegularFileKey, .isSymbolicLinkKey]
+        guard let enumerator = FileManager.default.enumerator(at: url, includingPropertiesForKeys: keys,
                                                               options: options) else { return [] }
         let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
         for case let item as URL in enumerator {
-            guard (try? item.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            guard let values = try? item.resourceValues(forKeys: Set(keys)) else { continue }
+            if values.isSymbolicLink == true {
+                // A link to a file is read like the file; a dangling link is kept so the source can
+                // report it as unreadable; a link to a folder is not followed (no loops).
+                var isDir: ObjCBool = false
+                let exists = FileManager.default.fileExists(atPath: item.path, isDirectory: &isDir)
+                if exists && isDir.boolValue { continue }
+            } else if values.isRegularFile != true {
+                continue
+            }
             // Rebuild the path from the configured folder so relative paths stay as the user wrote them.
             let itemPath = item.standardizedFileURL.path
             let basePath = url.standardizedFileURL.path

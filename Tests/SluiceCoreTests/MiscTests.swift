@@ -31,6 +31,21 @@ struct MiscTests {
         #expect(try FileSet(pattern: dir.path + "/nothing/*.txt").files().isEmpty)
     }
 
+    @Test("symbolic links to files are found, dangling ones are kept for the source to report, folder links are not followed")
+    func symlinks() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("real/a.txt", "x")
+        try FileManager.default.createDirectory(atPath: dir.file("in"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir.file("in/link.txt"), withDestinationPath: dir.file("real/a.txt"))
+        try FileManager.default.createSymbolicLink(atPath: dir.file("in/dangling.txt"), withDestinationPath: dir.file("gone.txt"))
+        try FileManager.default.createSymbolicLink(atPath: dir.file("in/loop"), withDestinationPath: dir.file("in"))
+        let found = try FileSet(pattern: dir.file("in"), extensions: ["txt"]).files().map(\.relativePath)
+        #expect(found == ["dangling.txt", "link.txt"])
+        let globbed = try FileSet(pattern: dir.file("in") + "/**/*.txt").files().map(\.relativePath)
+        #expect(globbed == ["dangling.txt", "link.txt"])
+        #expect(try FileSet(pattern: dir.file("in/dangling.txt")).files().count == 1)
+    }
+
     @Test("a dead letter is one JSON line with stage, error, source, location, record and time")
     func deadLetterFile() throws {
         let dir = TemporaryDirectory()
