@@ -11,7 +11,7 @@ public struct FilterTransform: Transform {
     /// The type name in configs.
     public static let type = "filter"
     /// One line for `sluice stages`.
-    public static let summary = "keeps the records for which a Lua condition over `record` is true"
+    public static let summary = "Keeps the records for which a Lua condition over `record` is true."
     /// The options it accepts.
     public static let options: [OptionSpec] = [
         OptionSpec("condition", .string, required: true,

@@ -20,7 +20,7 @@ public struct LuaTransform: Transform {
     /// The type name in configs.
     public static let type = "lua"
     /// One line for `sluice stages`.
-    public static let summary = "runs a Lua rule script (process/init/finish) on each record"
+    public static let summary = "Runs a Lua rule script (process/init/finish) on each record."
     /// The options it accepts.
     public static let options: [OptionSpec] = [
         OptionSpec("script", .path, required: true,

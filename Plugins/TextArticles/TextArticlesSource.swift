@@ -12,7 +12,7 @@ import Darwin
 public enum TextArticlesPlugin: SluicePlugin {
     /// Adds `text_articles`.
     public static func register(in registry: inout StageRegistry) {
-        registry.source("text_articles", summary: "one record per plain-text or Markdown news article file",
+        registry.source("text_articles", summary: "One record per plain-text or Markdown news article file.",
                         options: TextArticlesSource.optionSpecs) { options in
             try TextArticlesSource(options: options)
         }
