@@ -5,6 +5,7 @@ import Foundation
 let benches: [(name: String, run: () throws -> Void)] = [
     ("articles", ArticlesBench.run),
     ("lua", LuaBench.run),
+    ("pipeline", PipelineBench.run),
     ("stores", StoresBench.run),
     ("matching", MatchingBench.run),
 ]
