@@ -4,7 +4,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS  := liblua5.4-dev libsqlite3-dev sqlite3 lua5.4 pkg-config
 BIN       := .build/debug/sluice
 
-.PHONY: deps build demo test bench clean
+.PHONY: deps build demo test bench docs clean
 
 ## Install the system libraries Sluice links (Lua 5.4, SQLite) when they are missing, plus the
 ## sqlite3 and lua5.4 programs (the demo prints with sqlite3; a test checks our patterns against lua5.4).
@@ -45,6 +45,10 @@ test: deps
 bench: deps
 	$(SWIFT) build -c release --product sluice-bench
 	.build/release/sluice-bench $(BENCH)
+
+## Regenerate docs/stages.md from the binary's own stage descriptions.
+docs: build
+	tools/stages-doc.sh
 
 clean:
 	rm -rf .build out .sluice

@@ -225,3 +225,19 @@ struct CommandTests {
         #expect(try JSONReader.parse(lines[lines.count - 1])["n"] == .int(Int64(lines.count - 1)))
     }
 }
+
+@Suite("Docs stay true")
+struct DocsTests {
+    @Test("docs/stages.md shows exactly what `sluice stages TYPE` prints for every type (run `make docs` after changing options)")
+    func stagesReference() throws {
+        let doc = try String(contentsOfFile: Sluice.repository + "/docs/stages.md", encoding: .utf8)
+        let dir = TemporaryDirectory()
+        let list = try Sluice.run(["stages"], in: dir.path)
+        let types = Set(list.stdout.lines.filter { $0.hasPrefix("  ") }.compactMap { $0.split(separator: " ").first.map(String.init) })
+        #expect(types.count >= 7)
+        for type in types {
+            let block = try Sluice.run(["stages", type], in: dir.path).stdout
+            #expect(doc.contains("## `\(type)`\n\n```\n\(block)```"), "docs/stages.md is stale for \(type)")
+        }
+    }
+}
