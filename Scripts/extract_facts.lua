@@ -1647,6 +1647,11 @@ function process(record, emit)
   if gazetteer_loaded ~= config.gazetteer then build_gazetteer(config.gazetteer) end
   local facts = extract(gather_text(record), published_of(record))
   local prefix = config.prefix
-  for k, v in pairs(facts) do record[prefix .. k] = v end
+  -- In ALL_FIELDS order, not pairs() order: Lua randomises table traversal per process, and
+  -- the output's key order (JSON keys, new SQLite columns) must not change from run to run.
+  for _, k in ipairs(ALL_FIELDS) do
+    local v = facts[k]
+    if v ~= nil then record[prefix .. k] = v end
+  end
   return record
 end

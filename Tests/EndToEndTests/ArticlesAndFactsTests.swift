@@ -14,6 +14,10 @@ struct ArticlesAndFactsTests {
             #expect(record[field].map { JSONWriter.string($0) } == JSONWriter.string(value), "field \(field)",
                     sourceLocation: sourceLocation)
         }
+        // The fact fields are appended in one fixed order (Lua's pairs() order changes per process).
+        let order = ["money", "percentages", "people", "quotes", "organizations", "places", "countries", "dates"]
+        let keys = try #require(record.objectValue).keys.filter { order.contains($0) }
+        #expect(Array(keys) == order, "fact fields in a fixed order", sourceLocation: sourceLocation)
     }
 
     @Test("sluice try: extract_facts.lua yields exactly the hand-written facts for the seed")
