@@ -48,6 +48,7 @@ public struct DeadLetter: Sendable {
     }
 
     static func timestamp(_ date: Date) -> String {
+        // A new formatter per letter: ISO8601DateFormatter is not Sendable, and letters are rare.
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: date)
@@ -85,7 +86,13 @@ public final class CollectingDeadLetterQueue: DeadLetterQueue {
 public final class FileDeadLetterQueue: DeadLetterQueue {
     /// The file's path.
     public let path: String
-    private struct State { var handle: FileHandle?; var count = 0; var failed = false }
+    private struct State {
+        var handle: FileHandle?
+        var count = 0
+        var failed = false
+        var lost = 0
+        var lastFailure: String?
+    }
     private let state = Mutex(State())
     /// Also told about each letter (the CLI prints the first few).
     private let observer: (@Sendable (DeadLetter) -> Void)?
@@ -96,8 +103,13 @@ public final class FileDeadLetterQueue: DeadLetterQueue {
         self.observer = observer
     }
 
-    /// How many letters were written.
+    /// How many letters were received (written or not).
     public var count: Int { state.withLock { $0.count } }
+
+    /// How many letters could not be written (the file could not be opened, or a write failed:
+    /// a full disk, a revoked permission), and the last reason. The CLI fails the run when this
+    /// is not zero: a dead letter that is not on disk is a lost record.
+    public var unwritten: (count: Int, reason: String?) { state.withLock { ($0.lost, $0.lastFailure) } }
 
     /// Appends one JSON line.
     public func send(_ letter: DeadLetter) {
@@ -116,10 +128,20 @@ public final class FileDeadLetterQueue: DeadLetterQueue {
                 _ = try? st.handle?.seekToEnd()
                 if st.handle == nil {
                     st.failed = true
+                    st.lastFailure = "cannot open \(path) for writing"
                     FileHandle.standardError.write(Data("sluice: cannot open dead-letter file \(path)\n".utf8))
                 }
             }
-            try? st.handle?.write(contentsOf: line)
+            guard let handle = st.handle else { st.lost += 1; return }
+            do {
+                try handle.write(contentsOf: line)
+            } catch {
+                st.lost += 1
+                if st.lastFailure == nil {
+                    FileHandle.standardError.write(Data("sluice: cannot write to dead-letter file \(path): \(error.localizedDescription)\n".utf8))
+                }
+                st.lastFailure = "writing \(path) failed: \(error.localizedDescription)"
+            }
         }
         observer?(letter)
     }
