@@ -11,7 +11,12 @@ import Darwin
 struct IOFailure: Error, CustomStringConvertible {
     /// `cannot read data.jsonl: Is a directory`.
     var message: String
+    /// The read was abandoned because the run is stopping (SIGINT while waiting on a pipe).
+    var stopped = false
     var description: String { message }
+
+    /// The read gave up because a stop was requested.
+    static let stop = IOFailure(message: "stopped", stopped: true)
 
     /// A failure of `action` (`read`, `open`…) on `file`, with the text of the current `errno`.
     static func system(_ action: String, _ file: String) -> IOFailure {
@@ -28,8 +33,20 @@ private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { 
 /// Low-level reads that retry on `EINTR`.
 enum RawIO {
     /// Reads up to `buffer.count` bytes; 0 at the end of input.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, file: String) throws(IOFailure) -> Int {
+    ///
+    /// With `stop`, waits for data in slices of 200 ms, calling `stop` after each quiet slice,
+    /// and throws ``IOFailure/stop`` once it returns true: a source blocked on a quiet pipe
+    /// (standard input) still honours SIGINT, and may pass on what it has meanwhile.
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, file: String,
+                     stop: (() -> Bool)? = nil) throws(IOFailure) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        if let stop {
+            var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            while poll(&waiting, 1, 200) == 0 || (waiting.revents == 0 && errno == EINTR) {
+                if stop() { throw IOFailure.stop }
+                waiting.revents = 0
+            }
+        }
         while true {
             let n = systemRead(fd, base, buffer.count)
             if n >= 0 { return n }
@@ -39,13 +56,13 @@ enum RawIO {
     }
 
     /// Reads everything left in `fd`.
-    static func readAll(_ fd: Int32, file: String, sizeHint: Int = 0) throws(IOFailure) -> [UInt8] {
+    static func readAll(_ fd: Int32, file: String, sizeHint: Int = 0, stop: (() -> Bool)? = nil) throws(IOFailure) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(max(sizeHint, 64 * 1024))
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 1)
         defer { chunk.deallocate() }
         while true {
-            let n = try read(fd, into: chunk, file: file)
+            let n = try read(fd, into: chunk, file: file, stop: stop)
             if n == 0 { return bytes }
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
         }
@@ -75,7 +92,7 @@ final class FileBytes {
 
     /// Maps a regular file from its start; for anything else (a pipe), `head` (the bytes
     /// already read from it) followed by everything left.
-    init(fd: Int32, file: String, head: [UInt8]) throws(IOFailure) {
+    init(fd: Int32, file: String, head: [UInt8], stop: (() -> Bool)? = nil) throws(IOFailure) {
         var info = stat()
         if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 {
             let size = Int(info.st_size)
@@ -89,7 +106,7 @@ final class FileBytes {
         }
         mapped = nil
         mappedCount = 0
-        heap = head + (try RawIO.readAll(fd, file: file))
+        heap = head + (try RawIO.readAll(fd, file: file, stop: stop))
     }
 
     /// Wraps bytes already in memory (standard input).
@@ -143,14 +160,14 @@ final class LineSplitter {
 
     /// Splits `initial`, then everything read from `fd` (when given) to its end. `body` gets the
     /// 1-based line number and the event; the bytes are valid only during the call.
-    func run(initial: UnsafeRawBufferPointer, fd: Int32?, file: String,
+    func run(initial: UnsafeRawBufferPointer, fd: Int32?, file: String, stop: (() -> Bool)? = nil,
              _ body: (Int, LineEvent) throws -> Void) throws {
         try feed(initial, body)
         if let fd {
             let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 1)
             defer { chunk.deallocate() }
             while true {
-                let n = try RawIO.read(fd, into: chunk, file: file)
+                let n = try RawIO.read(fd, into: chunk, file: file, stop: stop)
                 if n == 0 { break }
                 try feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), body)
             }

@@ -60,6 +60,9 @@ public struct JSONSink: Sink {
         self.standardOutput = standardOutput
     }
 
+    /// The file written (nil for standard output): no source may read it, no other sink write it.
+    public var outputFile: String? { path == "-" ? nil : path }
+
     /// Builds the sink from checked config options.
     public init(options: StageOptions) throws {
         try self.init(options: options, standardOutput: FileHandle.standardOutput)

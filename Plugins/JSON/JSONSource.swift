@@ -54,8 +54,10 @@ public struct JSONSource: Source {
     public static let lineExtensions: Set<String> = ["jsonl", "ndjson", "jsonlines", "ldjson"]
     /// File extensions kept by default when `path` is a folder.
     public static let defaultExtensions = ["json", "jsonl", "ndjson"]
-    /// The most nesting `max_depth` may allow (the parser recurses once per level).
-    public static let depthLimit = 10_000
+    /// The most nesting `max_depth` may allow. The parser, the writer and the Lua marshaller
+    /// recurse once per level on an 8 MiB thread stack: a debug build crashed at about 4,600
+    /// levels, and Lua rules take at most 1,000, so 1,000 keeps a wide margin.
+    public static let depthLimit = 1_000
     /// How many bytes of bad input a dead letter keeps.
     public static let rawLimit = 4096
 
@@ -108,6 +110,15 @@ public struct JSONSource: Source {
         self.maxDepth = min(max(1, maxDepth), JSONSource.depthLimit)
         self.extensions = extensions
         self.standardInput = standardInput
+    }
+
+    /// The files read (nil for standard input): a sink may not write one of them.
+    public var inputFiles: FileSet? {
+        guard path != "-" else { return nil }
+        var isFolder: ObjCBool = false
+        let folder = !FileSet.hasWildcard(path) && FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+            && isFolder.boolValue
+        return FileSet(pattern: path, extensions: folder ? extensions : [])
     }
 
     /// Builds the source from checked config options; throws a ``ConfigError`` for a bad
@@ -163,6 +174,16 @@ final class JSONSourceReader {
     let context: SourceContext
     private var batch: [Record] = []
     private var linesSinceCheck = 0
+    /// Called every 200 ms while a read waits on a quiet pipe (standard input): hands on the
+    /// records read so far, so that `tail -f log | sluice run` streams instead of waiting for a
+    /// full batch, and gives up (true) when the run stops.
+    private var stop: () -> Bool {
+        { [unowned self] in
+            if context.isStopping { return true }
+            do { try flushBatch() } catch { return true }
+            return false
+        }
+    }
 
     init(source: JSONSource, context: SourceContext) {
         self.source = source
@@ -186,10 +207,16 @@ final class JSONSourceReader {
             throw StageError(stage: context.name, message: "\(error)")
         }
         if files.isEmpty {
-            context.logger.warning("no input files match \(source.path)")
+            // Almost always a mistyped path: say so and fail, as text_articles does, rather
+            // than report a clean run of nothing.
+            let kinds = folder ? " with extension " + source.extensions.map { "." + $0 }.joined(separator: ", ") : ""
+            throw StageError(stage: context.name, message: "path '\(source.path)' matches no files\(kinds)")
         }
         for file in files {
-            if context.isStopping { throw PipelineStop() }
+            if context.isStopping {
+                try flushBatch()   // deliver what was read (standard input cannot be read again)
+                throw PipelineStop()
+            }
             let fd = open(file.path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 let failure = IOFailure.system("open", file.relativePath)
@@ -210,6 +237,10 @@ final class JSONSourceReader {
         do {
             try readFormatted(fd: fd, label: label, isStandardInput: isStandardInput)
         } catch let failure as IOFailure {
+            if failure.stopped {
+                try flushBatch()
+                throw PipelineStop()
+            }
             context.deadLetter(raw: nil, error: failure.message, origin: Origin(source: context.name, file: label))
         }
     }
@@ -221,7 +252,7 @@ final class JSONSourceReader {
         case .lines:
             try streamLines(fd: fd, initial: UnsafeRawBufferPointer(start: nil, count: 0), label: label)
         case .array, .object:
-            let whole = try FileBytes(fd: fd, file: label, head: [])
+            let whole = try FileBytes(fd: fd, file: label, head: [], stop: stop)
             try whole.withBytes { try readDocument($0, label: label, emptyIsError: true) }
         case .auto:
             if linesByName {
@@ -239,7 +270,7 @@ final class JSONSourceReader {
         defer { chunk.deallocate() }
         var atEnd = false
         func readMore() throws {
-            let n = try RawIO.read(fd, into: chunk, file: label)
+            let n = try RawIO.read(fd, into: chunk, file: label, stop: stop)
             if n == 0 { atEnd = true } else { head.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n])) }
         }
         // Find the first byte that is not whitespace (after a byte order mark).
@@ -262,7 +293,7 @@ final class JSONSourceReader {
         }
         switch head[first] {
         case UInt8(ascii: "["):
-            let whole = try FileBytes(fd: fd, file: label, head: head)
+            let whole = try FileBytes(fd: fd, file: label, head: head, stop: stop)
             try whole.withBytes { try readDocument($0, label: label, emptyIsError: true) }
         case UInt8(ascii: "{"):
             // Read the rest of the first line (bounded by the line limit).
@@ -281,7 +312,7 @@ final class JSONSourceReader {
                 try head.withUnsafeBytes { try streamLines(fd: fd, initial: $0, label: label) }
                 return
             }
-            let whole = try FileBytes(fd: fd, file: label, head: head)
+            let whole = try FileBytes(fd: fd, file: label, head: head, stop: stop)
             try whole.withBytes { all in
                 if looksLikeLines(all, firstValueAt: first) {
                     try streamLines(fd: nil, initial: all, label: label)
@@ -350,7 +381,7 @@ final class JSONSourceReader {
 
     private func streamLines(fd: Int32?, initial: UnsafeRawBufferPointer, label: String) throws {
         let splitter = LineSplitter(maxLineBytes: source.maxLineBytes, keepBytes: JSONSource.rawLimit)
-        try splitter.run(initial: initial, fd: fd, file: label) { number, event in
+        try splitter.run(initial: initial, fd: fd, file: label, stop: stop) { number, event in
             try handleLine(number, event, label: label)
         }
     }
@@ -359,7 +390,10 @@ final class JSONSourceReader {
         linesSinceCheck += 1
         if linesSinceCheck >= 4096 {
             linesSinceCheck = 0
-            if context.isStopping { throw PipelineStop() }
+            if context.isStopping {
+                try flushBatch()   // deliver what was read (standard input cannot be read again)
+                throw PipelineStop()
+            }
         }
         switch event {
         case .tooLong(let prefix, let length):

@@ -125,6 +125,9 @@ public struct TextArticlesSource: Source {
                   maxBytes: maxBytes)
     }
 
+    /// The files read: a sink may not write one of them.
+    public var inputFiles: FileSet? { FileSet(pattern: path, extensions: extensions) }
+
     /// Reads every matching file, emitting one record per article.
     public func run(_ context: SourceContext) throws {
         let fileSet = FileSet(pattern: path, extensions: extensions)
@@ -142,7 +145,10 @@ public struct TextArticlesSource: Source {
         var batch: [Record] = []
         batch.reserveCapacity(context.batchSize)
         for file in files {
-            if context.isStopping { throw PipelineStop() }
+            if context.isStopping {
+                try context.emit(batch)   // deliver what was read; throws PipelineStop
+                throw PipelineStop()
+            }
             let origin = Origin(source: context.name, file: file.relativePath, line: 1)
             switch reader.read(path: file.path, relativePath: file.relativePath) {
             case .success(let fields):

@@ -164,6 +164,7 @@ private struct LoadSession {
             }
         }
 
+        checkFileClashes(stages)
         let tests = parseTests(sections["tests"], entries: entries)
         if !problems.isEmpty { throw ConfigError(problems) }
         return Pipeline(configFile: file, environment: environment, deadLetterPath: deadLetter,
@@ -401,6 +402,34 @@ private struct LoadSession {
     }
 
     // MARK: - Wiring
+
+    /// A sink that replaces a file a source reads would destroy the run's own input (the
+    /// source may open it after the sink has emptied it); two sinks replacing one file would
+    /// overwrite each other.
+    mutating func checkFileClashes(_ stages: [PipelineStage]) {
+        var writers: [String: PipelineStage] = [:]
+        for sink in stages {
+            guard case .sink(let s) = sink.stage, let file = s.outputFile, file != "-" else { continue }
+            let target = URL(fileURLWithPath: file).standardizedFileURL.path
+            let shown = displayPath(target)
+            if let other = writers[target] {
+                problems.append(Diagnostic(sink.options.position(of: "path"),
+                                           "sink '\(sink.name)': sinks '\(other.name)' and '\(sink.name)' both write \(shown); each would overwrite the other"))
+            } else {
+                writers[target] = sink
+            }
+            for source in stages {
+                guard case .source(let r) = source.stage, let files = r.inputFiles, files.wouldInclude(target) else { continue }
+                problems.append(Diagnostic(sink.options.position(of: "path"),
+                                           "sink '\(sink.name)': writes \(shown), which source '\(source.name)' reads; the run would destroy its own input (write to another file)"))
+            }
+        }
+    }
+
+    private func displayPath(_ path: String) -> String {
+        let base = baseDirectory.hasSuffix("/") ? baseDirectory : baseDirectory + "/"
+        return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+    }
 
     mutating func checkWiring(_ entries: [StageEntry]) {
         let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

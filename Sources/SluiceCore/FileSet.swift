@@ -127,6 +127,30 @@ public struct FileSet: Sendable {
         return files.sorted()
     }
 
+    /// Whether `path` (absolute) is, or once created would be, one of this set's files. Decided
+    /// from the pattern alone, so it also answers for files that do not exist yet.
+    public func wouldInclude(_ path: String) -> Bool {
+        let target = URL(fileURLWithPath: path).standardizedFileURL.path
+        let ext = (target as NSString).pathExtension.lowercased()
+        let extensionKept = extensions.isEmpty || extensions.contains(ext)
+        let targetSegments = target.split(separator: "/").map(String.init)
+        if !FileSet.hasWildcard(pattern) {
+            let named = URL(fileURLWithPath: pattern).standardizedFileURL.path
+            if named == target { return true }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: named, isDirectory: &isDirectory), isDirectory.boolValue,
+                  target.hasPrefix(named.hasSuffix("/") ? named : named + "/") else { return false }
+            // A folder means every file below it, hidden ones excepted.
+            let below = targetSegments.dropFirst(named.split(separator: "/").count)
+            return extensionKept && !below.contains { $0.hasPrefix(".") }
+        }
+        guard extensionKept else { return false }
+        return FileSet.expandBraces(pattern).contains { expanded in
+            let segments = expanded.split(separator: "/").map(String.init)
+            return FileSet.matches(segments: segments[...], path: targetSegments[...])
+        }
+    }
+
     /// Matches path segments against pattern segments, `**` spanning any number of folders.
     static func matches(segments: ArraySlice<String>, path: ArraySlice<String>) -> Bool {
         guard let first = segments.first else { return path.isEmpty }

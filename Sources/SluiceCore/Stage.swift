@@ -20,6 +20,15 @@ public protocol Source: Sendable {
     /// Bad input that affects one record or one file goes to `context.deadLetter`; throw only
     /// for errors that make the whole source unusable.
     func run(_ context: SourceContext) throws
+
+    /// The files this source reads, when it reads files (default: none). The config loader
+    /// refuses a sink that would write one of them: the run would destroy its own input.
+    var inputFiles: FileSet? { get }
+}
+
+extension Source {
+    /// No files declared.
+    public var inputFiles: FileSet? { nil }
 }
 
 /// A stage that turns records into zero or more records each.
@@ -57,6 +66,16 @@ extension TransformWorker {
 public protocol Sink: Sendable {
     /// Opens the writer. Called on the sink's own thread.
     func makeWriter(_ context: StageContext) throws -> any SinkWriter
+
+    /// The one file this sink writes (replaces or appends to), when it writes one (default:
+    /// none). The config loader refuses two sinks writing one file, or a sink writing a file
+    /// that a source reads.
+    var outputFile: String? { get }
+}
+
+extension Sink {
+    /// No file declared.
+    public var outputFile: String? { nil }
 }
 
 /// The per-thread working half of a ``Sink``.
@@ -144,12 +163,17 @@ public final class SourceContext: Sendable {
     public var isStopping: Bool { stopping() }
 
     /// Hands a batch downstream. Blocks while downstream queues are full (backpressure).
-    /// Throws ``PipelineStop`` when the pipeline is stopping.
+    ///
+    /// Throws ``PipelineStop`` when the pipeline is stopping: after handing the batch on when the
+    /// stop is a soft one (SIGINT/SIGTERM: what was already read is still delivered, which
+    /// matters for input that cannot be read again, such as standard input), and without
+    /// delivering it when the pipeline failed.
     public func emit(_ records: [Record]) throws {
-        if records.isEmpty { return }
+        if !records.isEmpty {
+            stage.metrics?.addOut(records.count)
+            try sendBatch(records)
+        }
         if stopping() { throw PipelineStop() }
-        stage.metrics?.addOut(records.count)
-        try sendBatch(records)
     }
 
     /// Sends raw input that could not become a record to the dead letters.

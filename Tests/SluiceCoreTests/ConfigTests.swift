@@ -57,7 +57,7 @@ struct ConfigTests {
             sinks:
               out: { type: memory, inputs: [nums], slot: s }
             """)
-        #expect(found == ["test.yaml:2:17: error: unknown source type 'numbrs' (did you mean 'numbers'?); known source types: numbers"])
+        #expect(found == ["test.yaml:2:17: error: unknown source type 'numbrs' (did you mean 'numbers'?); known source types: files, numbers"])
     }
 
     @Test("a type under the wrong section says where it belongs")
@@ -239,6 +239,35 @@ struct ConfigTests {
             """)
         #expect(found.contains { $0.contains("unknown key 'transfrom' in a test case; did you mean 'transform'?") })
         #expect(found.contains { $0.contains("test 'worse' names 'nope', which is not a transform") })
+    }
+
+    @Test("a sink writing a file that a source reads, or two sinks writing one file, are refused at the sink's path")
+    func fileClashes() {
+        let found = problems("""
+            sources:
+              dumps: { type: files, path: "data/**/*.jsonl" }
+            sinks:
+              back: { type: file, inputs: [dumps], path: data/2025/all.jsonl }
+              copy: { type: file, inputs: [dumps], path: ./data/2025/../2025/all.jsonl }
+              fine: { type: file, inputs: [dumps], path: data/all.json }
+            """)
+        #expect(found == [
+            "test.yaml:4:46: error: sink 'back': writes data/2025/all.jsonl, which source 'dumps' reads; the run would destroy its own input (write to another file)",
+            "test.yaml:5:46: error: sink 'copy': sinks 'back' and 'copy' both write data/2025/all.jsonl; each would overwrite the other",
+            "test.yaml:5:46: error: sink 'copy': writes data/2025/all.jsonl, which source 'dumps' reads; the run would destroy its own input (write to another file)",
+        ])
+    }
+
+    @Test("FileSet.wouldInclude answers from the pattern, for files that do not exist yet")
+    func fileSetWouldInclude() {
+        let globs = FileSet(pattern: "/d/in/**/*.{jsonl,ndjson}")
+        #expect(globs.wouldInclude("/d/in/a.jsonl"))
+        #expect(globs.wouldInclude("/d/in/x/y/b.ndjson"))
+        #expect(!globs.wouldInclude("/d/in/x/.hidden/b.jsonl"))
+        #expect(!globs.wouldInclude("/d/out/a.jsonl"))
+        #expect(!globs.wouldInclude("/d/in/a.json"))
+        #expect(FileSet(pattern: "/d/one.jsonl").wouldInclude("/d/./one.jsonl"))
+        #expect(!FileSet(pattern: "/d/*.txt", extensions: ["md"]).wouldInclude("/d/a.txt"))
     }
 
     @Test("a config that is not a mapping, or is empty, is refused")

@@ -30,7 +30,28 @@ enum TestStages: SluicePlugin {
         ]) { o in MemorySink(slot: o.string("slot") ?? "", delay: o.int("delay_ms") ?? 0, lag: o.string("lag") ?? "") }
     }
 
-    static var registry: StageRegistry { StageRegistry(plugins: [TestStages.self]) }
+    static var registry: StageRegistry {
+        var registry = StageRegistry(plugins: [TestStages.self])
+        registry.source("files", summary: "Declares the files it would read.", options: [
+            OptionSpec("path", .path, required: true, doc: "A file, folder or glob."),
+        ]) { o in FilesSource(files: FileSet(pattern: o.string("path") ?? "", extensions: ["jsonl"])) }
+        registry.sink("file", summary: "Declares the file it would write.", options: [
+            OptionSpec("path", .path, required: true, doc: "A file."),
+        ]) { o in FileSink(outputFile: o.string("path")) }
+        return registry
+    }
+}
+
+struct FilesSource: Source {
+    let files: FileSet
+    var inputFiles: FileSet? { files }
+    func run(_ context: SourceContext) throws {}
+}
+
+struct FileSink: Sink {
+    let outputFile: String?
+    func makeWriter(_ context: StageContext) throws -> any SinkWriter { Writer() }
+    final class Writer: SinkWriter { func write(_ batch: [Record]) throws {}; func flush() throws {}; func close() throws {} }
 }
 
 /// Shared outputs of MemorySink, by slot name.

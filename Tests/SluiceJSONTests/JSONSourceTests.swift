@@ -346,6 +346,18 @@ struct JSONDocumentTests {
         let tooDeep = StageHarness.options(["path": "x.json", "max_depth": 1_000_000], type: "json", kind: .source,
                                            directory: dir.path)
         #expect(throws: ConfigError.self) { try JSONSource(options: tooDeep) }
+        // 5,000 levels crashed a debug build's 8 MiB stack: the option stops at 1,000.
+        let deepButAllowedBefore = StageHarness.options(["path": "x.json", "max_depth": 5_000], type: "json",
+                                                        kind: .source, directory: dir.path)
+        do {
+            _ = try JSONSource(options: deepButAllowedBefore)
+            Issue.record("max_depth 5000 must be refused")
+        } catch let error as ConfigError {
+            #expect(error.description.contains("option 'max_depth' must be between 1 and 1000, not 5000"), "\(error)")
+        }
+        let deepest = StageHarness.options(["path": "x.json", "max_depth": 1_000], type: "json", kind: .source,
+                                           directory: dir.path)
+        #expect(try JSONSource(options: deepest).maxDepth == 1_000)
     }
 
     @Test("a document nested far deeper than max_depth is a dead letter, not a crash")
@@ -393,6 +405,20 @@ struct JSONPathTests {
             Issue.record("expected an error")
         } catch let error as StageError {
             #expect(error.description.contains(missing))
+        }
+    }
+
+    @Test("a glob or folder that matches no files stops the source with an error naming the path (a typo is not a clean run)")
+    func globMatchingNothing() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("notes.txt", "not json")
+        for path in [dir.file("*.jsonl"), dir.path] {
+            do {
+                _ = try collect(JSONSource(path: path))
+                Issue.record("expected an error for \(path)")
+            } catch let error as StageError {
+                #expect(error.description.contains("path '\(path)' matches no files"), "\(error)")
+            }
         }
     }
 
