@@ -20,25 +20,41 @@ struct DedupeTransform: Transform {
         factory: .transform { try DedupeTransform($0) })
 
     let key: [String]
-    let stateFile: String?
+    /// The state file's name inside `<data_dir>/dedupe/`, or nil without `across_runs`.
+    let stateName: String?
 
     /// One worker: the set of keys seen must be shared.
     var workers: Int { 1 }
 
     init(_ options: StageOptions) throws {
         key = options.strings("key") ?? []
-        if key.isEmpty { throw options.error("key", "'key' needs at least one field") }
-        if options.bool("across_runs") ?? true {
-            let safeName = options.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
-            stateFile = URL(fileURLWithPath: options.environment.dataDirectory)
-                .appendingPathComponent("dedupe").appendingPathComponent(String(safeName) + ".keys").path
-        } else {
-            stateFile = nil
+        if key.isEmpty || key.contains(where: \.isEmpty) {
+            throw options.error("key", "'key' needs at least one field, and field names must not be empty")
         }
+        stateName = (options.bool("across_runs") ?? true) ? Self.fileName(for: options.name) : nil
     }
 
+    /// A file name for a stage name: letters, digits, `-` and `_` stay, anything else becomes
+    /// `%XX` per UTF-8 byte, so that two stage names never share a file (`a.b` vs `a_b`).
+    static func fileName(for stage: String) -> String {
+        var name = ""
+        for byte in stage.utf8 {
+            let c = Character(Unicode.Scalar(byte))
+            if byte < 0x80 && (c.isLetter || c.isNumber || c == "-" || c == "_") {
+                name.append(c)
+            } else {
+                name += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return name + ".keys"
+    }
+
+    /// Keys live in the run's `data_dir` (a `sluice test` case gets a scratch one).
     func makeWorker(_ context: StageContext) throws -> any TransformWorker {
-        try Worker(key: key, stateFile: stateFile)
+        let stateFile = stateName.map {
+            URL(fileURLWithPath: context.dataDirectory).appendingPathComponent("dedupe").appendingPathComponent($0).path
+        }
+        return try Worker(stage: context.name, key: key, stateFile: stateFile)
     }
 
     struct Digest: Hashable {
@@ -47,12 +63,14 @@ struct DedupeTransform: Transform {
     }
 
     final class Worker: TransformWorker {
+        let stage: String
         let key: [String]
         let stateFile: String?
         var seen: Set<Digest> = []
         var fresh: [Digest] = []
 
-        init(key: [String], stateFile: String?) throws {
+        init(stage: String, key: [String], stateFile: String?) throws {
+            self.stage = stage
             self.key = key
             self.stateFile = stateFile
             guard let stateFile, let data = FileManager.default.contents(atPath: stateFile) else { return }
@@ -104,21 +122,33 @@ struct DedupeTransform: Transform {
                 withUnsafeBytes(of: d.high) { data.append(contentsOf: $0) }
                 withUnsafeBytes(of: d.low) { data.append(contentsOf: $0) }
             }
-            let url = URL(fileURLWithPath: stateFile)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: stateFile) {
-                guard FileManager.default.createFile(atPath: stateFile, contents: nil) else {
-                    throw StageError(stage: "dedupe", message: "cannot create \(stateFile)")
+            do {
+                let url = URL(fileURLWithPath: stateFile)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                if !FileManager.default.fileExists(atPath: stateFile) {
+                    guard FileManager.default.createFile(atPath: stateFile, contents: nil) else {
+                        throw StageError(stage: stage, message: "cannot create \(stateFile)")
+                    }
                 }
+                let handle = try FileHandle(forWritingTo: url)
+                defer { try? handle.close() }
+                // Keep whole 16-byte entries: drop a torn tail before appending.
+                let size = try handle.seekToEnd()
+                if size % 16 != 0 { try handle.truncate(atOffset: size - size % 16); try handle.seekToEnd() }
+                try handle.write(contentsOf: data)
+                try handle.synchronize()
+            } catch let error as StageError {
+                throw error
+            } catch {
+                throw StageError(stage: stage, message: "cannot save the keys seen to \(stateFile): \(error.localizedDescription)")
             }
-            let handle = try FileHandle(forWritingTo: url)
-            defer { try? handle.close() }
-            // Keep whole 16-byte entries: drop a torn tail before appending.
-            let size = try handle.seekToEnd()
-            if size % 16 != 0 { try handle.truncate(atOffset: size - size % 16); try handle.seekToEnd() }
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
             fresh.removeAll()
         }
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -3,8 +3,9 @@ import SluiceCore
 /// The `fields` transform: reshapes records without a script.
 ///
 /// Applied in this order: `select` (keep only these fields, in the listed order), `drop`,
-/// `rename` (in place: a renamed field keeps its position), `set` (constant values; new fields
-/// are appended). Field names are top-level names; dots are not paths.
+/// `rename` (in place: a renamed field keeps its position, and replaces a field that already
+/// has the new name), `set` (constant values; new fields are appended). Field names are
+/// top-level names; dots are not paths.
 struct FieldsTransform: Transform {
     static let descriptor = StageDescriptor(
         type: "fields",
@@ -12,7 +13,7 @@ struct FieldsTransform: Transform {
         options: [
             OptionSpec("select", .stringOrList, doc: "Keep only these fields, in this order (missing ones are skipped)."),
             OptionSpec("drop", .stringOrList, doc: "Remove these fields."),
-            OptionSpec("rename", .object, doc: "Rename fields: {old: new}; a renamed field keeps its place."),
+            OptionSpec("rename", .object, doc: "Rename fields: {old: new}; a renamed field keeps its place and replaces a field already named new."),
             OptionSpec("set", .object, doc: "Set fields to constant values: {field: value}."),
         ],
         factory: .transform { try FieldsTransform($0) })
@@ -26,10 +27,18 @@ struct FieldsTransform: Transform {
         select = options.strings("select")
         drop = Set(options.strings("drop") ?? [])
         var rename: [(String, String)] = []
+        var targets: [String: String] = [:]
         for (from, to) in options["rename"]?.objectValue ?? [:] {
-            guard case .string(let name) = to, !name.isEmpty else {
+            guard case .string(let name) = to else {
                 throw options.error("rename", "'rename' maps each old name to a new name (a string); '\(from)' maps to \(to.kindName)")
             }
+            guard !name.isEmpty else {
+                throw options.error("rename", "'rename' maps '\(from)' to an empty name")
+            }
+            if let other = targets[name] {
+                throw options.error("rename", "'rename' maps both '\(other)' and '\(from)' to '\(name)'; one value would be lost")
+            }
+            targets[name] = from
             rename.append((from, name))
         }
         self.rename = rename
@@ -64,7 +73,16 @@ struct FieldsTransform: Transform {
         if !rename.isEmpty {
             var renamed = Fields(minimumCapacity: fields.count)
             let map = Dictionary(rename.map { ($0.from, $0.to) }, uniquingKeysWith: { a, _ in a })
-            for (k, v) in fields { renamed[map[k] ?? k] = v }
+            // Targets that a field present in this record is renamed to: the old field of that
+            // name gives way to the renamed one.
+            let replaced = Set(rename.filter { fields[$0.from] != nil }.map(\.to))
+            for (k, v) in fields {
+                if let target = map[k] {
+                    renamed[target] = v
+                } else if !replaced.contains(k) {
+                    renamed[k] = v
+                }
+            }
             fields = renamed
         }
         for (k, v) in set { fields[k] = v }

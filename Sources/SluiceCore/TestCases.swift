@@ -1,3 +1,5 @@
+import Foundation
+
 /// The result of one `tests:` case.
 public struct TestOutcome: Sendable {
     /// The case.
@@ -37,8 +39,13 @@ public enum TestCaseRunner {
         }
         let letters = CollectingDeadLetterQueue()
         var output = TransformOutput(stage: stage.name)
+        // Each case gets a fresh, empty state folder: a case must neither read nor change the
+        // state of real runs (dedupe keys) or of other cases.
+        let scratch = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sluice-test-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
         do {
-            let worker = try transform.makeWorker(StageContext(name: stage.name, dataDirectory: pipeline.environment.dataDirectory,
+            let worker = try transform.makeWorker(StageContext(name: stage.name, dataDirectory: scratch,
                                                                deadLetters: letters))
             try worker.process(records, into: &output)
             var end = TransformOutput(stage: stage.name)

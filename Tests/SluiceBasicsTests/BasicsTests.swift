@@ -1,5 +1,5 @@
 import Foundation
-import SluiceBasics
+@testable import SluiceBasics
 import SluiceCore
 import SluiceTestSupport
 import Testing
@@ -51,6 +51,35 @@ struct BasicsTests {
         #expect(JSONWriter.string(.object(out.records[0].fields)) == #"{"id":99,"headline":"t","z":null,"origin":"feed","version":2}"#)
     }
 
+    @Test("fields: a renamed field replaces a field that already has the new name, in the renamed field's place; a chain of renames moves each value once")
+    func renameOntoExistingField() throws {
+        let dir = TemporaryDirectory()
+        let onto = try make("fields", "rename: { a: b }", dir: dir)
+        let out = try StageHarness.apply(onto, to: records([["b": "BBB", "a": "AAA", "c": "CCC"], ["b": "only b"]]))
+        #expect(JSONWriter.string(.object(out.records[0].fields)) == #"{"b":"AAA","c":"CCC"}"#)
+        #expect(JSONWriter.string(.object(out.records[1].fields)) == #"{"b":"only b"}"#)
+        let chain = try make("fields", "rename: { a: b, b: c }", dir: dir)
+        let moved = try StageHarness.apply(chain, to: records([["a": 1, "b": 2, "c": 3]]))
+        #expect(JSONWriter.string(.object(moved.records[0].fields)) == #"{"b":1,"c":2}"#)
+    }
+
+    @Test("fields: two renames to one name, or to an empty name, are refused at load")
+    func renameClashesRefused() throws {
+        let dir = TemporaryDirectory()
+        do {
+            _ = try make("fields", "rename: { a: x, c: x }", dir: dir)
+            Issue.record("expected a config error")
+        } catch let error as ConfigError {
+            #expect(error.description.contains("'rename' maps both 'a' and 'c' to 'x'; one value would be lost"), "\(error)")
+        }
+        do {
+            _ = try make("fields", "rename: { a: \"\" }", dir: dir)
+            Issue.record("expected a config error")
+        } catch let error as ConfigError {
+            #expect(error.description.contains("'rename' maps 'a' to an empty name"), "\(error)")
+        }
+    }
+
     @Test("fields: a config with nothing to do, or a non-string rename, is refused at load")
     func fieldsConfigErrors() throws {
         let dir = TemporaryDirectory()
@@ -78,14 +107,14 @@ struct BasicsTests {
     @Test("dedupe: keys are remembered across runs in data_dir")
     func dedupeAcrossRuns() throws {
         let dir = TemporaryDirectory()
-        let first = try StageHarness.apply(try make("dedupe", "key: id", dir: dir), to: records([["id": 1], ["id": 2]]))
+        let first = try StageHarness.apply(try make("dedupe", "key: id", dir: dir), to: records([["id": 1], ["id": 2]]), name: "t", dataDirectory: dir.file("state"))
         #expect(first.records.count == 2)
         #expect(FileManager.default.fileExists(atPath: dir.file("state/dedupe/t.keys")))
-        let second = try StageHarness.apply(try make("dedupe", "key: id", dir: dir), to: records([["id": 2], ["id": 3], ["id": 1]]))
+        let second = try StageHarness.apply(try make("dedupe", "key: id", dir: dir), to: records([["id": 2], ["id": 3], ["id": 1]]), name: "t", dataDirectory: dir.file("state"))
         #expect(second.records.map { $0["id"] } == [3])
         #expect(second.dropped == 2)
         // Integers and strings are different keys.
-        let third = try StageHarness.apply(try make("dedupe", "key: id", dir: dir), to: records([["id": "3"]]))
+        let third = try StageHarness.apply(try make("dedupe", "key: id", dir: dir), to: records([["id": "3"]]), name: "t", dataDirectory: dir.file("state"))
         #expect(third.records.count == 1)
     }
 
@@ -99,16 +128,23 @@ struct BasicsTests {
         #expect(out.deadLetters.first?.record == ["other": 2])
     }
 
+    @Test("dedupe: stage names that differ only in punctuation keep separate state files")
+    func dedupeStateFileNames() {
+        #expect(DedupeTransform.fileName(for: "a.b") == "a%2Eb.keys")
+        #expect(DedupeTransform.fileName(for: "a_b") == "a_b.keys")
+        #expect(DedupeTransform.fileName(for: "né") == "n%C3%A9.keys")
+    }
+
     @Test("dedupe: a torn state file (a crash mid-append) is read up to the last whole key")
     func dedupeTornState() throws {
         let dir = TemporaryDirectory()
-        _ = try StageHarness.apply(try make("dedupe", "key: id", dir: dir), to: records([["id": 1]]))
+        _ = try StageHarness.apply(try make("dedupe", "key: id", dir: dir), to: records([["id": 1]]), name: "t", dataDirectory: dir.file("state"))
         let path = dir.file("state/dedupe/t.keys")
         let handle = try #require(FileHandle(forWritingAtPath: path))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data([1, 2, 3]))
         try handle.close()
-        let out = try StageHarness.apply(try make("dedupe", "key: id", dir: dir), to: records([["id": 1], ["id": 2]]))
+        let out = try StageHarness.apply(try make("dedupe", "key: id", dir: dir), to: records([["id": 1], ["id": 2]]), name: "t", dataDirectory: dir.file("state"))
         #expect(out.records.map { $0["id"] } == [2])
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count == 32)
     }

@@ -67,8 +67,8 @@ public enum StageHarness {
 
     /// Pushes records through one transform worker (in batches of `batchSize`) and calls finish.
     public static func apply(_ transform: any Transform, to records: [Record], name: String = "transform",
-                             batchSize: Int = 256) throws -> TransformOutput {
-        let worker = try transform.makeWorker(StageContext(name: name))
+                             batchSize: Int = 256, dataDirectory: String = ".sluice") throws -> TransformOutput {
+        let worker = try transform.makeWorker(StageContext(name: name, dataDirectory: dataDirectory))
         var all = TransformOutput(stage: name)
         var start = 0
         repeat {
