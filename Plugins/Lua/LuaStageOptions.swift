@@ -9,7 +9,9 @@ enum LuaStageOptions {
         "on_error", .oneOf(LuaErrorPolicy.allCases.map(\.rawValue)), default: .string(LuaErrorPolicy.deadLetter.rawValue),
         doc: "what a record whose script fails becomes: dead_letter, drop, or fail (stop the pipeline)")
     static let workers = OptionSpec(
-        "workers", .integer, doc: "Lua states running in parallel (default: --workers, the number of cores)")
+        "workers", .integer, doc: "Lua states running in parallel, 1 to \(maxWorkers) (default: --workers, the number of cores; 1 for a script with finish)")
+    /// More threads than this is a typo, not a plan (each worker is a thread and a Lua state).
+    static let maxWorkers = 256
     static let ordered = OptionSpec(
         "ordered", .boolean, default: true, doc: "keep output in input order when workers > 1")
     static let maxInstructions = OptionSpec(
@@ -36,8 +38,8 @@ enum LuaStageOptions {
             problems.append(options.error("max_memory", "option 'max_memory' of \(maxMemory) bytes is too small for a Lua state; give at least 1MiB (0 means no limit)").diagnostics[0])
         }
         var workers = options.int("workers") ?? options.environment.defaultWorkers
-        if workers < 1 {
-            problems.append(options.error("workers", "option 'workers' must be at least 1").diagnostics[0])
+        if workers < 1 || workers > maxWorkers {
+            problems.append(options.error("workers", "option 'workers' must be between 1 and \(maxWorkers), not \(workers)").diagnostics[0])
             workers = 1
         }
         let policy = options.string("on_error").flatMap(LuaErrorPolicy.init(rawValue:)) ?? .deadLetter

@@ -8,7 +8,8 @@ import SluiceLua
 /// The script defines `process(record, emit)` and may define `init(options)` and
 /// `finish(emit)`. Each worker thread has its own Lua state: with `workers: N` there are N
 /// independent sets of globals, `init` runs in each, and `finish` runs once per state (so an
-/// aggregate built in globals is per worker; use `workers: 1` for one total). The script is
+/// aggregate built in globals is per worker). A script that defines `finish` therefore runs on
+/// one worker unless `workers` is set explicitly, so that its aggregate is one total. The script is
 /// compiled, its top level run (in the sandbox, with the limits) and its hooks checked when the
 /// config loads, so `sluice validate` reports syntax errors at `SCRIPT:LINE:COL`, a missing
 /// `process` and misspelled hooks.
@@ -63,7 +64,6 @@ public struct LuaTransform: Transform {
         let common = LuaStageOptions.settings(options, modulePaths: modules, problems: &problems)
         settings = common.0
         onError = common.1
-        workers = common.workers
         ordered = common.ordered
         initOptions = options["options"]?.objectValue ?? [:]
 
@@ -79,7 +79,11 @@ public struct LuaTransform: Transform {
             throw ConfigError(problems)
         }
         script = loaded
-        for problem in LuaScriptChecker.check(loaded, settings: settings) {
+        let report = LuaScriptChecker.inspect(loaded, settings: settings)
+        // An aggregate built in globals and emitted by finish must be one total, not one partial
+        // result per core: such a script runs in parallel only when the config asks for it.
+        workers = report.hooks.contains("finish") && options.int("workers") == nil ? 1 : common.workers
+        for problem in report.problems {
             if let line = problem.line {
                 problems.append(Diagnostic(SourcePosition(file: loaded.displayName, line: line, column: problem.column),
                                            "\(options.kind) '\(options.name)': \(problem.message)"))

@@ -165,6 +165,8 @@ public struct LuaFailure: Error, Sendable, CustomStringConvertible {
         case patternBudget = "pattern_budget"
         /// `process` returned something that is not a record.
         case badResult = "bad_result"
+        /// The record cannot be handed to Lua (nested deeper than Lua rules take).
+        case unsupportedInput = "unsupported_input"
     }
 
     /// The kind of failure.

@@ -444,6 +444,9 @@ struct PatternCache<Compiled> {
             return entry
         }
         guard let entry = scan(key) else { return nil }
+        // The same pattern text built anew per record has a new address each time: keep this
+        // map bounded (it is only a shortcut; a miss falls back to the scan).
+        if byAddress.count >= PatternCache<Compiled>.capacity * 4 { byAddress.removeAll(keepingCapacity: true) }
         byAddress[address] = entry
         slots[s] = (address, entry)
         return entry

@@ -64,8 +64,12 @@ final class LuaMarshal {
     private var keyCache: [UnsafeRawPointer: String] = [:]
     private var anchored: Int32 = 0
 
-    /// Deepest nesting converted either way (JSON input is limited to 512 by the reader).
+    /// Deepest nesting converted either way. Deeper input is not silently cut: pushing it sets
+    /// ``truncated`` and the caller fails the record.
     static let maxDepth = 1000
+    /// Whether a push in this call met a value nested deeper than ``maxDepth`` (and pushed
+    /// `null` in its place); the caller must fail the call rather than run on altered data.
+    private(set) var truncated = false
     /// Strings at least this long are remembered for reuse wherever they come back.
     static let longStringThreshold = 128
     /// Most keys kept in the key cache (each holds a small Lua string alive).
@@ -120,6 +124,7 @@ final class LuaMarshal {
     func beginCall() {
         originals.removeAll()
         longStrings.removeAll()
+        truncated = false
     }
 
     // MARK: - Swift to Lua
@@ -149,6 +154,7 @@ final class LuaMarshal {
     /// Pushes an object as a table with the object metatable.
     func push(_ L: OpaquePointer, object fields: Fields, depth: Int = 0) {
         guard depth < LuaMarshal.maxDepth, lua_checkstack(L, 4) != 0 else {
+            truncated = true
             lua_rawgeti(L, luaRegistryIndex, lua_Integer(nullRef))
             return
         }
@@ -172,6 +178,7 @@ final class LuaMarshal {
     /// Pushes an array as a table with the array metatable.
     func push(_ L: OpaquePointer, array items: [Value], depth: Int = 0) {
         guard depth < LuaMarshal.maxDepth, lua_checkstack(L, 4) != 0 else {
+            truncated = true
             lua_rawgeti(L, luaRegistryIndex, lua_Integer(nullRef))
             return
         }
@@ -329,7 +336,8 @@ final class LuaMarshal {
     func record(_ L: OpaquePointer, at index: Int32) throws(MarshalError) -> Fields {
         let index = lua_absindex(L, index)
         guard lua_type(L, index) == LUA_TTABLE else {
-            throw MarshalError("a record must be a table, not a \(typeName(L, index)) value")
+            let got = lua_type(L, index) == LUA_TNONE ? "nothing" : "a \(typeName(L, index)) value"
+            throw MarshalError("a record must be a table, not \(got)")
         }
         if tableKind(L, index) == .swiftObject, let p = lua_topointer(L, index), case .object(let fields)? = originals.get(p) {
             var unchanged = false

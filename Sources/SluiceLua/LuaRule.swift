@@ -101,6 +101,7 @@ public final class LuaRule {
         }
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(processRef))
         engine.marshal.push(L, object: record.fields)
+        if engine.marshal.truncated { return .failure(.tooDeep) }
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(engine.emitFunctionRef))
         if let failure = engine.call(nargs: 2, nresults: 1) { return .failure(failure) }
         var records = engine.emitted
@@ -173,35 +174,65 @@ public final class LuaExpression {
     public let expression: String
     /// The chunk name messages use (`condition`).
     public let name: String
-    private let engine: LuaEngine
-    private let functionRef: Int32
+    private let settings: LuaSettings
+    private let logger: Logger
+    private let workerIndex: Int
+    private var engine: LuaEngine
+    private var functionRef: Int32
 
     /// Compiles the expression in a new state.
     public init(_ expression: String, name: String = "condition", settings: LuaSettings, logger: Logger? = nil,
                 workerIndex: Int = 0) throws(LuaFailure) {
         self.expression = expression
         self.name = name
+        self.settings = settings
+        self.workerIndex = workerIndex
         var log = logger ?? Logger(label: "sluice.\(settings.stageName)")
         log[metadataKey: "stage"] = .string(settings.stageName)
-        engine = try LuaEngine(settings: settings, scriptFolder: nil, logger: log, workerIndex: workerIndex)
+        self.logger = log
+        (engine, functionRef) = try Self.compile(expression, name: name, settings: settings, logger: log,
+                                                 workerIndex: workerIndex)
+    }
+
+    private static func compile(_ expression: String, name: String, settings: LuaSettings, logger: Logger,
+                                workerIndex: Int) throws(LuaFailure) -> (LuaEngine, Int32) {
+        let engine = try LuaEngine(settings: settings, scriptFolder: nil, logger: logger, workerIndex: workerIndex)
+        // Compile the user's text alone first, so a syntax error points at what they wrote
+        // (`condition:1: unexpected symbol near <eof>`), not at the wrapper's closing `)`.
+        if let failure = engine.load(Array("return \(expression)".utf8), displayName: name) { throw failure }
+        lua_settop(engine.L, -2)
         let source = Array("return function(record) return (\(expression)\n) end".utf8)
         if let failure = engine.runChunk(source, displayName: name, nresults: 1) { throw failure }
+        // Dead letters quote the condition's own line, not the wrapper (same line numbers).
+        engine.chunkSources[name] = Array(expression.utf8)
         let co = engine.callThread()
         guard lua_type(co, -1) == LUA_TFUNCTION else {
             throw LuaFailure(kind: .syntax, message: "\(name): not an expression")
         }
-        functionRef = luaL_ref(co, luaRegistryIndex)
+        let ref = luaL_ref(co, luaRegistryIndex)
         lua_settop(co, 0)
+        return (engine, ref)
     }
 
     /// Whether the expression is truthy for `record` (nil, false and `sluice.null` are not).
     public func evaluate(_ record: Record) -> Result<Bool, LuaFailure> {
+        if engine.needsRebuild {
+            // A memory error leaves a state that cannot be trusted: start a fresh one.
+            do {
+                (engine, functionRef) = try Self.compile(expression, name: name, settings: settings, logger: logger,
+                                                         workerIndex: workerIndex)
+            } catch {
+                return .failure(LuaFailure(kind: error.kind, message: "the Lua state could not be rebuilt after a memory error: \(error.message)"))
+            }
+        }
+        let engine = self.engine
         engine.marshal.beginCall()
         engine.currentOrigin = record.origin
         let L = engine.callThread()
         defer { engine.clearCallThread() }
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(functionRef))
         engine.marshal.push(L, object: record.fields)
+        if engine.marshal.truncated { return .failure(.tooDeep) }
         if let failure = engine.call(nargs: 1, nresults: 1) { return .failure(failure) }
         return .success(lua_toboolean(L, -1) != 0 && !engine.marshal.isNull(L, -1))
     }
@@ -214,5 +245,14 @@ public final class LuaExpression {
         } catch {
             return error
         }
+    }
+}
+
+extension LuaFailure {
+    /// A record nested deeper than Lua rules take: failed rather than passed on with its
+    /// deepest values replaced by null.
+    static var tooDeep: LuaFailure {
+        LuaFailure(kind: .unsupportedInput,
+                   message: "the record is nested more than \(LuaMarshal.maxDepth) levels deep; Lua rules take at most \(LuaMarshal.maxDepth)")
     }
 }

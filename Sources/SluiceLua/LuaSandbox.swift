@@ -171,7 +171,8 @@ extension LuaEngine {
                 return 2
             }
         }
-        pushString(thread, tried.map { "\n\tno file '\($0)'" }.joined())
+        // Lua 5.4's require puts "\n\t" before each searcher's message itself.
+        pushString(thread, tried.map { "no file '\($0)'" }.joined(separator: "\n\t"))
         return 1
     }
 

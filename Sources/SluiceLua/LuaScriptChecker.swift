@@ -34,17 +34,32 @@ public enum LuaScriptChecker {
     /// The hook functions Sluice calls.
     public static let hooks = ["init", "process", "finish"]
 
+    /// What a check found: the problems (none when the script is fine) and the hooks the
+    /// script defines as functions.
+    public struct Report: Sendable {
+        /// Every problem found; empty when the script is fine.
+        public var problems: [LuaScriptProblem]
+        /// The hooks (`init`, `process`, `finish`) the script defines as functions.
+        public var hooks: Set<String>
+    }
+
     /// Checks a script; an empty result means it is fine.
     public static func check(_ script: LuaScript, settings: LuaSettings) -> [LuaScriptProblem] {
+        inspect(script, settings: settings).problems
+    }
+
+    /// Checks a script and tells which hooks it defines.
+    public static func inspect(_ script: LuaScript, settings: LuaSettings) -> Report {
         let engine: LuaEngine
         do {
             engine = try LuaEngine(settings: settings, scriptFolder: script.folder,
                                    logger: Logger(label: "sluice.validate"))
         } catch {
-            return [LuaScriptProblem(line: nil, message: error.message)]
+            return Report(problems: [LuaScriptProblem(line: nil, message: error.message)], hooks: [])
         }
         if let failure = engine.runChunk(script.source, displayName: script.displayName) {
-            return [problem(failure, script: script, prefix: failure.kind == .syntax ? "" : "the script's top level fails: ")]
+            let prefix = failure.kind == .syntax ? "" : "the script's top level fails: "
+            return Report(problems: [problem(failure, script: script, prefix: prefix)], hooks: [])
         }
         return checkGlobals(engine, script: script)
     }
@@ -71,7 +86,7 @@ public enum LuaScriptChecker {
         return line.utf8.distance(from: line.startIndex, to: found.lowerBound) + 1
     }
 
-    private static func checkGlobals(_ engine: LuaEngine, script: LuaScript) -> [LuaScriptProblem] {
+    private static func checkGlobals(_ engine: LuaEngine, script: LuaScript) -> Report {
         let L = engine.L
         var problems: [LuaScriptProblem] = []
         var defined: [String: String] = [:]            // hook -> Lua type
@@ -110,6 +125,6 @@ public enum LuaScriptChecker {
         if defined["process"] == nil && !misspelled.contains("process") {
             problems.append(LuaScriptProblem(line: nil, message: "the script defines no global function 'process(record, emit)'"))
         }
-        return problems
+        return Report(problems: problems, hooks: Set(defined.filter { $0.value == "function" }.keys))
     }
 }

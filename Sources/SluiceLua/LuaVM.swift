@@ -206,7 +206,12 @@ func stringValue(_ L: OpaquePointer, _ index: Int32) -> String? {
 
 /// The Lua type name of the value at `index` ("nil", "table"...).
 func typeName(_ L: OpaquePointer, _ index: Int32) -> String {
-    String(cString: sluice_typename(L, index))
+    // A userdata with a `__name` (sluice.null) is called by it, as luaL_tolstring does.
+    if lua_type(L, index) == LUA_TUSERDATA, luaL_getmetafield(L, index, "__name") == LUA_TSTRING {
+        defer { lua_settop(L, -2) }
+        if let name = lua_tolstring(L, -1, nil) { return String(cString: name) }
+    }
+    return String(cString: sluice_typename(L, index))
 }
 
 /// Statuses of the C trampoline and limit kinds of the control block (see shim.h).

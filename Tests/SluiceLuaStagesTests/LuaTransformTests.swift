@@ -58,10 +58,10 @@ struct PipelineFixture {
     let directory = TemporaryDirectory("sluice-lua-stage")
     let collected = Collected()
 
-    func load(_ yaml: String, files: [String: String]) throws(ConfigError) -> Pipeline {
+    func load(_ yaml: String, files: [String: String], workers: Int = 2) throws(ConfigError) -> Pipeline {
         for (name, text) in files { _ = try? directory.write(name, text) }
         let config = (try? directory.write("pipeline.yaml", yaml)) ?? directory.file("pipeline.yaml")
-        return try ConfigLoader(registry: registry(collected), variables: [:], defaultWorkers: 2).load(path: config)
+        return try ConfigLoader(registry: registry(collected), variables: [:], defaultWorkers: workers).load(path: config)
     }
 
     /// The problems a config has, as `file:line:col: message` lines (file names shortened).
@@ -215,6 +215,54 @@ struct LuaTransformTests {
         #expect(fixture.collected.records("out").first?.origin.source == "total")
     }
 
+    @Test("a script with finish runs on one worker unless the config sets workers, so its aggregate is one total")
+    func finishDefaultsToOneWorker() throws {
+        let fixture = PipelineFixture()
+        let sum = """
+            local total = 0
+            function process(r) total = total + r.n end
+            function finish(emit) emit({ sum = total }) end
+            """
+        let implicit = try fixture.load("""
+            sources: { numbers: { type: numbers, count: 2000 } }
+            transforms: { total: { type: lua, inputs: [numbers], script: sum.lua } }
+            sinks: { out: { type: collect, inputs: [total] } }
+            """, files: ["sum.lua": sum], workers: 4)
+        _ = PipelineRunner(pipeline: implicit, deadLetters: CollectingDeadLetterQueue()).run()
+        #expect(fixture.collected.records("out").map(\.fields) == [["sum": 1_999_000]])
+        let explicit = PipelineFixture()
+        let pipeline = try explicit.load("""
+            sources: { numbers: { type: numbers, count: 2000 } }
+            transforms: { total: { type: lua, inputs: [numbers], script: sum.lua, workers: 3 } }
+            sinks: { out: { type: collect, inputs: [total] } }
+            """, files: ["sum.lua": sum], workers: 4)
+        _ = PipelineRunner(pipeline: pipeline, deadLetters: CollectingDeadLetterQueue()).run()
+        let partials = explicit.collected.records("out").compactMap { $0["sum"]?.intValue }
+        #expect(partials.count == 3 && partials.reduce(0, +) == 1_999_000)
+    }
+
+    @Test("a filter condition's syntax error points at the user's text, and its dead letters quote the condition")
+    func filterMessagesShowTheCondition() throws {
+        let fixture = PipelineFixture()
+        let problems = fixture.problems("""
+            sources: { numbers: { type: numbers, count: 1 } }
+            transforms: { f: { type: filter, inputs: [numbers], condition: "record.n >" } }
+            sinks: { out: { type: collect, inputs: [f] } }
+            """, files: [:])
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("the condition does not compile: condition:1: unexpected symbol near <eof>") == true,
+                "\(problems)")
+        let pipeline = try fixture.load("""
+            sources: { numbers: { type: numbers, count: 2 } }
+            transforms: { f: { type: filter, inputs: [numbers], condition: "record.n > 0 and record.missing > 1" } }
+            sinks: { out: { type: collect, inputs: [f] } }
+            """, files: [:])
+        let letters = CollectingDeadLetterQueue()
+        _ = PipelineRunner(pipeline: pipeline, deadLetters: letters).run()
+        #expect(letters.letters.map(\.error) == ["condition:1: attempt to compare number with nil"])
+        #expect(letters.letters.first?.details["script_line"] == .string("record.n > 0 and record.missing > 1"))
+    }
+
     @Test("filter keeps truthy records and drops false, nil and null ones")
     func filter() throws {
         let fixture = PipelineFixture()
@@ -313,7 +361,7 @@ struct LuaTransformTests {
         #expect(problems.contains { $0.hasPrefix("pipeline.yaml:8:") && $0.contains("max_memory' must be a size") })
         #expect(problems.contains { $0.hasPrefix("pipeline.yaml:9:") && $0.contains("on_error' must be one of dead_letter, drop, fail") })
         #expect(problems.contains { $0.hasPrefix("pipeline.yaml:13:") && $0.contains("the condition does not compile: condition:") })
-        #expect(problems.contains { $0.hasPrefix("pipeline.yaml:14:") && $0.contains("'workers' must be at least 1") })
+        #expect(problems.contains { $0.hasPrefix("pipeline.yaml:14:") && $0.contains("'workers' must be between 1 and 256, not 0") })
         let missing = fixture.problems("""
             sources: { numbers: { type: numbers, count: 1 } }
             transforms: { rule: { type: lua, inputs: [numbers], script: nowhere.lua } }

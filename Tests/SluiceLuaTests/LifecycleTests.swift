@@ -76,10 +76,12 @@ struct LifecycleTests {
             function process(r, emit)
               if r.bad then emit("text") end
               if r.list then emit({1, 2}) end
+              if r.none then emit() end
               return r
             end
             """)
         #expect(f.failure(["bad": true])?.message == "rule.lua:2: emit: a record must be a table, not a string value")
+        #expect(f.failure(["none": true])?.message == "rule.lua:4: emit: a record must be a table, not nothing")
         #expect(f.failure(["list": true])?.message == "rule.lua:3: emit: a record must be a table with named fields, not an array")
         #expect(f.output(["ok": true]) == ["ok": true])
     }

@@ -233,4 +233,22 @@ struct MarshalTests {
         let output = try #require(fixture.output(["s": "é!"]))
         #expect(output["cut"] == "\u{FFFD}")
     }
+
+    @Test("a record nested deeper than 1000 levels fails with a message instead of reaching the script with nulls")
+    func tooDeepRecordFails() throws {
+        var deep: Value = 1
+        for _ in 0..<1_100 { deep = .array([deep]) }
+        let fixture = try ScriptFixture("function process(r) return r end")
+        let failure = fixture.failure(["deep": deep])
+        #expect(failure?.message == "the record is nested more than 1000 levels deep; Lua rules take at most 1000")
+        // The state is fine for the next record.
+        #expect(fixture.output(["n": 1]) == ["n": 1])
+    }
+
+    @Test("sluice.null is called by its name in argument errors")
+    func nullNamedInArgumentErrors() throws {
+        let fixture = try ScriptFixture("function process(r) return { t = sluice.text.normalize(r.t) } end")
+        #expect(fixture.failure(["t": .null])?.message
+            == "rule.lua:1: bad argument #1 to 'sluice.text.normalize' (string expected, got sluice.null)")
+    }
 }

@@ -78,6 +78,10 @@ struct SandboxTests {
         let message = try SandboxTests.refused(#"require("socket.core")"#)
         #expect(message.contains("module 'socket.core' not found"))
         #expect(!message.contains(".so"))
+        // One line per place tried, none of them empty.
+        #expect(!message.split(separator: "\n", omittingEmptySubsequences: false).contains { $0.trimmingCharacters(in: .whitespaces).isEmpty },
+                "\(message)")
+        #expect(message.contains("\n\tno file '"))
     }
 
     @Test("require loads Lua files from the script's folder and the modules folders only")
