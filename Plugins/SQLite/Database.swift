@@ -60,7 +60,7 @@ final class Database {
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             if let db { sqlite3_close_v2(db) }
-            throw SQLiteError(code: rc, message: "cannot open the database \(path): \(message)")
+            throw SQLiteError(code: rc, message: message)
         }
         sqlite3_extended_result_codes(db, 1)
         handle = db

@@ -37,7 +37,7 @@ public struct SQLiteSink: Sink {
         OptionSpec("table", .string, required: true, doc: "the table to write (created from the records' fields)"),
         OptionSpec("key", .stringOrList, doc: "field or fields identifying a record: writes become upserts"),
         OptionSpec("fts", .list(.string), doc: "fields kept in an FTS5 full-text index <table>_fts"),
-        OptionSpec("indexes", .list(.any), doc: "indexes to create: a field, or a list of fields for a composite index"),
+        OptionSpec("indexes", .any, doc: "indexes to create: a field, or a list whose items are fields or lists of fields (composite)"),
         OptionSpec("batch_size", .integer, default: 10_000, doc: "rows per transaction (a flush also commits)"),
         OptionSpec("busy_timeout", .integer, default: 5_000, doc: "milliseconds to wait for a database locked by another writer"),
     ]
@@ -93,7 +93,9 @@ public struct SQLiteSink: Sink {
         switch options["indexes"] {
         case .array(let items)?: indexItems = items
         case .string(let field)?: indexItems = [.string(field)]
-        default: indexItems = []
+        case nil, .null?: indexItems = []
+        case let other?:
+            throw options.error("indexes", "option 'indexes' must be a field or a list of fields, not \(other.kindName) \(other)")
         }
         for (n, item) in indexItems.enumerated() {
             let fields: [String]
@@ -105,6 +107,11 @@ public struct SQLiteSink: Sink {
                 throw options.error("indexes", "option 'indexes' item \(n + 1) must be a field or a list of fields, not \(item.kindName) \(item)")
             }
             if let problem = Self.fieldListProblem(fields) { throw options.error("indexes", "option 'indexes' item \(n + 1) \(problem)") }
+            // `[a_b]` and `[a, b]` would share a name, and CREATE INDEX IF NOT EXISTS would
+            // silently skip the second.
+            if let same = indexes.firstIndex(where: { Self.indexName(table: table, fields: $0) == Self.indexName(table: table, fields: fields) }) {
+                throw options.error("indexes", "option 'indexes' items \(same + 1) and \(n + 1) would both be named '\(Self.indexName(table: table, fields: fields))'; drop one")
+            }
             indexes.append(fields)
         }
         let batchSize = options.int("batch_size") ?? 10_000
@@ -112,6 +119,11 @@ public struct SQLiteSink: Sink {
         let timeout = options.int("busy_timeout") ?? 5_000
         guard timeout >= 0 else { throw options.error("busy_timeout", "option 'busy_timeout' must not be negative") }
         self.init(path: path, table: table, key: key, fts: fts, indexes: indexes, batchSize: batchSize, busyTimeout: timeout)
+    }
+
+    /// The name of the index on `fields`: `idx_<table>_<field>_<field>…` (always quoted in SQL).
+    static func indexName(table: String, fields: [String]) -> String {
+        "idx_\(table)_\(fields.joined(separator: "_"))"
     }
 
     /// Why a list of field names is unusable, or `nil`.
@@ -183,7 +195,7 @@ final class SQLiteSinkWriter: SinkWriter {
         do throws(SQLiteError) {
             db = try Database(path: sink.path, readOnly: false, create: true)
         } catch {
-            throw StageError(stage: context.name, message: error.message)
+            throw StageError(stage: context.name, message: "cannot open the database \(sink.path): \(error.message)")
         }
         do throws(SQLiteError) {
             try db.execute("PRAGMA busy_timeout = \(sink.busyTimeout)")
@@ -285,7 +297,7 @@ final class SQLiteSinkWriter: SinkWriter {
         if !sink.key.isEmpty { try ensureUniqueKey() }
         if !sink.fts.isEmpty { try ensureFullTextIndex() }
         for fields in sink.indexes {
-            let name = "idx_\(sink.table)_\(fields.joined(separator: "_"))"
+            let name = SQLiteSink.indexName(table: sink.table, fields: fields)
             try db.execute("CREATE INDEX IF NOT EXISTS \(quoteIdentifier(name)) ON \(quotedTable) (\(fields.map(quoteIdentifier).joined(separator: ", ")))")
         }
         tableReady = true

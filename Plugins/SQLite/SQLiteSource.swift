@@ -73,6 +73,9 @@ public struct SQLiteSource: Source {
         let db: Database
         do throws(SQLiteError) {
             db = try Database(path: path, readOnly: true)
+            // A sink in the same pipeline may be writing this file (another table): wait for
+            // its lock rather than fail.
+            sqlite3_busy_timeout(db.handle, 10_000)
             _ = try db.strings("SELECT count(*) FROM sqlite_master")
         } catch {
             if error.primaryCode == SQLITE_NOTADB { throw fail("\(path) is not an SQLite database (\(error.message))") }
@@ -95,6 +98,12 @@ public struct SQLiteSource: Source {
         let first: Int32 = rowidColumn ? 1 : 0
         let count = statement.columnCount
         let names = (first..<max(first, count)).map { statement.columnName($0) }
+        // A record cannot hold two fields of one name: `SELECT a.id, b.id` would silently keep
+        // only the second value.
+        var seenNames = Set<String>()
+        if let twice = names.first(where: { !seenNames.insert($0).inserted }) {
+            throw fail("the query returns the column '\(twice)' more than once; give each a distinct name (… AS \(twice)_2)")
+        }
         let wanted = Set(jsonColumns)
         let decode = (first..<max(first, count)).map { index -> Bool in
             wanted.contains(statement.columnName(index))
@@ -129,8 +138,14 @@ public struct SQLiteSource: Source {
     /// `SELECT rowid, * FROM table` (or `SELECT *` when it has no rowid), or an error naming
     /// the table and listing the tables there.
     private func prepareTable(_ table: String, db: Database, fail: (String) -> StageError) throws -> (Statement, Bool) {
-        let kinds = (try? db.strings("SELECT type FROM sqlite_master WHERE name = ?1 COLLATE NOCASE AND type IN ('table', 'view')",
-                                     [.string(table)])) ?? []
+        let kinds: [String]
+        do throws(SQLiteError) {
+            kinds = try db.strings("SELECT type FROM sqlite_master WHERE name = ?1 COLLATE NOCASE AND type IN ('table', 'view')",
+                                   [.string(table)])
+        } catch {
+            // A lock or a damaged file is not "no such table": say what SQLite said.
+            throw fail("cannot read \(path): \(error.message)")
+        }
         guard !kinds.isEmpty else {
             let tables = (try? db.strings("""
                 SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name

@@ -68,4 +68,38 @@ struct SQLitePipelineTests {
             #expect(error.description.contains("p.yaml:6:12: error: source 'docs': give either 'table' or 'query', not both"))
         }
     }
+
+    @Test("indexes: one field as a plain string loads through the config; two lists that would share an index name are refused at their place")
+    func indexesOptionForms() throws {
+        let dir = TemporaryDirectory()
+        let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+        func yaml(_ indexes: String) -> String {
+            """
+            sources:
+              docs: { type: sqlite, path: in.db, table: t }
+            sinks:
+              db:
+                type: sqlite
+                inputs: [docs]
+                path: out.db
+                table: t
+                indexes: \(indexes)
+            """
+        }
+        let pipeline = try loader.load(yaml: yaml("title"), file: "p.yaml", baseDirectory: dir.path)
+        #expect(pipeline.stages.count == 2)
+        do {
+            _ = try loader.load(yaml: yaml("[a_b, [a, b]]"), file: "p.yaml", baseDirectory: dir.path)
+            Issue.record("expected a config error")
+        } catch {
+            #expect(error.description.contains("p.yaml:9:"))
+            #expect(error.description.contains("items 1 and 2 would both be named 'idx_t_a_b'"), "\(error)")
+        }
+        do {
+            _ = try loader.load(yaml: yaml("{a: 1}"), file: "p.yaml", baseDirectory: dir.path)
+            Issue.record("expected a config error")
+        } catch {
+            #expect(error.description.contains("option 'indexes' must be a field or a list of fields"), "\(error)")
+        }
+    }
 }

@@ -66,7 +66,7 @@ struct SQLiteSourceTests {
         }
     }
 
-    @Test("a missing file, a file that is not a database, a bad query and a writing query are errors that say so")
+    @Test("a missing file, a file that is not a database, a bad query, a writing query and a query with a column name twice are errors that say so")
     func fatalProblems() throws {
         let dir = TemporaryDirectory()
         let db = dir.file("a.db")
@@ -78,6 +78,8 @@ struct SQLiteSourceTests {
             (SQLiteSource(path: db, query: "SELEC x FROM t"), "invalid query: near \"SELEC\": syntax error"),
             (SQLiteSource(path: db, query: "DELETE FROM t"), "the query must only read (a SELECT), it would change \(db)"),
             (SQLiteSource(path: db, query: "SELECT 1; DELETE FROM t"), "the query must be a single statement"),
+            (SQLiteSource(path: db, query: "SELECT a.x, b.x FROM t AS a, t AS b"),
+             "the query returns the column 'x' more than once; give each a distinct name (… AS x_2)"),
         ]
         for (source, message) in cases {
             do {
