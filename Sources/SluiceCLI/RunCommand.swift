@@ -30,12 +30,23 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
     }
 
     func run() throws {
         logging.bootstrap()
         let pipeline = try loadPipeline(config, workers: workers)
+        if let metrics {
+            // Find out now, not after an hour of work, that the metrics cannot be written.
+            let url = URL(fileURLWithPath: metrics)
+            try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let fd = open(metrics, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                printError("error: cannot write metrics to \(metrics): \(String(cString: strerror(errno)))")
+                throw ExitCode(ExitStatus.usage)
+            }
+            close(fd)
+        }
         let shown = Atomic<Int>(0)
         let deadLetters = FileDeadLetterQueue(path: pipeline.deadLetterPath) { letter in
             // Show the first few dead letters as they happen; the summary gives the total.
@@ -60,7 +71,15 @@ struct RunCommand: ParsableCommand {
         deadLetters.close()
 
         printError(Summary.render(result))
-        if let metrics { try writeMetrics(result, to: metrics) }
+        var metricsFailed = false
+        if let metrics {
+            do {
+                try writeMetrics(result, to: metrics)
+            } catch {
+                printError("error: cannot write metrics to \(metrics): \(error.localizedDescription)")
+                metricsFailed = true
+            }
+        }
         if let failure = result.failure {
             printError("error: \(failure)")
             throw ExitCode(ExitStatus.fatal)
@@ -68,9 +87,16 @@ struct RunCommand: ParsableCommand {
         if result.deadLetters > 0 {
             printError("\(result.deadLetters) record\(result.deadLetters == 1 ? "" : "s") went to dead letters: \(pipeline.deadLetterPath)")
         }
+        let unwritten = deadLetters.unwritten
+        if unwritten.count > 0 {
+            // A dead letter that never reached the disk is a lost record: that is a failed run.
+            printError("error: \(unwritten.count) dead letter\(unwritten.count == 1 ? "" : "s") could not be written (\(unwritten.reason ?? "unknown reason")); those records are lost")
+            throw ExitCode(ExitStatus.fatal)
+        }
         if let signal = signals.received {
             throw ExitCode(signal == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
         }
+        if metricsFailed { throw ExitCode(ExitStatus.fatal) }
         if result.deadLetters > 0 { throw ExitCode(ExitStatus.deadLetters) }
     }
 
@@ -108,7 +134,9 @@ final class SignalWatcher {
             source.setEventHandler { [state] in
                 if state.signal.exchange(sig, ordering: .relaxed) != 0 {
                     printError("\nsluice: stopping now")
-                    exit(sig == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
+                    // _exit, not exit: atexit handlers must not run while stage threads still
+                    // use the state they would tear down.
+                    _exit(sig == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
                 }
                 printError("\nsluice: stopping after a clean flush (signal again to quit at once)")
                 runner.requestStop()
@@ -176,11 +204,17 @@ enum Summary {
         }
         let rate = result.elapsed > 0 ? Double(result.read) / result.elapsed : 0
         lines.append("\(grouped(result.read)) record\(result.read == 1 ? "" : "s") read, \(grouped(result.delivered)) delivered, "
-            + "\(grouped(result.deadLetters)) dead-lettered in \(String(format: "%.2f", result.elapsed)) s (\(grouped(Int(rate))) records/s)")
+            + "\(grouped(result.deadLetters)) dead-lettered in \(String(format: "%.2f", result.elapsed)) s (\(rateText(rate)) records/s)")
         return lines.joined(separator: "\n")
     }
 
     /// 1234567 → "1,234,567".
+    /// A rate for people: whole numbers with separators, one decimal below 10 (a slow trickle
+    /// of 2 records in 4 s is 0.5 records/s, not 0).
+    static func rateText(_ rate: Double) -> String {
+        rate < 10 ? String(format: "%.1f", rate) : grouped(Int(rate))
+    }
+
     static func grouped(_ n: Int) -> String {
         let digits = String(abs(n))
         var out = ""

@@ -47,16 +47,19 @@ struct TryCommand: ParsableCommand {
         // Build the one-rule pipeline through the same config machinery as `run`, so `try`
         // behaves exactly like the rule inside a real pipeline. JSON strings are YAML scalars.
         let inputPath = input.map { $0.hasPrefix("/") ? $0 : cwd + "/" + $0 } ?? "-"
+        // The loader interpolates `${VAR}` in config text: the user's paths and options are
+        // data, so their `$` are escaped as `$$`.
+        func literal(_ value: Value) -> String { JSONWriter.string(value).replacingOccurrences(of: "$", with: "$$") }
         let yaml = """
             sources:
-              input: { type: json, path: \(JSONWriter.string(.string(inputPath))), format: lines }
+              input: { type: json, path: \(literal(.string(inputPath))), format: lines }
             transforms:
               rule:
                 type: lua
                 inputs: [input]
-                script: \(JSONWriter.string(.string(scriptPath)))
+                script: \(literal(.string(scriptPath)))
                 workers: 1
-                options: \(JSONWriter.string(optionsValue))
+                options: \(literal(optionsValue))
             sinks:
               output: { type: json, inputs: [rule], path: "-" }
             """

@@ -118,6 +118,38 @@ struct CommandTests {
         #expect(result.stdout.lines.last == "1 passed, 1 failed")
     }
 
+    @Test("test: each case starts from empty state and leaves the run's data_dir alone (dedupe keys)")
+    func testCasesAreIsolatedFromRunState() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("in.jsonl", "{\"id\":1}\n{\"id\":2}\n")
+        try dir.write("p.yaml", """
+            sources:
+              input: { type: json, path: in.jsonl }
+            transforms:
+              d: { type: dedupe, inputs: [input], key: id }
+            sinks:
+              out: { type: json, inputs: [d], path: out.jsonl }
+            tests:
+              - name: repeats are dropped
+                transform: d
+                inputs: [ { id: 1 }, { id: 1 }, { id: 2 } ]
+                expect: [ { id: 1 }, { id: 2 } ]
+              - name: the same case again passes too
+                transform: d
+                inputs: [ { id: 1 }, { id: 1 }, { id: 2 } ]
+                expect: [ { id: 1 }, { id: 2 } ]
+            """)
+        for _ in 0..<2 {
+            let result = try Sluice.run(["test", "p.yaml"], in: dir.path)
+            #expect(result.status == 0, "\(result.stdout)")
+            #expect(result.stdout.lines.last == "2 passed, 0 failed")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file(".sluice/dedupe")))
+        let run = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        #expect(try String(contentsOfFile: dir.file("out.jsonl"), encoding: .utf8).lines == ["{\"id\":1}", "{\"id\":2}"])
+    }
+
     @Test("try: applies a rule to JSON Lines from a file or stdin and prints JSON Lines")
     func tryCommand() throws {
         let dir = TemporaryDirectory()
@@ -211,7 +243,8 @@ struct CommandTests {
               out: { type: json, inputs: [slow], path: out.jsonl }
             """)
         let running = try Sluice.start(["run", "p.yaml", "--progress", "never"], in: dir.path)
-        Thread.sleep(forTimeInterval: 1.5)
+        // Interrupt once the first records have landed (however slow the machine is).
+        try waitFor(dir.file("out.jsonl"), lines: 1)
         running.process.interrupt()
         let result = try running.wait()
         #expect(result.status == 130, "stderr: \(result.stderr)")
@@ -223,6 +256,60 @@ struct CommandTests {
             if k > 50 { break }
         }
         #expect(try JSONReader.parse(lines[lines.count - 1])["n"] == .int(Int64(lines.count - 1)))
+    }
+
+    @Test("dead letters that cannot be written (disk full, folder blocked) fail the run with exit 1 and say how many were lost")
+    func unwritableDeadLetters() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("in.jsonl", "{\"n\":1}\nnot json\n{\"n\":3}\n")
+        try dir.write("blocker", "a file where a folder should be")
+        for target in ["/dev/full", "blocker/dead.jsonl"] {
+            try dir.write("p.yaml", """
+                dead_letter: \(target)
+                sources:
+                  input: { type: json, path: in.jsonl }
+                sinks:
+                  out: { type: json, inputs: [input], path: out.jsonl }
+                """)
+            let result = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
+            #expect(result.status == 1, "\(target): stderr: \(result.stderr)")
+            #expect(result.stderr.contains("1 dead letter could not be written"), "\(target): \(result.stderr)")
+            // The good records were still delivered.
+            #expect(try String(contentsOfFile: dir.file("out.jsonl"), encoding: .utf8).lines == ["{\"n\":1}", "{\"n\":3}"])
+        }
+    }
+
+    @Test("SIGINT while waiting on a quiet standard input stops the run and keeps the records already read")
+    func interruptWhileReadingStandardInput() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("p.yaml", """
+            sources:
+              input: { type: json, path: "-" }
+            sinks:
+              out: { type: json, inputs: [input], path: out.jsonl }
+            """)
+        let pipe = Pipe()
+        let running = try Sluice.start(["run", "p.yaml", "--progress", "never"], in: dir.path, stdinPipe: pipe)
+        pipe.fileHandleForWriting.write(Data("{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n".utf8))
+        // The pipe stays open: the source is blocked reading it when the signal comes.
+        try waitFor(dir.file("out.jsonl"), lines: 3)
+        running.process.interrupt()
+        let result = try running.wait(timeout: 60)
+        try? pipe.fileHandleForWriting.close()
+        #expect(result.status == 130, "stderr: \(result.stderr)")
+        let lines = try String(contentsOfFile: dir.file("out.jsonl"), encoding: .utf8).lines
+        #expect(lines == ["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"])
+    }
+
+    /// Waits (at most a minute) until `path` holds at least `lines` complete lines.
+    private func waitFor(_ path: String, lines: Int) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8),
+               text.split(separator: "\n").count >= lines, text.hasSuffix("\n") { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Issue.record("\(path) did not reach \(lines) lines within a minute")
     }
 }
 

@@ -41,7 +41,17 @@ enum Sluice {
         let out: URL
         let err: URL
         init(out: URL, err: URL) { self.out = out; self.err = err }
-        func wait() throws -> Result {
+        /// Waits for the end, at most `timeout` seconds: a hung binary is killed and reported as
+        /// status -1 rather than hanging the test run.
+        func wait(timeout: TimeInterval = 180) throws -> Result {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                return Result(status: -1, stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                              stderr: "timed out after \(Int(timeout)) s\n" + ((try? String(contentsOf: err, encoding: .utf8)) ?? ""))
+            }
             process.waitUntilExit()
             return Result(status: process.terminationStatus,
                           stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
@@ -50,7 +60,7 @@ enum Sluice {
     }
 
     static func start(_ arguments: [String], in directory: String, stdin: String? = nil,
-                      environment: [String: String] = [:]) throws -> Running {
+                      stdinPipe: Pipe? = nil, environment: [String: String] = [:]) throws -> Running {
         let id = UUID().uuidString.prefix(8)
         let tmp = URL(fileURLWithPath: NSTemporaryDirectory())
         let running = Running(out: tmp.appendingPathComponent("sluice-\(id).out"), err: tmp.appendingPathComponent("sluice-\(id).err"))
@@ -65,7 +75,9 @@ enum Sluice {
         p.environment = env
         p.standardOutput = try FileHandle(forWritingTo: running.out)
         p.standardError = try FileHandle(forWritingTo: running.err)
-        if let stdin {
+        if let stdinPipe {
+            p.standardInput = stdinPipe
+        } else if let stdin {
             let input = tmp.appendingPathComponent("sluice-\(id).in")
             try Data(stdin.utf8).write(to: input)
             p.standardInput = try FileHandle(forReadingFrom: input)
