@@ -247,9 +247,25 @@ static inline int sluice_safe_pcall(lua_State *L) {
     return sluice_finish_pcall(L, status, 0);
 }
 
+/* xpcall's message handler (upvalue 1: the script's handler). After a limit error it returns
+ * the message untouched instead of running the script's handler: Lua runs a message handler
+ * with hooks off when the error comes from the count hook, so a looping handler would never
+ * be stopped. */
+static inline int sluice_guarded_handler(lua_State *L) {
+    sluice_control *c = sluice_control_of(L);
+    if (c->fatal != SLUICE_FATAL_NONE) return 1;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 static inline int sluice_safe_xpcall(lua_State *L) {
     int n = lua_gettop(L);
     luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, sluice_guarded_handler, 1);
+    lua_replace(L, 2);
     lua_pushboolean(L, 1);
     lua_pushvalue(L, 1);
     lua_rotate(L, 3, 2);

@@ -245,7 +245,13 @@ extension LuaEngine {
             let date: ISODateTime
             switch lua_type(t, 1) {
             case LUA_TNUMBER:
-                date = ISODateTime(epochSeconds: lua_tonumberx(t, 1, nil))
+                // Years 0000 to 9999 only: beyond that ISO 8601 needs an expanded form, and a
+                // huge, infinite or NaN number would overflow the calendar arithmetic.
+                let seconds = lua_tonumberx(t, 1, nil)
+                guard seconds.isFinite, seconds >= -62_167_219_200, seconds < 253_402_300_800 else {
+                    throw args.error(1, "seconds since 1970 out of range (years 0000 to 9999)")
+                }
+                date = ISODateTime(epochSeconds: seconds)
             case LUA_TSTRING:
                 let text = try args.string(1)
                 guard let parsed = ISODateTime(text)

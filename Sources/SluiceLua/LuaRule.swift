@@ -146,7 +146,9 @@ public final class LuaRule {
     }
 
     private func rebuild() throws(LuaFailure) {
-        logger.info("rebuilding the Lua state after a memory error", metadata: ["script": .string(script.displayName)])
+        // A warning: globals start over, so an aggregate kept for finish() loses what it had.
+        logger.warning("rebuilding the Lua state after a memory error: the script's globals start over (totals kept for finish restart)",
+                       metadata: ["script": .string(script.displayName)])
         let (engine, processRef, finishRef) = try LuaRule.build(script: script, options: options, settings: settings,
                                                                 logger: logger, workerIndex: workerIndex)
         self.engine = engine

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// The Unicode-aware text helpers behind `sluice.text` (Lua's own string functions are
 /// byte-wise: a no-break space does not separate words there).
@@ -97,7 +98,7 @@ public enum TextTools {
             }
         }
         let collapsed = String(decoding: out, as: UTF8.self)
-        return ascii ? collapsed : collapsed.precomposedStringWithCanonicalMapping
+        return ascii ? collapsed : TextDecoding.nfc(collapsed)
     }
 
     /// Words that end with a period without ending a sentence (lowercased, without the period).

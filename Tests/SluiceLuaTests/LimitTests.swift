@@ -45,6 +45,9 @@ struct LimitTests {
         let attempts = [
             "while true do pcall(function() while true do end end) end",
             "while true do xpcall(function() while true do end end, function(e) return e end) end",
+            // The message handler runs with hooks off after a limit error: it must not run at all.
+            "xpcall(function() while true do end end, function() while true do end end)",
+            "xpcall(function() error('x') end, function() while true do end end)",
             "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
             "while true do pcall(coroutine.wrap(function() while true do end end)) end",
             "for i = 1, 10 do pcall(string.rep, 'x', -1) end while true do pcall(error, 'x') end",

@@ -88,6 +88,12 @@ struct ModuleTests {
         #expect(try evaluate(#"sluice.date.format("2024-02-29", "%A %e %B")"#) == "Thursday 29 February")
         let f = try ScriptFixture(#"function process(r) return { d = sluice.date.format("2025-01-01", "%Q") } end"#)
         #expect(f.failure()?.message == "rule.lua:1: bad argument #2 to 'sluice.date.format' (unknown conversion '%Q')")
+        // Numbers outside years 0000–9999 (or not finite) fail the record; they used to crash the process.
+        for n in ["1e300", "0/0", "math.huge", "-1e19", "math.maxinteger", "253402300800"] {
+            let out = try ScriptFixture("function process(r) return { d = sluice.date.format(\(n)) } end")
+            #expect(out.failure()?.message == "rule.lua:1: bad argument #1 to 'sluice.date.format' (seconds since 1970 out of range (years 0000 to 9999))", "\(n)")
+        }
+        #expect(try evaluate(#"sluice.date.format(253402300799)"#) == "9999-12-31T23:59:59Z")
     }
 
     @Test("hash.sha256 gives the lower-case hex digest of the bytes")
