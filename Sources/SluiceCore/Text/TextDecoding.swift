@@ -309,6 +309,31 @@ public enum TextDecoding {
         }
         out.removeLast(out.count - contentEnd)
         let result = String(decoding: out, as: UTF8.self)
-        return needsNFC ? result.precomposedStringWithCanonicalMapping : result
+        return needsNFC ? nfc(result) : result
+    }
+
+    /// Unicode NFC of `text`, in pieces.
+    ///
+    /// Foundation's `precomposedStringWithCanonicalMapping` on Linux is quadratic in the length
+    /// of its input when the text holds combining marks (measured: 1 MB of "e + U+0301" took
+    /// 4.6 s, 2 MB 16.5 s), so the text is cut into pieces of about 4 KB, each ending right
+    /// before an ASCII character. That is a safe place to cut: an ASCII character is a starter
+    /// that composes with nothing before it, and combining marks are never reordered across a
+    /// starter, so normalizing the pieces one by one gives the same result as the whole.
+    public static func nfc(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        let piece = 4096
+        if bytes.count <= piece { return text.precomposedStringWithCanonicalMapping }
+        var out = ""
+        out.reserveCapacity(bytes.count)
+        var start = 0
+        while start < bytes.count {
+            var end = min(start + piece, bytes.count)
+            // Move the cut forward to just before the next ASCII byte (or the end).
+            while end < bytes.count && bytes[end] >= 0x80 { end += 1 }
+            out += String(decoding: bytes[start..<end], as: UTF8.self).precomposedStringWithCanonicalMapping
+            start = end
+        }
+        return out
     }
 }
