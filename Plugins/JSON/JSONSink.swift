@@ -101,6 +101,8 @@ final class JSONSinkWriter: SinkWriter {
     /// Records in the array so far (array format).
     private var elements = 0
     private var closed = false
+    /// The file's old content is still there and must go before the first byte is written.
+    private var pendingTruncate = false
 
     private static let arrayOpen: [UInt8] = Array("[\n".utf8)
     private static let separator: [UInt8] = Array(",\n".utf8)
@@ -127,11 +129,14 @@ final class JSONSinkWriter: SinkWriter {
                 throw IOFailure(message: "cannot create the folder \(folder): \(error.localizedDescription)")
             }
         }
+        // Without append the old content is cut at the first write (or at close), not at open:
+        // a run that fails before writing anything leaves the previous output in place.
         var flags = O_CREAT | O_CLOEXEC
         if sink.append {
             flags |= O_RDWR
         } else {
-            flags |= O_WRONLY | O_TRUNC
+            flags |= O_WRONLY
+            pendingTruncate = true
         }
         let opened = open(sink.path, flags, 0o644)
         guard opened >= 0 else { throw IOFailure.system("open", "\(sink.path) for writing") }
@@ -211,6 +216,12 @@ final class JSONSinkWriter: SinkWriter {
     /// Writes the buffer out.
     private func drain() throws {
         guard !buffer.isEmpty else { return }
+        if pendingTruncate {
+            pendingTruncate = false
+            if isRegularFile && ftruncate(fd, 0) != 0 {
+                throw StageError(stage: stage, message: IOFailure.system("empty", label).message)
+            }
+        }
         do {
             try buffer.withUnsafeBytes { try RawIO.writeAll(fd, $0, file: label) }
         } catch {
@@ -238,8 +249,25 @@ final class JSONSinkWriter: SinkWriter {
         }
     }
 
+    /// After a failure elsewhere: if nothing reached the file yet, the previous file stays as it
+    /// was (records still in the buffer are not written: the run failed and will be re-run).
+    func abort() throws {
+        guard !closed else { return }
+        if pendingTruncate {
+            closed = true
+            if ownsDescriptor { closeDescriptor(fd) }
+            return
+        }
+        try close()
+    }
+
     func close() throws {
         guard !closed else { return }
+        if pendingTruncate && isRegularFile {
+            // An empty run still replaces the old output (with nothing, or `[]`).
+            pendingTruncate = false
+            if ftruncate(fd, 0) != 0 { throw StageError(stage: stage, message: IOFailure.system("empty", label).message) }
+        }
         if format == .array { buffer.append(contentsOf: tail) }
         try drain()
         closed = true

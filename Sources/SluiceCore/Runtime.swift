@@ -56,6 +56,7 @@ public final class PipelineRunner: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let failure = Mutex<StageError?>(nil)
     private let channels: [String: BoundedChannel<[Record]>]
+    private let sinksOpened: Barrier
 
     /// Prepares a run; nothing starts until ``run()``.
     public init(pipeline: Pipeline, options: RunOptions = RunOptions(), deadLetters: any DeadLetterQueue) {
@@ -69,6 +70,7 @@ public final class PipelineRunner: Sendable {
             channels[stage.name] = BoundedChannel(capacity: options.channelCapacity, producers: stage.inputs.count)
         }
         self.channels = channels
+        self.sinksOpened = Barrier(count: pipeline.stages.filter { $0.kind == .sink }.count)
     }
 
     /// Asks sources to stop reading; what is in flight is still processed and flushed.
@@ -130,7 +132,8 @@ public final class PipelineRunner: Sendable {
             return false
         }
         if first {
-            options.logger.error("stage '\(stage)' failed: \(message)")
+            // The caller reports the failure (the CLI prints it once as `error:`).
+            options.logger.debug("stage '\(stage)' failed: \(message)")
             stopping.store(true, ordering: .relaxed)
             for channel in channels.values { channel.cancel() }
         }
@@ -236,7 +239,16 @@ public final class PipelineRunner: Sendable {
             writer = try sink.makeWriter(context)
         } catch {
             fail(stage.name, error)
+            sinksOpened.arrive()
             input.cancel()
+            return
+        }
+        // No sink takes a record before every sink has opened its destination: a sink that
+        // cannot open fails the run before another one has replaced its previous output.
+        sinksOpened.arrive()
+        sinksOpened.wait()
+        if failed {
+            try? writer.abort()
             return
         }
         var dirty = false
@@ -256,7 +268,7 @@ public final class PipelineRunner: Sendable {
                     break loop
                 }
             }
-            try writer.close()
+            if failed { try writer.abort() } else { try writer.close() }
         } catch {
             fail(stage.name, error)
             try? writer.close()
@@ -344,5 +356,30 @@ final class TransformExecution: @unchecked Sendable {
         defer { condition.unlock() }
         remaining -= 1
         return remaining == 0
+    }
+}
+
+/// Lets threads wait until `count` of them have arrived.
+final class Barrier: @unchecked Sendable {
+    // @unchecked: `arrived` is only touched under `condition`.
+    private let condition = NSCondition()
+    private let count: Int
+    private var arrived = 0
+
+    init(count: Int) { self.count = count }
+
+    /// Counts one thread in.
+    func arrive() {
+        condition.lock()
+        arrived += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until every thread has arrived.
+    func wait() {
+        condition.lock()
+        while arrived < count { condition.wait() }
+        condition.unlock()
     }
 }

@@ -88,6 +88,15 @@ public protocol SinkWriter: AnyObject {
     func flush() throws
     /// Flushes and releases the destination. Called once, last.
     func close() throws
+    /// Releases the destination after the pipeline failed elsewhere; called instead of
+    /// ``close()``. A writer that has not written anything yet may leave the destination as it
+    /// found it (the json sink does not empty the previous output). Defaults to ``close()``.
+    func abort() throws
+}
+
+extension SinkWriter {
+    /// Closes as usual.
+    public func abort() throws { try close() }
 }
 
 /// Thrown by ``SourceContext/emit(_:)`` when the pipeline is stopping; a source should let it

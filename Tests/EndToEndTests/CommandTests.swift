@@ -258,6 +258,25 @@ struct CommandTests {
         #expect(try JSONReader.parse(lines[lines.count - 1])["n"] == .int(Int64(lines.count - 1)))
     }
 
+    @Test("a run that fails before the json sink writes anything leaves its previous output as it was")
+    func failedRunKeepsPreviousOutput() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("in.jsonl", "{\"n\":1}\n")
+        try dir.write("out/previous.jsonl", "{\"kept\":true}\n")
+        try dir.write("broken.db", String(repeating: "not a database ", count: 100))
+        try dir.write("p.yaml", """
+            sources:
+              input: { type: json, path: in.jsonl }
+            sinks:
+              lines: { type: json, inputs: [input], path: out/previous.jsonl }
+              db: { type: sqlite, inputs: [input], path: broken.db, table: t }
+            """)
+        let result = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
+        #expect(result.status == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("is not an SQLite database"))
+        #expect(try String(contentsOfFile: dir.file("out/previous.jsonl"), encoding: .utf8) == "{\"kept\":true}\n")
+    }
+
     @Test("dead letters that cannot be written (disk full, folder blocked) fail the run with exit 1 and say how many were lost")
     func unwritableDeadLetters() throws {
         let dir = TemporaryDirectory()
