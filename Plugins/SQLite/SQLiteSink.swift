@@ -14,7 +14,10 @@ import SluiceCore
 ///   values of that batch. An existing table is used as it is, with missing columns added.
 ///   Column names are matched as SQLite does, ignoring the case of ASCII letters.
 /// - Later values of another kind are stored under SQLite's type affinity rules (an integer
-///   in a `REAL` column reads back as a double, a number in a `TEXT` column as text).
+///   in a `REAL` column reads back as a double, a number in a `TEXT` column as text) — except
+///   where that would change the text: a string such as `"007"`, `"1e3"` or `"1.50"` bound for
+///   an `INTEGER`/`REAL`/`NUMERIC` column (SQLite would store 7, 1000, 1.5) is a dead letter
+///   naming the field, never silently altered.
 /// - `key` (one field or several) makes writes upserts: `INSERT … ON CONFLICT (key) DO UPDATE`
 ///   sets the fields the record has and keeps the other columns. A new table gets the key as
 ///   its `PRIMARY KEY`; an existing table gets a unique index on it when it has none. A
@@ -175,6 +178,8 @@ final class SQLiteSinkWriter: SinkWriter {
     private let quotedTable: String
     /// The table's columns: identifier key (ASCII lower case) → name.
     private var columns: [String: String] = [:]
+    /// Identifier keys of the columns whose affinity turns numeric-looking text into numbers.
+    private var numericColumns: Set<String> = []
     private var tableReady = false
     private var statements: [[String]: Statement] = [:]
     private var lastFields: [String] = []
@@ -236,8 +241,11 @@ final class SQLiteSinkWriter: SinkWriter {
                                    [.string(sink.table)])
         guard let kind = kinds.first else { return false }
         guard kind == "table" else { throw fatal("'\(sink.table)' in \(sink.path) is a \(kind), not a table") }
-        for name in try db.strings("SELECT name FROM pragma_table_info(?1)", [.string(sink.table)]) {
+        let names = try db.strings("SELECT name FROM pragma_table_info(?1) ORDER BY cid", [.string(sink.table)])
+        let types = try db.strings("SELECT type FROM pragma_table_info(?1) ORDER BY cid", [.string(sink.table)])
+        for (name, type) in zip(names, types) {
             columns[identifierKey(name)] = name
+            if Self.hasNumericAffinity(type) { numericColumns.insert(identifierKey(name)) }
         }
         return true
     }
@@ -267,6 +275,7 @@ final class SQLiteSinkWriter: SinkWriter {
         }
         var definitions = order.map { name -> String in
             let type = kinds[identifierKey(name)]?.sqlType ?? ""
+            if Self.hasNumericAffinity(type) { numericColumns.insert(identifierKey(name)) }
             return type.isEmpty ? quoteIdentifier(name) : "\(quoteIdentifier(name)) \(type)"
         }
         if !sink.key.isEmpty {
@@ -307,6 +316,7 @@ final class SQLiteSinkWriter: SinkWriter {
         let type = kind.sqlType
         try db.execute("ALTER TABLE \(quotedTable) ADD COLUMN \(quoteIdentifier(name))\(type.isEmpty ? "" : " " + type)")
         columns[identifierKey(name)] = name
+        if Self.hasNumericAffinity(type) { numericColumns.insert(identifierKey(name)) }
         statements.removeAll()
         lastStatement = nil
     }
@@ -383,6 +393,10 @@ final class SQLiteSinkWriter: SinkWriter {
                 context.deadLetter(record, error: problem)
                 continue
             }
+            if !numericColumns.isEmpty, let problem = affinityProblem(record) {
+                context.deadLetter(record, error: problem)
+                continue
+            }
             let statement: Statement
             if let last = lastStatement, record.fields.keys.elementsEqual(lastFields) {
                 statement = last
@@ -433,6 +447,59 @@ final class SQLiteSinkWriter: SinkWriter {
             if value.isNull { return "key field '\(field)' is null" }
         }
         return nil
+    }
+
+    /// A string field that SQLite's numeric affinity would store as a different text (`"007"`
+    /// as 7), or `nil`.
+    private func affinityProblem(_ record: Record) -> String? {
+        for (name, value) in record.fields {
+            guard case .string(let text) = value, numericColumns.contains(identifierKey(name)),
+                  Self.affinityWouldChange(text) else { continue }
+            let column = columns[identifierKey(name)] ?? name
+            return "field '\(name)': the text \(JSONWriter.string(value)) would be stored as a number in the numeric column '\(column)' (SQLite type affinity) and lose its exact form; send this field with one type, or store it in a TEXT column"
+        }
+        return nil
+    }
+
+    /// Whether a declared column type has INTEGER, REAL or NUMERIC affinity (SQLite's rules:
+    /// INT → integer; CHAR, CLOB, TEXT → text; BLOB or none → blob; REAL, FLOA, DOUB → real;
+    /// anything else → numeric).
+    static func hasNumericAffinity(_ declared: String) -> Bool {
+        let t = declared.uppercased()
+        if t.contains("INT") { return true }
+        if t.isEmpty || t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") || t.contains("BLOB") { return false }
+        return true
+    }
+
+    /// Whether SQLite would turn `text` into a number whose own text differs from it: a
+    /// well-formed decimal literal (spaces around allowed) that is not already in canonical
+    /// form (`"7"` and `"1.5"` are; `"007"`, `"+7"`, `" 7"`, `"1.50"`, `"1e3"` are not).
+    static func affinityWouldChange(_ text: String) -> Bool {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        var bytes = Substring(trimmed).utf8[...]
+        if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        let digit = { (b: UInt8) in b >= 0x30 && b <= 0x39 }
+        let intPart = bytes.prefix(while: digit)
+        bytes = bytes.dropFirst(intPart.count)
+        var fraction = 0
+        if bytes.first == UInt8(ascii: ".") {
+            bytes = bytes.dropFirst()
+            let f = bytes.prefix(while: digit)
+            fraction = f.count
+            bytes = bytes.dropFirst(f.count)
+        }
+        guard intPart.count + fraction > 0 else { return false }
+        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+            let exponent = bytes.prefix(while: digit)
+            guard !exponent.isEmpty else { return false }
+            bytes = bytes.dropFirst(exponent.count)
+        }
+        guard bytes.isEmpty else { return false }            // not a number: stored as text
+        if let n = Int64(text), String(n) == text { return false }
+        if let d = Double(text), !text.contains(where: { $0 == "e" || $0 == "E" }), "\(d)" == text { return false }
+        return true
     }
 
     /// Why a set of field names cannot be columns of one row, or `nil`.
