@@ -478,6 +478,14 @@ struct LineClassifier: Sendable {
         return nil
     }
 
+    /// Keys that mark a trailer line whatever their value looks like.
+    static let trailerKeys: Set<String> = [
+        "editor", "editors", "source", "sources", "contact", "contacts", "reporter", "reporters", "translator",
+        "translated by", "writer", "author", "authors", "photo", "photos", "photographer", "credit", "credits", "email",
+        "e-mail", "copyright", "correspondent", "producer", "desk", "filed", "via", "originally published",
+        "first published", "chief editor", "executive editor", "responsible editor", "web editor", "copy editor",
+    ]
+
     static let creditRoles: Set<String> = [
         "reporting", "additional reporting", "editing", "writing", "compiled", "compiling", "graphics", "research",
         "fact-checking", "production", "produced", "translation", "translated",
@@ -508,6 +516,14 @@ struct LineClassifier: Sendable {
         // Unknown keys: Title Case words only, so that `He said: "…"` stays in the body.
         guard key.split(separator: " ").allSatisfy({ $0.unicodeScalars.first?.properties.isUppercase ?? false }) else {
             return nil
+        }
+        // A known trailer key takes any short value. Any other key takes only a label-like
+        // value: short, and not a sentence — so an interview's closing `Q: …?` / `A: ….` lines,
+        // `Update: The company said …` or `Smith: We will keep fighting.` stay in the body.
+        if !Self.trailerKeys.contains(key.lowercased()) {
+            let words = value.split(separator: " ").count
+            let sentence = value.hasSuffix(".") || value.hasSuffix("?") || value.hasSuffix("!") || value.hasSuffix("…")
+            guard value.scalarCount <= 60, words <= 8, !(sentence && words > 3) else { return nil }
         }
         return [.meta(key, value)]
     }
