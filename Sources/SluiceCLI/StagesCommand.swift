@@ -27,7 +27,8 @@ struct StagesCommand: ParsableCommand {
         let found = StageKind.allCases.compactMap { registry.descriptor($0, type) }
         guard !found.isEmpty else {
             let all = Set(StageKind.allCases.flatMap { registry.typeNames($0) })
-            printError("error: unknown stage type '\(type)'\(Suggest.didYouMean(type, in: all)); known: \(all.sorted().joined(separator: ", "))")
+            let suggestion = Suggest.closest(to: type, in: all).map { " (did you mean '\($0)'?)" } ?? ""
+            printError("error: unknown stage type '\(type)'\(suggestion); known: \(all.sorted().joined(separator: ", "))")
             throw ExitCode(ExitStatus.usage)
         }
         for (k, d) in found.enumerated() {

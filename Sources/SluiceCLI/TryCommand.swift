@@ -31,6 +31,10 @@ struct TryCommand: ParsableCommand {
             printError("error: no such script: \(script)")
             throw ExitCode(ExitStatus.usage)
         }
+        if let input, !FileManager.default.isReadableFile(atPath: input.hasPrefix("/") ? input : cwd + "/" + input) {
+            printError("error: cannot read the input file \(input)")
+            throw ExitCode(ExitStatus.usage)
+        }
         var optionsValue: Value = [:]
         if let options {
             do {

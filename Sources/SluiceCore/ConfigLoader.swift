@@ -29,7 +29,10 @@ public struct ConfigLoader: Sendable {
     /// Loads the config at `path`.
     public func load(path: String) throws(ConfigError) -> Pipeline {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(SourcePosition(file: path, line: 1, column: 1), "cannot read the config file")
+            var isDirectory: ObjCBool = false
+            let reason = !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) ? "no such file"
+                : isDirectory.boolValue ? "it is a folder" : "permission denied or unreadable"
+            throw ConfigError(SourcePosition(file: path, line: 1, column: 1), "cannot read the config file (\(reason))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(SourcePosition(file: path, line: 1, column: 1), "the config file is not valid UTF-8")

@@ -282,7 +282,7 @@ struct ConfigTests {
             _ = try ConfigLoader(registry: TestStages.registry).load(path: "/nonexistent/x.yaml")
             Issue.record("loaded a missing file")
         } catch {
-            #expect(error.description == "/nonexistent/x.yaml:1:1: error: cannot read the config file")
+            #expect(error.description == "/nonexistent/x.yaml:1:1: error: cannot read the config file (no such file)")
         }
     }
 }
