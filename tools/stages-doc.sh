@@ -4,19 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${SLUICE_BIN:-.build/debug/sluice}
+# The file of a stage: the one declaring `static let type = "TYPE"` whose name says its kind
+# (every built-in stage declares its type name next to its code).
 file_of() {
-  case "$1:$2" in
-    source:text_articles) echo Plugins/TextArticles/TextArticlesSource.swift ;;
-    source:json) echo Plugins/JSON/JSONSource.swift ;;
-    sink:json) echo Plugins/JSON/JSONSink.swift ;;
-    source:sqlite) echo Plugins/SQLite/SQLiteSource.swift ;;
-    sink:sqlite) echo Plugins/SQLite/SQLiteSink.swift ;;
-    transform:lua) echo Plugins/Lua/LuaTransform.swift ;;
-    transform:filter) echo Plugins/Lua/FilterTransform.swift ;;
-    transform:fields) echo Plugins/Basics/FieldsTransform.swift ;;
-    transform:dedupe) echo Plugins/Basics/DedupeTransform.swift ;;
-    *) echo "?" ;;
-  esac
+  local kind=$1 type=$2 suffix
+  case "$kind" in source) suffix=Source ;; sink) suffix=Sink ;; *) suffix=Transform ;; esac
+  local found
+  found=$(grep -rl --include='*.swift' "static let type = \"$type\"" Plugins | grep "$suffix" | head -1 || true)
+  echo "${found:-?}"
 }
 {
   echo "# Stages"

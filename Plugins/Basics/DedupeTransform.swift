@@ -9,13 +9,15 @@ import SluiceCore
 /// the input ends, so a run that dies half-way re-delivers rather than loses: a sink with a
 /// `key` absorbs the repeats.
 struct DedupeTransform: Transform {
+    /// The type name in configs.
+    static let type = "dedupe"
     static let descriptor = StageDescriptor(
-        type: "dedupe",
-        summary: "Keep the first record per key, across runs.",
+        type: type,
+        summary: "Keeps the first record per key, across runs.",
         options: [
-            OptionSpec("key", .stringOrList, required: true, doc: "The field or fields that identify a record."),
+            OptionSpec("key", .stringOrList, required: true, doc: "the field or fields that identify a record"),
             OptionSpec("across_runs", .boolean, default: .bool(true),
-                       doc: "Remember keys in data_dir so later runs drop records seen before."),
+                       doc: "remember keys in data_dir so that later runs drop records seen before"),
         ],
         factory: .transform { try DedupeTransform($0) })
 

@@ -7,14 +7,16 @@ import SluiceCore
 /// has the new name), `set` (constant values; new fields are appended). Field names are
 /// top-level names; dots are not paths.
 struct FieldsTransform: Transform {
+    /// The type name in configs.
+    static let type = "fields"
     static let descriptor = StageDescriptor(
-        type: "fields",
-        summary: "Select, drop, rename and set fields without a script.",
+        type: type,
+        summary: "Selects, drops, renames and sets fields without a script.",
         options: [
-            OptionSpec("select", .stringOrList, doc: "Keep only these fields, in this order (missing ones are skipped)."),
-            OptionSpec("drop", .stringOrList, doc: "Remove these fields."),
-            OptionSpec("rename", .object, doc: "Rename fields: {old: new}; a renamed field keeps its place and replaces a field already named new."),
-            OptionSpec("set", .object, doc: "Set fields to constant values: {field: value}."),
+            OptionSpec("select", .stringOrList, doc: "keep only these fields, in this order (missing ones are skipped)"),
+            OptionSpec("drop", .stringOrList, doc: "remove these fields"),
+            OptionSpec("rename", .object, doc: "rename fields, {old: new}; a renamed field keeps its place and replaces a field already named new"),
+            OptionSpec("set", .object, doc: "set fields to constant values, {field: value}"),
         ],
         factory: .transform { try FieldsTransform($0) })
 

@@ -18,6 +18,10 @@ import Darwin
 /// records. `append: true` adds to an existing file; for an array it continues the array
 /// (the file must end with `]`).
 public struct JSONSink: Sink {
+    /// The type name in configs.
+    public static let type = "json"
+    /// One line for `sluice stages`.
+    public static let summary = "Writes records as JSON Lines or a JSON array to a file or - (standard output)."
     /// How records are laid out in the output.
     public enum Format: String, Sendable, CaseIterable {
         /// One compact JSON object per line.

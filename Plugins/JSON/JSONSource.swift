@@ -38,6 +38,10 @@ import Darwin
 /// refused; both are dead letters. Records carry their file (relative to the path's root) and
 /// line as their origin.
 public struct JSONSource: Source {
+    /// The type name in configs.
+    public static let type = "json"
+    /// One line for `sluice stages`.
+    public static let summary = "Reads records from JSON Lines, JSON arrays or JSON documents (files, globs or -)."
     /// How the input is laid out.
     public enum Format: String, Sendable, CaseIterable {
         /// Decide per file (see ``JSONSource``).

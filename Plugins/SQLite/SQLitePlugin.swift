@@ -5,9 +5,11 @@ import SluiceCore
 public enum SQLitePlugin: SluicePlugin {
     /// Registers the `sqlite` source and the `sqlite` sink.
     public static func register(in registry: inout StageRegistry) {
-        registry.source("sqlite", summary: "Reads the rows of an SQLite table or query as records.",
-                        options: SQLiteSource.optionSpecs) { try SQLiteSource(options: $0) }
-        registry.sink("sqlite", summary: "Writes records to an SQLite table (created and widened from the fields; upserts, FTS5, indexes).",
-                      options: SQLiteSink.optionSpecs) { try SQLiteSink(options: $0) }
+        registry.source(SQLiteSource.type, summary: SQLiteSource.summary, options: SQLiteSource.optionSpecs) {
+            try SQLiteSource(options: $0)
+        }
+        registry.sink(SQLiteSink.type, summary: SQLiteSink.summary, options: SQLiteSink.optionSpecs) {
+            try SQLiteSink(options: $0)
+        }
     }
 }

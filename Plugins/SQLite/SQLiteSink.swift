@@ -34,6 +34,10 @@ import SluiceCore
 ///   an `INTEGER PRIMARY KEY`, a value too big), a record with no fields, and a record whose
 ///   field names differ only in case are dead letters; the others go on.
 public struct SQLiteSink: Sink {
+    /// The type name in configs.
+    public static let type = "sqlite"
+    /// One line for `sluice stages`.
+    public static let summary = "Writes records to an SQLite table (created and widened from the fields; upserts, FTS5, indexes)."
     /// The options of the `sqlite` sink, as `sluice stages sqlite` shows them.
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("path", .path, required: true, doc: "the database file (created with its folder when missing)"),

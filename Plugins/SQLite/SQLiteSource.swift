@@ -16,6 +16,10 @@ import SluiceCore
 /// (the error lists the tables there) and a query that does not parse or would write stop the
 /// source with an error.
 public struct SQLiteSource: Source {
+    /// The type name in configs.
+    public static let type = "sqlite"
+    /// One line for `sluice stages`.
+    public static let summary = "Reads the rows of an SQLite table or query as records."
     /// The options of the `sqlite` source, as `sluice stages sqlite` shows them.
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("path", .path, required: true, doc: "the database file"),

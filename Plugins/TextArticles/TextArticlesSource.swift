@@ -12,7 +12,7 @@ import Darwin
 public enum TextArticlesPlugin: SluicePlugin {
     /// Adds `text_articles`.
     public static func register(in registry: inout StageRegistry) {
-        registry.source("text_articles", summary: "One record per plain-text or Markdown news article file.",
+        registry.source(TextArticlesSource.type, summary: TextArticlesSource.summary,
                         options: TextArticlesSource.optionSpecs) { options in
             try TextArticlesSource(options: options)
         }
@@ -77,6 +77,10 @@ public enum TextArticlesPlugin: SluicePlugin {
 /// files go on. A `path` that matches no file at all is a fatal error naming the pattern:
 /// nothing would run, and it is almost always a typo.
 public struct TextArticlesSource: Source {
+    /// The type name in configs.
+    public static let type = "text_articles"
+    /// One line for `sluice stages`.
+    public static let summary = "One record per plain-text or Markdown news article file."
     /// The options of `text_articles`.
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("path", .path, required: true,
