@@ -208,13 +208,13 @@ enum Summary {
         return lines.joined(separator: "\n")
     }
 
-    /// 1234567 → "1,234,567".
     /// A rate for people: whole numbers with separators, one decimal below 10 (a slow trickle
     /// of 2 records in 4 s is 0.5 records/s, not 0).
     static func rateText(_ rate: Double) -> String {
         rate < 10 ? String(format: "%.1f", rate) : grouped(Int(rate))
     }
 
+    /// 1234567 → "1,234,567".
     static func grouped(_ n: Int) -> String {
         let digits = String(abs(n))
         var out = ""
