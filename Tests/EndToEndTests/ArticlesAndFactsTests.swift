@@ -31,6 +31,24 @@ struct ArticlesAndFactsTests {
         try expectFacts(in: try JSONReader.parse(lines[0]))
     }
 
+    @Test("the rule pack's own 93-case suite (Scripts/tests/run.lua) passes under lua5.4")
+    func rulePackSuite() throws {
+        let lua = "/usr/bin/lua5.4"
+        try #require(FileManager.default.isExecutableFile(atPath: lua), "needs the stock interpreter: make deps installs lua5.4")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: lua)
+        process.arguments = ["Scripts/tests/run.lua"]
+        process.currentDirectoryURL = URL(fileURLWithPath: Sluice.repository)
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains(" passed, 0 failed"), "\(text)")
+    }
+
     @Test("the demo pipeline (text_articles → extract_facts) yields the same facts for the seed")
     func seedFactsThroughPipeline() throws {
         let dir = try Sluice.workspace()
