@@ -483,21 +483,31 @@ local function decimal_value(int, frac, exp)
   return tointeger(f) or f
 end
 
--- Reads a number at s: digits, thousands groups ",ddd", and a decimal part.
--- Returns int digits (no commas), fraction digits, position after the number.
+-- Reads a number at s: digits, thousands groups (",ddd", or " ddd" as in "10 000 euros"), and
+-- a decimal part (".d", or a decimal comma before a scale word: "€1,5 million").
+-- Returns int digits (no separators), fraction digits, position after the number.
 local function read_number(text, s)
   local int, p = match(text, "^(%d+)()", s)
   if not int then return nil end
   if #int <= 3 then
-    for _ = 1, 8 do                      -- up to 10^27: more groups are not an amount
-      local g, p2 = match(text, "^,(%d%d%d)()", p)
-      if not g or is_digit(byte(text, p2)) then break end
-      int = int .. g
-      p = p2
+    for _, sep in ipairs({ ",", " " }) do
+      local grouped = false
+      for _ = 1, 8 do                    -- up to 10^27: more groups are not an amount
+        local g, p2 = match(text, "^" .. sep .. "(%d%d%d)()", p)
+        if not g or is_digit(byte(text, p2)) then break end
+        int = int .. g
+        p = p2
+        grouped = true
+      end
+      if grouped then break end
     end
   end
   local frac, p3 = match(text, "^%.(%d+)()", p)
   if frac then return int, frac, p3 end
+  -- A decimal comma only where it cannot be a thousands separator: one or two digits, then a
+  -- scale word ("1,5 million", "2,75bn").
+  local dfrac, word = match(text, "^,(%d%d?)[ %-]?(%a+)", p)
+  if dfrac and SCALES[lower(word)] then return int, dfrac, p + 1 + #dfrac end
   return int, "", p
 end
 

@@ -31,7 +31,7 @@ struct ArticlesAndFactsTests {
         try expectFacts(in: try JSONReader.parse(lines[0]))
     }
 
-    @Test("the rule pack's own 93-case suite (Scripts/tests/run.lua) passes under lua5.4")
+    @Test("the rule pack's own suite (Scripts/tests/run.lua) passes under lua5.4")
     func rulePackSuite() throws {
         let lua = "/usr/bin/lua5.4"
         try #require(FileManager.default.isExecutableFile(atPath: lua), "needs the stock interpreter: make deps installs lua5.4")
