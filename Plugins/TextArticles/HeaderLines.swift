@@ -164,9 +164,11 @@ struct LineClassifier: Sendable {
         guard let (label, updated) = best else { return nil }
         let rest = String(text.dropFirst(label.count)).trimmed
         guard let date = dates.parse(rest) else {
-            // `Posted by Jane Roe` with no date.
+            // `Posted by Jane Roe` with no date. Whoever edited or updated a story is not its
+            // author: `Edited by Zhang San` is a credit (meta).
             if rest.lowercased().hasPrefix("by "), let names = Self.names(String(rest.dropFirst(3)), requireCapitals: true) {
-                return [.authors(names)]
+                return updated ? [.meta(String(text.prefix(label.count + 3)).trimmed, names.joined(separator: ", "))]
+                    : [.authors(names)]
             }
             return nil
         }
@@ -177,8 +179,11 @@ struct LineClassifier: Sendable {
             return nil
         }
         var facts: [LineFact] = [updated ? .updated(date, text: date.text) : .published(date, text: date.text)]
-        if let names = namesBesideDate(rest, date) { facts.append(.authors(names)) }
-        else if !leftover(rest, without: date).isEmpty { return nil }
+        if let names = namesBesideDate(rest, date) {
+            facts.append(updated ? .meta(String(text.prefix(label.count)) + " by", names.joined(separator: ", ")) : .authors(names))
+        } else if !leftover(rest, without: date).isEmpty {
+            return nil
+        }
         return facts
     }
 
@@ -229,6 +234,11 @@ struct LineClassifier: Sendable {
         // `By A | China Daily | Updated: …` is split on its bars by the caller.
         if rest.contains(" | ") { return nil }
         var facts: [LineFact] = []
+        // `By A; Additional reporting by B`: the credits after a semicolon are meta, not authors.
+        if let semicolon = rest.firstIndex(of: ";"), let credits = Self.creditLine(String(rest[rest.index(after: semicolon)...])) {
+            facts += credits
+            rest = String(rest[..<semicolon]).trimmed
+        }
         if let date = dates.parse(rest) {
             let before = String(rest[..<date.range.lowerBound])
             let after = leftover(String(rest[date.range.upperBound...]), without: nil)
@@ -487,7 +497,7 @@ struct LineClassifier: Sendable {
     ]
 
     static let creditRoles: Set<String> = [
-        "reporting", "additional reporting", "editing", "writing", "compiled", "compiling", "graphics", "research",
+        "reporting", "additional reporting", "editing", "edited", "writing", "compiled", "compiling", "graphics", "research",
         "fact-checking", "production", "produced", "translation", "translated",
     ]
 
