@@ -1372,14 +1372,36 @@ local function speaker_at(text, p, quote_pos)
     return nil
   end
   local q = p
+  local org, org_end                     -- "said WFP spokesperson Rania Saleh": the person speaks
   for _ = 1, 8 do
     local w = match(text, NAME_WORD, q)
-    if not w then return nil end
+    if not w then
+      if org then return org, org_end end
+      return nil
+    end
     local hit, he = gazetteer_at(text, q, w)
     if hit then
-      if hit.class == "organizations" then return hit.canonical, he end
-      if byte(text, he + 1) ~= 32 then return nil end
-      q = he + 2
+      if hit.class == "organizations" then
+        -- An organisation followed by a title ("WFP spokesperson", "Foreign Ministry
+        -- spokesperson") introduces a person; alone, it is the speaker.
+        local nw = byte(text, he + 1) == 32 and match(text, "^(%a+)", he + 2)
+        if org or not nw or not (TITLE_HEADS[nw] or TITLE_MODS[nw] or LOWER_HEADS[nw] or LOWER_MODS[nw]) then
+          return hit.canonical, he
+        end
+        org, org_end = hit.canonical, he
+        q = he + 2
+        -- Skip lower-case title words ("spokesperson", "senior economist").
+        for _ = 1, 4 do
+          local lw, le = match(text, "^(%l+)()", q)
+          if not lw or not (LOWER_HEADS[lw] or LOWER_MODS[lw]) or byte(text, le) ~= 32 then break end
+          q = le + 1
+        end
+      elseif byte(text, he + 1) ~= 32 then
+        if org then return org, org_end end
+        return nil
+      else
+        q = he + 2
+      end
     elseif TITLE_HEADS[w] or TITLE_MODS[w] then
       local te, ns = read_title(text, q, w)
       if te then q = ns else break end
@@ -1387,8 +1409,11 @@ local function speaker_at(text, p, quote_pos)
       break
     end
   end
-  local ne, n, org = read_name(text, q)
-  if not ne or org then return nil end
+  local ne, n, is_org = read_name(text, q)
+  if not ne or is_org then
+    if org then return org, org_end end
+    return nil
+  end
   local name = sub(text, q, ne)
   local person = S.by_name[name] or (n == 1 and S.by_word[name])
   if person then return person.name, ne end

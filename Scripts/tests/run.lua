@@ -282,6 +282,13 @@ test("quotes: quote, then speaker with an appositive, then told", function()
   eq(quotes('"China-Kyrgyzstan cooperation is now at the best stage in history," Zhu Yongbiao, executive director of the center, told the Global Times.'), {
     { text = "China-Kyrgyzstan cooperation is now at the best stage in history", speaker = "Zhu Yongbiao" } })
 end)
+test("quotes: an organisation before a title introduces the speaker; alone it is the speaker", function()
+  eq(quotes('"We need access now," said WFP spokesperson Rania Saleh.'),
+    { { text = "We need access now", speaker = "Rania Saleh" } })
+  eq(quotes('"We object," said Chinese Foreign Ministry spokesperson Mao Ning.'),
+    { { text = "We object", speaker = "Mao Ning" } })
+  eq(quotes('"We need access," said WFP.'), { { text = "We need access", speaker = "World Food Programme" } })
+end)
 test("quotes: said before the speaker", function()
   eq(quotes('"We will win," said John Smith.'), { { text = "We will win", speaker = "John Smith" } })
 end)
