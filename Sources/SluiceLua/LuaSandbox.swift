@@ -86,10 +86,11 @@ extension LuaEngine {
         lua_settop(L, -2)
 
         runInternal("""
-            local loadfile, error = loadfile, error
+            local loadfile, error, pcall = loadfile, error, pcall
             dofile = function(path)
               if path == nil then error("dofile needs a file name in the sandbox (standard input is not readable)", 2) end
-              local f, message = loadfile(path)
+              local ok, f, message = pcall(loadfile, path)
+              if not ok then error(f, 2) end
               if not f then error(message, 2) end
               return f()
             end
