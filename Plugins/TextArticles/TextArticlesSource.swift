@@ -42,6 +42,8 @@ public enum TextArticlesPlugin: SluicePlugin {
 ///   matter. Roles and outlets are dropped (`Jane Doe, Staff Writer` → `Jane Doe`,
 ///   `By Xinhua writer Li Ming` → `Li Ming`, `By Global Times Staff Reporter` → `[]`), as is a
 ///   place (`Jane Doe in Beijing`). Names are kept as written (`BY JOHN SMITH` → `JOHN SMITH`).
+///   Editors are credits, not authors: `Edited by A` (a line or a byline part) and credits after
+///   a byline's semicolon (`By A; Additional reporting by B`) go to `meta`.
 /// - `published` / `updated`: ISO 8601 from ``DateParser`` — a time is written with its offset
 ///   when the text gives a zone (`…Z` for UTC/GMT), or the `timezone` option's when it does
 ///   not; a date alone has no offset. `Published:`/`Posted`/`Date:` lines and unlabelled date
@@ -57,7 +59,9 @@ public enum TextArticlesPlugin: SluicePlugin {
 /// - `tags`: from `Tags:`/`Keywords:`/`Topics:` lines, split on `,` `;` `|`, without `#`.
 /// - `related`: titles from `Related:`/`Read more:`/`See also:` lines (` | ` separates
 ///   several), and from the list under a `Related`/`Related articles` heading.
-/// - `meta`: trailing `Key: value` lines (`Editor: Li Yan`, `Source: Xinhua`), known keys in
+/// - `meta`: trailing `Key: value` lines (`Editor: Li Yan`, `Source: Xinhua`; a key that is not
+///   a known trailer key only with a short, label-like value, so that an interview's closing
+///   `Q: …?` / `A: ….` lines stay in the body), known keys in
 ///   the header (`Source:`, `Editor:`), `© …`/`Copyright …` lines (key `Copyright`), wire
 ///   credits (`(Reporting by A; Editing by B)` → `Reporting`, `Editing`) and front matter's
 ///   other keys. Keys are kept as written; a repeated key's values are joined with `; `.
