@@ -203,7 +203,10 @@ enum Summary {
             }.joined(separator: "  ")
         }
         let rate = result.elapsed > 0 ? Double(result.read) / result.elapsed : 0
-        lines.append("\(grouped(result.read)) record\(result.read == 1 ? "" : "s") read, \(grouped(result.delivered)) delivered, "
+        // With fan-out one record is written by several sinks: say how many sinks wrote.
+        let sinks = result.counts.filter { $0.kind == .sink }.count
+        let written = sinks > 1 ? "\(grouped(result.delivered)) written by \(sinks) sinks" : "\(grouped(result.delivered)) delivered"
+        lines.append("\(grouped(result.read)) record\(result.read == 1 ? "" : "s") read, \(written), "
             + "\(grouped(result.deadLetters)) dead-lettered in \(String(format: "%.2f", result.elapsed)) s (\(rateText(rate)) records/s)")
         return lines.joined(separator: "\n")
     }

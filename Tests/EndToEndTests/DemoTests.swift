@@ -10,7 +10,7 @@ struct DemoTests {
         let dir = try Sluice.workspace()
         let result = try Sluice.run(["run", "examples/articles.yaml", "--progress", "never"], in: dir.path)
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        #expect(result.stderr.contains("1 record read, 2 delivered"))
+        #expect(result.stderr.contains("1 record read, 2 written by 2 sinks"))
 
         let rows = try SQLiteRows.query(dir.file("out/articles.db"), """
             SELECT id, title, section, published, json_array_length(paragraphs) AS paragraphs, word_count,

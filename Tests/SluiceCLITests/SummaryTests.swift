@@ -22,6 +22,16 @@ struct SummaryTests {
         ])
     }
 
+    @Test("with fan-out, the totals say how many sinks wrote the records")
+    func fanOutTotals() {
+        let result = RunResult(counts: [
+            StageCounts(name: "in", kind: .source, type: "json", received: 0, emitted: 1, dropped: 0, deadLettered: 0),
+            StageCounts(name: "a", kind: .sink, type: "json", received: 1, emitted: 1, dropped: 0, deadLettered: 0),
+            StageCounts(name: "b", kind: .sink, type: "sqlite", received: 1, emitted: 1, dropped: 0, deadLettered: 0),
+        ], elapsed: 0.5, failure: nil, stopped: false)
+        #expect(Summary.render(result).hasSuffix("1 record read, 2 written by 2 sinks, 0 dead-lettered in 0.50 s (2.0 records/s)"))
+    }
+
     @Test("numbers are grouped by thousands; slow rates keep one decimal instead of rounding to 0")
     func numbers() {
         #expect(Summary.grouped(0) == "0")
