@@ -290,13 +290,18 @@ private struct LoadSession {
         let specs = Dictionary(descriptor.options.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var allowed = descriptor.options.map(\.name) + ["type"]
         if kind != .source { allowed.append("inputs") }
+        // Options already reported (a wrong type, or an unknown key that suggests this one), so
+        // that one mistake gives one message, not a second "missing" one.
+        var reported = Set<String>()
         for (k, v) in pairs {
             guard let key = scalarKey(k) else { ok = false; continue }
             guard let spec = specs[key] else {
                 var message = "\(kind) '\(name)' (\(descriptor.type)): unknown option '\(key)'\(Suggest.didYouMean(key, in: allowed))"
                 if key == "inputs" { message = "\(kind) '\(name)': a source has no 'inputs'" }
                 report(k, message)
-                ok = false
+                if let meant = Suggest.closest(to: key, in: allowed) { reported.insert(meant) }
+                // The stage is still built from its known options, so that its own checks (a
+                // script's syntax, a condition) are reported in the same pass.
                 continue
             }
             guard let raw = value(of: v) else { ok = false; continue }
@@ -306,13 +311,15 @@ private struct LoadSession {
                 positions[key] = position(v)
             case .failure(let why):
                 report(v, "\(kind) '\(name)': option '\(key)' \(why.text)")
+                reported.insert(key)
                 ok = false
             }
         }
         for spec in descriptor.options where values[spec.name] == nil {
             if spec.required {
-                report(nameNode, "\(kind) '\(name)' (\(descriptor.type)) is missing the required option '\(spec.name)' (\(spec.type): \(spec.doc))")
                 ok = false
+                if reported.contains(spec.name) { continue }
+                report(nameNode, "\(kind) '\(name)' (\(descriptor.type)) is missing the required option '\(spec.name)' (\(spec.type): \(spec.doc))")
             } else if let d = spec.defaultValue {
                 if case .success(let converted) = coerce(d, to: spec.type, environment: environment) {
                     values[spec.name] = converted

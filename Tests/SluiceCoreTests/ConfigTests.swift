@@ -270,6 +270,19 @@ struct ConfigTests {
         #expect(!FileSet(pattern: "/d/*.txt", extensions: ["md"]).wouldInclude("/d/a.txt"))
     }
 
+    @Test("a misspelled required option gives one message (the suggestion), not a second 'missing' one")
+    func misspelledRequiredOptionOnce() {
+        let found = problems("""
+            sources:
+              nums: { type: numbers }
+            transforms:
+              t: { type: tag, inputs: [nums], feild: x }
+            sinks:
+              out: { type: memory, inputs: [t], slot: s }
+            """)
+        #expect(found == ["test.yaml:4:35: error: transform 't' (tag): unknown option 'feild'; did you mean 'field'?"])
+    }
+
     @Test("a config that is not a mapping, or is empty, is refused")
     func notAMapping() {
         #expect(problems("- a\n- b\n").first?.contains("the config must be a mapping") == true)

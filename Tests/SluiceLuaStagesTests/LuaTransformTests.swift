@@ -215,6 +215,19 @@ struct LuaTransformTests {
         #expect(fixture.collected.records("out").first?.origin.source == "total")
     }
 
+    @Test("an unknown option does not hide the stage's own problems: the script's syntax error is reported in the same pass")
+    func unknownOptionAndScriptErrorTogether() {
+        let fixture = PipelineFixture()
+        let problems = fixture.problems("""
+            sources: { numbers: { type: numbers, count: 1 } }
+            transforms: { rule: { type: lua, inputs: [numbers], script: bad.lua, workrs: 2 } }
+            sinks: { out: { type: collect, inputs: [rule] } }
+            """, files: ["bad.lua": "function process(r)\n  return r +\nend\n"])
+        #expect(problems.count == 2, "\(problems)")
+        #expect(problems.contains { $0.contains("unknown option 'workrs'; did you mean 'workers'?") })
+        #expect(problems.contains { $0.hasPrefix("bad.lua:3:") })
+    }
+
     @Test("a script with finish runs on one worker unless the config sets workers, so its aggregate is one total")
     func finishDefaultsToOneWorker() throws {
         let fixture = PipelineFixture()
