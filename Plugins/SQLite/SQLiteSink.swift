@@ -38,6 +38,12 @@ public struct SQLiteSink: Sink {
     public static let type = "sqlite"
     /// One line for `sluice stages`.
     public static let summary = "Writes records to an SQLite table (created and widened from the fields; upserts, FTS5, indexes)."
+
+    /// The database file: no json sink may write it, no json source read it.
+    public var outputFile: String? { path }
+    /// Other sqlite stages may use the same database (other tables; SQLite's locks and the busy
+    /// timeout keep them apart).
+    public var sharesOutputFile: Bool { true }
     /// The options of the `sqlite` sink, as `sluice stages sqlite` shows them.
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("path", .path, required: true, doc: "the database file (created with its folder when missing)"),

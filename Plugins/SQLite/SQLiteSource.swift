@@ -20,6 +20,9 @@ public struct SQLiteSource: Source {
     public static let type = "sqlite"
     /// One line for `sluice stages`.
     public static let summary = "Reads the rows of an SQLite table or query as records."
+
+    /// The database file: a json sink may not overwrite it (a sqlite sink may write other tables).
+    public var inputFiles: FileSet? { FileSet(pattern: path) }
     /// The options of the `sqlite` source, as `sluice stages sqlite` shows them.
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("path", .path, required: true, doc: "the database file"),

@@ -167,7 +167,7 @@ private struct LoadSession {
             }
         }
 
-        checkFileClashes(stages)
+        checkFileClashes(stages, deadLetter: deadLetter, deadLetterPosition: position(sections["dead_letter"]))
         let tests = parseTests(sections["tests"], entries: entries)
         if !problems.isEmpty { throw ConfigError(problems) }
         return Pipeline(configFile: file, environment: environment, deadLetterPath: deadLetter,
@@ -413,25 +413,40 @@ private struct LoadSession {
 
     // MARK: - Wiring
 
-    /// A sink that replaces a file a source reads would destroy the run's own input (the
-    /// source may open it after the sink has emptied it); two sinks replacing one file would
-    /// overwrite each other.
-    mutating func checkFileClashes(_ stages: [PipelineStage]) {
-        var writers: [String: PipelineStage] = [:]
-        for sink in stages {
-            guard case .sink(let s) = sink.stage, let file = s.outputFile, file != "-" else { continue }
-            let target = URL(fileURLWithPath: file).standardizedFileURL.path
-            let shown = displayPath(target)
-            if let other = writers[target] {
-                problems.append(Diagnostic(sink.options.position(of: "path"),
-                                           "sink '\(sink.name)': sinks '\(other.name)' and '\(sink.name)' both write \(shown); each would overwrite the other"))
-            } else {
-                writers[target] = sink
+    /// A sink that writes a file a source reads would destroy the run's own input (the source
+    /// may open it after the sink has emptied it); two sinks on one file overwrite each other; a
+    /// dead-letter file that is also an input or an output loses letters or reads them back.
+    /// Paths are compared after resolving links, and existing files also by device and inode (a
+    /// hard link is the same file). Stages of one type that share files on purpose (SQLite
+    /// databases: one table read, another written) are left alone.
+    mutating func checkFileClashes(_ stages: [PipelineStage], deadLetter: String, deadLetterPosition: SourcePosition) {
+        struct Writer { var name: String; var type: String; var shares: Bool; var path: String; var position: SourcePosition }
+        var writers: [Writer] = []
+        for stage in stages {
+            guard case .sink(let sink) = stage.stage, let file = sink.outputFile, file != "-" else { continue }
+            writers.append(Writer(name: "sink '\(stage.name)'", type: stage.type, shares: sink.sharesOutputFile,
+                                  path: file, position: stage.options.position(of: "path")))
+        }
+        writers.append(Writer(name: "the dead-letter file", type: "", shares: false, path: deadLetter,
+                              position: deadLetterPosition))
+        var readers: [(name: String, type: String, files: FileSet)] = stages.compactMap { stage in
+            guard case .source(let source) = stage.stage, let files = source.inputFiles else { return nil }
+            return ("source '\(stage.name)'", stage.type, files)
+        }
+        readers.append(("the config file itself", "", FileSet(pattern: file)))
+
+        for (i, writer) in writers.enumerated() {
+            let shown = displayPath(FileClaims.resolved(writer.path))
+            let subject = writer.name == "the dead-letter file" ? "'dead_letter'" : writer.name
+            for other in writers[..<i] where FileClaims.same(other.path, writer.path) {
+                if other.shares && writer.shares && other.type == writer.type { continue }
+                problems.append(Diagnostic(writer.position,
+                                           "\(subject): \(other.name) also writes \(shown); one file takes one writer"))
             }
-            for source in stages {
-                guard case .source(let r) = source.stage, let files = r.inputFiles, files.wouldInclude(target) else { continue }
-                problems.append(Diagnostic(sink.options.position(of: "path"),
-                                           "sink '\(sink.name)': writes \(shown), which source '\(source.name)' reads; the run would destroy its own input (write to another file)"))
+            for reader in readers where FileClaims.reads(reader.files, writer.path) {
+                if writer.shares && reader.type == writer.type { continue }
+                problems.append(Diagnostic(writer.position,
+                                           "\(subject): writes \(shown), which \(reader.name) reads; the run would destroy its own input (write to another file)"))
             }
         }
     }
@@ -682,5 +697,49 @@ private struct LoadSession {
             }
         }
         return String(out)
+    }
+}
+
+/// Path comparisons for ``LoadSession/checkFileClashes(_:deadLetter:deadLetterPosition:)``.
+enum FileClaims {
+    /// `path` with links resolved: the file's own real path when it exists, else its folder's
+    /// real path and its name.
+    static func resolved(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        if FileManager.default.fileExists(atPath: url.path) { return url.resolvingSymlinksInPath().path }
+        let folder = url.deletingLastPathComponent()
+        if FileManager.default.fileExists(atPath: folder.path) {
+            return folder.resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
+        }
+        return url.path
+    }
+
+    /// The device and inode of an existing file.
+    static func identity(_ path: String) -> (UInt64, UInt64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
+
+    /// Whether two paths name the same file (now, or once it is created).
+    static func same(_ a: String, _ b: String) -> Bool {
+        if resolved(a) == resolved(b) { return true }
+        if let x = identity(a), let y = identity(b) { return x == y }
+        return false
+    }
+
+    /// Whether `files` would read `path`: by the pattern (as written, and with its folder's
+    /// links resolved), or, for a file that exists, by identity with one the set finds.
+    static func reads(_ files: FileSet, _ path: String) -> Bool {
+        let target = resolved(path)
+        if files.wouldInclude(path) || files.wouldInclude(target) { return true }
+        let root = files.root
+        let realRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+        if realRoot != root {
+            let rebased = FileSet(pattern: realRoot + String(files.pattern.dropFirst(root.count)), extensions: files.extensions)
+            if rebased.wouldInclude(target) { return true }
+        }
+        guard let id = identity(path), let found = try? files.files() else { return false }
+        return found.contains { identity($0.path).map { $0 == id } ?? false }
     }
 }

@@ -101,7 +101,9 @@ public struct FileSet: Sendable {
     /// Every regular file below `folder`, sorted, skipping hidden entries unless asked.
     private func walk(_ folder: String, includeHidden: Bool = false) -> [String] {
         var files: [String] = []
-        let url = URL(fileURLWithPath: folder)
+        // The folder named in the pattern may itself be a link (`data -> /mnt/dumps`): walk its
+        // target. Links met below it are still not followed into folders.
+        let url = URL(fileURLWithPath: folder).resolvingSymlinksInPath()
         let options: FileManager.DirectoryEnumerationOptions = includeHidden ? [] : [.skipsHiddenFiles]
         let keys: [URLResourceKey] = [.isRegularFileKey, .isSymbolicLinkKey]
         guard let enumerator = FileManager.default.enumerator(at: url, includingPropertiesForKeys: keys,

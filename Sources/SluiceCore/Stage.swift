@@ -71,11 +71,17 @@ public protocol Sink: Sendable {
     /// none). The config loader refuses two sinks writing one file, or a sink writing a file
     /// that a source reads.
     var outputFile: String? { get }
+
+    /// Whether ``outputFile`` may also be read or written by other stages of the same type in
+    /// the same run (a database that they share through its locks); default false.
+    var sharesOutputFile: Bool { get }
 }
 
 extension Sink {
     /// No file declared.
     public var outputFile: String? { nil }
+    /// Not shared.
+    public var sharesOutputFile: Bool { false }
 }
 
 /// The per-thread working half of a ``Sink``.

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceTestSupport
 import Testing
 
 @Suite("Config loading and validation")
@@ -253,9 +254,34 @@ struct ConfigTests {
             """)
         #expect(found == [
             "test.yaml:4:46: error: sink 'back': writes data/2025/all.jsonl, which source 'dumps' reads; the run would destroy its own input (write to another file)",
-            "test.yaml:5:46: error: sink 'copy': sinks 'back' and 'copy' both write data/2025/all.jsonl; each would overwrite the other",
+            "test.yaml:5:46: error: sink 'copy': sink 'back' also writes data/2025/all.jsonl; one file takes one writer",
             "test.yaml:5:46: error: sink 'copy': writes data/2025/all.jsonl, which source 'dumps' reads; the run would destroy its own input (write to another file)",
         ])
+    }
+
+    @Test("file clashes see through links: a symlinked folder, a hard link, the dead-letter file and the config file itself")
+    func fileClashesThroughLinks() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("data/a.jsonl", "{}\n")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("linked"), withDestinationPath: dir.file("data"))
+        try FileManager.default.linkItem(atPath: dir.file("data/a.jsonl"), toPath: dir.file("hard.jsonl"))
+        let yaml = """
+            dead_letter: out/all.jsonl
+            sources:
+              dumps: { type: files, path: "linked/*.jsonl" }
+            sinks:
+              viaLink: { type: file, inputs: [dumps], path: data/a.jsonl }
+              viaHardLink: { type: file, inputs: [dumps], path: hard.jsonl }
+              letters: { type: file, inputs: [dumps], path: out/all.jsonl }
+              config: { type: file, inputs: [dumps], path: p.yaml }
+            """
+        try dir.write("p.yaml", yaml)
+        let found = messages(ofConfigAt: dir.file("p.yaml"))
+        #expect(found.contains("sink 'viaLink': writes data/a.jsonl, which source 'dumps' reads; the run would destroy its own input (write to another file)"), "\(found)")
+        #expect(found.contains { $0.hasPrefix("sink 'viaHardLink': writes ") && $0.contains("which source 'dumps' reads") }, "\(found)")
+        #expect(found.contains("'dead_letter': sink 'letters' also writes out/all.jsonl; one file takes one writer") ||
+                found.contains("sink 'letters': the dead-letter file also writes out/all.jsonl; one file takes one writer"), "\(found)")
+        #expect(found.contains("sink 'config': writes p.yaml, which the config file itself reads; the run would destroy its own input (write to another file)"), "\(found)")
     }
 
     @Test("FileSet.wouldInclude answers from the pattern, for files that do not exist yet")
@@ -297,5 +323,15 @@ struct ConfigTests {
         } catch {
             #expect(error.description == "/nonexistent/x.yaml:1:1: error: cannot read the config file (no such file)")
         }
+    }
+}
+
+/// The messages of the problems a config file has (none when it loads).
+func messages(ofConfigAt path: String) -> [String] {
+    do {
+        _ = try ConfigLoader(registry: TestStages.registry).load(path: path)
+        return []
+    } catch {
+        return error.diagnostics.map(\.message)
     }
 }

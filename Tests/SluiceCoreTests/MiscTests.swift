@@ -101,3 +101,19 @@ struct NFCTests {
         #expect(TextDecoding.nfc("short e\u{301}") == "short \u{E9}")
     }
 }
+
+@Suite("File sets through links")
+struct FileSetLinkTests {
+    @Test("a folder named in the pattern may be a link: globs, folders and ** all find the files below its target")
+    func linkedRootFolder() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("real/a.jsonl", "{}\n")
+        try dir.write("real/sub/b.jsonl", "{}\n")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("link"), withDestinationPath: dir.file("real"))
+        for pattern in ["link/*.jsonl", "link", "link/**/*.jsonl"] {
+            let found = try FileSet(pattern: dir.file(pattern)).files().map(\.relativePath)
+            #expect(found.contains("a.jsonl"), "\(pattern): \(found)")
+        }
+        #expect(try FileSet(pattern: dir.file("link/**/*.jsonl")).files().map(\.relativePath) == ["a.jsonl", "sub/b.jsonl"])
+    }
+}
