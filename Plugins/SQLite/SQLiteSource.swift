@@ -119,6 +119,20 @@ public struct SQLiteSource: Source {
         let file = (path as NSString).lastPathComponent
         var batch: [Record] = []
         batch.reserveCapacity(context.batchSize)
+        // Paged (a table with a rowid): the last rowid read, and the rows of this page.
+        let paged = rowidColumn
+        var lastRowid = Int64.min
+        var pageRows = 0
+        func startPage() throws {
+            do throws(SQLiteError) {
+                try statement.bind(.int(lastRowid), at: 1)
+                try statement.bind(.int(Int64(context.batchSize)), at: 2)
+            } catch {
+                throw fail("cannot read \(path): \(error.message)")
+            }
+            pageRows = 0
+        }
+        if paged { try startPage() }
         while true {
             let hasRow: Bool
             do throws(SQLiteError) {
@@ -126,7 +140,19 @@ public struct SQLiteSource: Source {
             } catch {
                 throw fail("cannot read \(path): \(error.message)")
             }
-            guard hasRow else { break }
+            if !hasRow {
+                guard paged, pageRows == context.batchSize else { break }
+                // A full page: release the read lock, hand the batch on, read the next page.
+                statement.reset()
+                try context.emit(batch)
+                batch.removeAll(keepingCapacity: true)
+                try startPage()
+                continue
+            }
+            if paged {
+                lastRowid = statement.int64(at: 0)
+                pageRows += 1
+            }
             var fields = Fields(minimumCapacity: names.count)
             for (k, name) in names.enumerated() {
                 let index = first + Int32(k)
@@ -134,11 +160,12 @@ public struct SQLiteSource: Source {
             }
             let origin = Origin(source: context.name, file: file, row: rowidColumn ? statement.int64(at: 0) : nil)
             batch.append(Record(fields, origin: origin))
-            if batch.count >= context.batchSize {
+            if !paged && batch.count >= context.batchSize {
                 try context.emit(batch)
                 batch.removeAll(keepingCapacity: true)
             }
         }
+        statement.reset()
         try context.emit(batch)
     }
 
@@ -163,8 +190,11 @@ public struct SQLiteSource: Source {
         let quoted = quoteIdentifier(table)
         let columns = Set(((try? db.strings("SELECT name FROM pragma_table_info(?1)", [.string(table)])) ?? []).map(identifierKey))
         // The rowid has three names; use one that no real column hides.
+        // Read in pages by rowid (`WHERE rowid > ?1 … LIMIT ?2`): between pages the statement is
+        // reset and the read lock released, so a sink writing another table of this database
+        // (in rollback-journal mode) can commit while this source waits on backpressure.
         if kinds.first == "table", let alias = ["rowid", "_rowid_", "oid"].first(where: { !columns.contains($0) }),
-           let statement = try? db.prepare("SELECT \(alias), * FROM \(quoted)") {
+           let statement = try? db.prepare("SELECT \(alias), * FROM \(quoted) WHERE \(alias) > ?1 ORDER BY \(alias) LIMIT ?2") {
             return (statement, true)
         }
         do throws(SQLiteError) {

@@ -43,6 +43,30 @@ struct SQLitePipelineTests {
         #expect(try rows(out, "SELECT rowid FROM copy_fts WHERE copy_fts MATCH 'rail'") == [[1]])
     }
 
+    @Test("one database read (table a) and written (table b) in one run, in rollback-journal mode, with more rows than fit in the queues")
+    func readAndWriteOneDatabase() throws {
+        for round in 0..<3 {
+            let dir = TemporaryDirectory()
+            let db = dir.file("one.db")
+            var sql = "PRAGMA journal_mode = DELETE; CREATE TABLE a (id INTEGER, v TEXT); BEGIN;"
+            for i in 0..<20_000 { sql += "INSERT INTO a VALUES (\(i), 'x');" }
+            try exec(db, sql + "COMMIT;")
+            let yaml = """
+                sources:
+                  s: { type: sqlite, path: one.db, table: a }
+                sinks:
+                  q: { type: sqlite, inputs: [s], path: one.db, table: b, batch_size: 500 }
+                """
+            let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+            let pipeline = try loader.load(yaml: yaml, file: dir.file("p.yaml"), baseDirectory: dir.path)
+            var options = RunOptions()
+            options.channelCapacity = 2
+            let result = PipelineRunner(pipeline: pipeline, options: options, deadLetters: CollectingDeadLetterQueue()).run()
+            #expect(result.failure == nil, "round \(round): \(String(describing: result.failure))")
+            #expect(try rows(db, "SELECT count(*), min(id), max(id) FROM b") == [[20_000, 0, 19_999]])
+        }
+    }
+
     @Test("a source with both table and query is refused when the config loads")
     func tableAndQuery() throws {
         let dir = TemporaryDirectory()
