@@ -36,17 +36,26 @@ struct DedupeTransform: Transform {
         stateName = (options.bool("across_runs") ?? true) ? Self.fileName(for: options.name) : nil
     }
 
-    /// A file name for a stage name: letters, digits, `-` and `_` stay, anything else becomes
-    /// `%XX` per UTF-8 byte, so that two stage names never share a file (`a.b` vs `a_b`).
+    /// A file name for a stage name: letters and digits (any script), `-` and `_` stay; anything
+    /// else becomes `%XX` per UTF-8 byte, so two stage names never share a file (`a.b` vs
+    /// `a_b`). A name that would pass 200 bytes is cut and ends with a hash of the whole name.
     static func fileName(for stage: String) -> String {
         var name = ""
-        for byte in stage.utf8 {
-            let c = Character(Unicode.Scalar(byte))
-            if byte < 0x80 && (c.isLetter || c.isNumber || c == "-" || c == "_") {
-                name.append(c)
+        for character in stage {
+            if character.isLetter || character.isNumber || character == "-" || character == "_" {
+                name.append(character)
             } else {
-                name += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+                for byte in String(character).utf8 { name += String(format: "%%%02X", byte) }
             }
+        }
+        if name.utf8.count > 200 {
+            let digest = SHA256.hash(data: Data(stage.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+            var cut = ""
+            for character in name {
+                if cut.utf8.count + String(character).utf8.count > 180 { break }
+                cut.append(character)
+            }
+            name = cut + "-" + digest
         }
         return name + ".keys"
     }
@@ -146,11 +155,5 @@ struct DedupeTransform: Transform {
             }
             fresh.removeAll()
         }
-    }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

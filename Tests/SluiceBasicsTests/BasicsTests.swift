@@ -132,7 +132,11 @@ struct BasicsTests {
     func dedupeStateFileNames() {
         #expect(DedupeTransform.fileName(for: "a.b") == "a%2Eb.keys")
         #expect(DedupeTransform.fileName(for: "a_b") == "a_b.keys")
-        #expect(DedupeTransform.fileName(for: "né") == "n%C3%A9.keys")
+        #expect(DedupeTransform.fileName(for: "né") == "né.keys")
+        #expect(DedupeTransform.fileName(for: "新闻 去重") == "新闻%20去重.keys")
+        let long = DedupeTransform.fileName(for: String(repeating: "新", count: 100))
+        #expect(long.utf8.count <= 255 && long.hasSuffix(".keys"))
+        #expect(long != DedupeTransform.fileName(for: String(repeating: "新", count: 101)))
     }
 
     @Test("dedupe: a torn state file (a crash mid-append) is read up to the last whole key")
