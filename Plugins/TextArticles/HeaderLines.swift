@@ -167,8 +167,7 @@ struct LineClassifier: Sendable {
             // `Posted by Jane Roe` with no date. Whoever edited or updated a story is not its
             // author: `Edited by Zhang San` is a credit (meta).
             if rest.lowercased().hasPrefix("by "), let names = Self.names(String(rest.dropFirst(3)), requireCapitals: true) {
-                return updated ? [.meta(String(text.prefix(label.count + 3)).trimmed, names.joined(separator: ", "))]
-                    : [.authors(names)]
+                return updated ? [.meta(Self.creditKey(label), names.joined(separator: ", "))] : [.authors(names)]
             }
             return nil
         }
@@ -180,7 +179,7 @@ struct LineClassifier: Sendable {
         }
         var facts: [LineFact] = [updated ? .updated(date, text: date.text) : .published(date, text: date.text)]
         if let names = namesBesideDate(rest, date) {
-            facts.append(updated ? .meta(String(text.prefix(label.count)) + " by", names.joined(separator: ", ")) : .authors(names))
+            facts.append(updated ? .meta(Self.creditKey(label), names.joined(separator: ", ")) : .authors(names))
         } else if !leftover(rest, without: date).isEmpty {
             return nil
         }
@@ -234,10 +233,11 @@ struct LineClassifier: Sendable {
         // `By A | China Daily | Updated: …` is split on its bars by the caller.
         if rest.contains(" | ") { return nil }
         var facts: [LineFact] = []
-        // `By A; Additional reporting by B`: the credits after a semicolon are meta, not authors.
-        if let semicolon = rest.firstIndex(of: ";"), let credits = Self.creditLine(String(rest[rest.index(after: semicolon)...])) {
+        // `By A; Additional reporting by B`, `By A, edited by B`, `By A (additional reporting by
+        // B)`: the credits are meta, not authors.
+        if let (names, credits) = Self.splitCredits(rest) {
             facts += credits
-            rest = String(rest[..<semicolon]).trimmed
+            rest = names
         }
         if let date = dates.parse(rest) {
             let before = String(rest[..<date.range.lowerBound])
@@ -498,6 +498,7 @@ struct LineClassifier: Sendable {
 
     static let creditRoles: Set<String> = [
         "reporting", "additional reporting", "editing", "edited", "writing", "compiled", "compiling", "graphics", "research",
+        "photos", "photography", "video", "design", "illustrations",
         "fact-checking", "production", "produced", "translation", "translated",
     ]
 
@@ -507,13 +508,58 @@ struct LineClassifier: Sendable {
         var facts: [LineFact] = []
         for part in text.split(separator: ";") {
             let p = part.trimmed
-            guard let by = p.asciiRange(of: " by ") else { return nil }
+            guard let by = p.asciiRange(of: " by ", caseInsensitive: true) else { return nil }
             let role = p.bytes(0..<by.lowerBound).trimmed
             let names = p.bytes(from: by.upperBound).trimmed
             guard creditRoles.contains(role.lowercased()), !names.isEmpty, names.scalarCount <= 120 else { return nil }
-            facts.append(.meta(role, names))
+            facts.append(.meta(creditKey(role), cleanCredit(names)))
         }
         return facts.isEmpty ? nil : facts
+    }
+
+    /// A credit's key, one spelling wherever it was found: `ADDITIONAL REPORTING`, `additional
+    /// reporting` → `Additional reporting`.
+    static func creditKey(_ role: String) -> String {
+        let lower = role.trimmed.lowercased()
+        return lower.prefix(1).uppercased() + lower.dropFirst()
+    }
+
+    /// Credited names as written, without a trailing `.`/`)` or a closing place (`Ann Lee in
+    /// Beijing` → `Ann Lee`).
+    static func cleanCredit(_ text: String) -> String {
+        var t = text.trimmed
+        while let last = t.last, ".)".contains(last) { t.removeLast() }
+        if let r = t.range(of: " in ", options: [.backwards, .caseInsensitive]), !t[r.upperBound...].lowercased().contains(" and "),
+           t[r.upperBound...].first?.isUppercase ?? false {
+            t = String(t[..<r.lowerBound])
+        }
+        return t.trimmed
+    }
+
+    /// A byline with credits after its names: `A; Additional reporting by B`, `A. Edited by B`,
+    /// `A, edited by B`, `A with additional reporting by B`, `A (additional reporting by B)`.
+    /// Returns the names part and the credits, or nil when there is no such credit.
+    static func splitCredits(_ text: String) -> (names: String, credits: [LineFact])? {
+        let lower = text.lowercased()
+        var best: (cut: String.Index, creditStart: String.Index)?
+        for separator in ["; ", ". ", ", ", " (", " with "] {
+            var from = lower.startIndex
+            while let r = lower.range(of: separator, range: from..<lower.endIndex) {
+                from = r.upperBound
+                var tail = lower[r.upperBound...]
+                if tail.hasPrefix("with ") { tail = tail.dropFirst(5) }
+                guard let by = tail.range(of: " by ") else { continue }
+                guard creditRoles.contains(String(tail[..<by.lowerBound]).trimmed) else { continue }
+                if best == nil || r.lowerBound < best!.cut { best = (r.lowerBound, r.upperBound) }
+                break
+            }
+        }
+        guard let best else { return nil }
+        let names = String(text[..<best.cut]).trimmed
+        var credit = String(text[best.creditStart...]).trimmed
+        if credit.lowercased().hasPrefix("with ") { credit = String(credit.dropFirst(5)) }
+        guard !names.isEmpty, let credits = creditLine(credit.replacingOccurrences(of: ", and ", with: "; ")) else { return nil }
+        return (names, credits)
     }
 
     private func trailerPair(_ text: String) -> [LineFact]? {
@@ -531,9 +577,14 @@ struct LineClassifier: Sendable {
         // value: short, and not a sentence — so an interview's closing `Q: …?` / `A: ….` lines,
         // `Update: The company said …` or `Smith: We will keep fighting.` stay in the body.
         if !Self.trailerKeys.contains(key.lowercased()) {
-            let words = value.split(separator: " ").count
-            let sentence = value.hasSuffix(".") || value.hasSuffix("?") || value.hasSuffix("!") || value.hasSuffix("…")
-            guard value.scalarCount <= 60, words <= 8, !(sentence && words > 3) else { return nil }
+            let words = value.split(separator: " ")
+            // A final `.` makes a sentence unless it closes an abbreviation (`Acme Inc.`).
+            let lastWord = words.last.map(String.init) ?? ""
+            let abbreviation = lastWord.hasSuffix(".") && lastWord.count <= 4 && (lastWord.first?.isUppercase ?? false)
+            let sentence = value.hasSuffix("?") || value.hasSuffix("!") || value.hasSuffix("…")
+                || (value.hasSuffix(".") && !abbreviation)
+            // One-letter keys are speakers in an interview (`Q:`, `A:`), not labels.
+            guard key.count > 1, value.scalarCount <= 60, words.count <= 8, !sentence else { return nil }
         }
         return [.meta(key, value)]
     }
