@@ -188,8 +188,8 @@ final class SQLiteSinkWriter: SinkWriter {
     private let quotedTable: String
     /// The table's columns: identifier key (ASCII lower case) → name.
     private var columns: [String: String] = [:]
-    /// Identifier keys of the columns whose affinity turns numeric-looking text into numbers.
-    private var numericColumns: Set<String> = []
+    /// The columns whose affinity turns numeric-looking text into numbers, by identifier key.
+    private var numericColumns: [String: NumericAffinity] = [:]
     private var tableReady = false
     private var statements: [[String]: Statement] = [:]
     private var lastFields: [String] = []
@@ -255,7 +255,7 @@ final class SQLiteSinkWriter: SinkWriter {
         let types = try db.strings("SELECT type FROM pragma_table_info(?1) ORDER BY cid", [.string(sink.table)])
         for (name, type) in zip(names, types) {
             columns[identifierKey(name)] = name
-            if Self.hasNumericAffinity(type) { numericColumns.insert(identifierKey(name)) }
+            numericColumns[identifierKey(name)] = Self.numericAffinity(type)
         }
         return true
     }
@@ -285,7 +285,7 @@ final class SQLiteSinkWriter: SinkWriter {
         }
         var definitions = order.map { name -> String in
             let type = kinds[identifierKey(name)]?.sqlType ?? ""
-            if Self.hasNumericAffinity(type) { numericColumns.insert(identifierKey(name)) }
+            numericColumns[identifierKey(name)] = Self.numericAffinity(type)
             return type.isEmpty ? quoteIdentifier(name) : "\(quoteIdentifier(name)) \(type)"
         }
         if !sink.key.isEmpty {
@@ -326,7 +326,7 @@ final class SQLiteSinkWriter: SinkWriter {
         let type = kind.sqlType
         try db.execute("ALTER TABLE \(quotedTable) ADD COLUMN \(quoteIdentifier(name))\(type.isEmpty ? "" : " " + type)")
         columns[identifierKey(name)] = name
-        if Self.hasNumericAffinity(type) { numericColumns.insert(identifierKey(name)) }
+        numericColumns[identifierKey(name)] = Self.numericAffinity(type)
         statements.removeAll()
         lastStatement = nil
     }
@@ -463,28 +463,31 @@ final class SQLiteSinkWriter: SinkWriter {
     /// as 7), or `nil`.
     private func affinityProblem(_ record: Record) -> String? {
         for (name, value) in record.fields {
-            guard case .string(let text) = value, numericColumns.contains(identifierKey(name)),
-                  Self.affinityWouldChange(text) else { continue }
+            guard case .string(let text) = value, let affinity = numericColumns[identifierKey(name)],
+                  Self.affinityWouldChange(text, affinity) else { continue }
             let column = columns[identifierKey(name)] ?? name
             return "field '\(name)': the text \(JSONWriter.string(value)) would be stored as a number in the numeric column '\(column)' (SQLite type affinity) and lose its exact form; send this field with one type, or store it in a TEXT column"
         }
         return nil
     }
 
-    /// Whether a declared column type has INTEGER, REAL or NUMERIC affinity (SQLite's rules:
-    /// INT → integer; CHAR, CLOB, TEXT → text; BLOB or none → blob; REAL, FLOA, DOUB → real;
-    /// anything else → numeric).
-    static func hasNumericAffinity(_ declared: String) -> Bool {
+    /// A column's numeric affinity, or nil for TEXT and BLOB ones (SQLite's rules: INT →
+    /// integer; CHAR, CLOB, TEXT → text; BLOB or none → blob; REAL, FLOA, DOUB → real; anything
+    /// else → numeric, which converts like integer).
+    static func numericAffinity(_ declared: String) -> NumericAffinity? {
         let t = declared.uppercased()
-        if t.contains("INT") { return true }
-        if t.isEmpty || t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") || t.contains("BLOB") { return false }
-        return true
+        if t.contains("INT") { return .integer }
+        if t.isEmpty || t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") || t.contains("BLOB") { return nil }
+        if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") { return .real }
+        return .integer
     }
 
-    /// Whether SQLite would turn `text` into a number whose own text differs from it: a
-    /// well-formed decimal literal (spaces around allowed) that is not already in canonical
-    /// form (`"7"` and `"1.5"` are; `"007"`, `"+7"`, `" 7"`, `"1.50"`, `"1e3"` are not).
-    static func affinityWouldChange(_ text: String) -> Bool {
+    /// Whether SQLite would store `text`, bound for a column of this affinity, as a number whose
+    /// own text differs from it. INTEGER/NUMERIC keep `"7"` and `"1.5"` as they are, but turn
+    /// `"007"`, `"+7"`, `" 7"`, `"1.50"`, `"1e3"` and `"1.0"` (an integral real) into other
+    /// numbers; REAL turns every number into a double, so only `"1.5"`-style text survives
+    /// (`"2"` would read back as 2.0).
+    static func affinityWouldChange(_ text: String, _ affinity: NumericAffinity = .integer) -> Bool {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         var bytes = Substring(trimmed).utf8[...]
         if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
@@ -507,8 +510,14 @@ final class SQLiteSinkWriter: SinkWriter {
             bytes = bytes.dropFirst(exponent.count)
         }
         guard bytes.isEmpty else { return false }            // not a number: stored as text
-        if let n = Int64(text), String(n) == text { return false }
-        if let d = Double(text), !text.contains(where: { $0 == "e" || $0 == "E" }), "\(d)" == text { return false }
+        let exponent = text.contains { $0 == "e" || $0 == "E" }
+        switch affinity {
+        case .integer:
+            if let n = Int64(text), String(n) == text { return false }
+            if let d = Double(text), !exponent, "\(d)" == text, d.rounded() != d { return false }
+        case .real:
+            if let d = Double(text), !exponent, "\(d)" == text { return false }
+        }
         return true
     }
 
@@ -590,4 +599,12 @@ final class SQLiteSinkWriter: SinkWriter {
         }
         try commit()
     }
+}
+
+/// How a numeric column converts text (see ``SQLiteSinkWriter/numericAffinity(_:)``).
+enum NumericAffinity {
+    /// INTEGER and NUMERIC: integral values become integers.
+    case integer
+    /// REAL: every number becomes a double.
+    case real
 }

@@ -209,16 +209,19 @@ struct SQLiteSinkTests {
 
     @Test("which texts SQLite's numeric affinity would change")
     func affinityWouldChange() {
-        for text in ["007", "+7", " 7", "7 ", "1.50", "1e3", "1E3", ".5", "5.", "-0", "9223372036854775808"] {
-            #expect(SQLiteSinkWriter.affinityWouldChange(text), "\(text)")
+        for text in ["007", "+7", " 7", "7 ", "1.50", "1e3", "1E3", ".5", "5.", "-0", "9223372036854775808", "1.0", "100.0"] {
+            #expect(SQLiteSinkWriter.affinityWouldChange(text, .integer), "\(text)")
         }
         for text in ["7", "-7", "1.5", "0", "abc", "", "1e", "0x10", "1.2.3", "12 apples", "Infinity"] {
-            #expect(!SQLiteSinkWriter.affinityWouldChange(text), "\(text)")
+            #expect(!SQLiteSinkWriter.affinityWouldChange(text, .integer), "\(text)")
         }
-        #expect(SQLiteSinkWriter.hasNumericAffinity("INTEGER") && SQLiteSinkWriter.hasNumericAffinity("REAL")
-                && SQLiteSinkWriter.hasNumericAffinity("NUMERIC") && SQLiteSinkWriter.hasNumericAffinity("DECIMAL(10,2)"))
-        #expect(!SQLiteSinkWriter.hasNumericAffinity("TEXT") && !SQLiteSinkWriter.hasNumericAffinity("")
-                && !SQLiteSinkWriter.hasNumericAffinity("BLOB") && !SQLiteSinkWriter.hasNumericAffinity("VARCHAR(20)"))
+        // A REAL column turns "2" into 2.0, but keeps "2.0" and "1.5".
+        #expect(SQLiteSinkWriter.affinityWouldChange("2", .real))
+        #expect(!SQLiteSinkWriter.affinityWouldChange("2.0", .real) && !SQLiteSinkWriter.affinityWouldChange("1.5", .real))
+        #expect(SQLiteSinkWriter.numericAffinity("INTEGER") == .integer && SQLiteSinkWriter.numericAffinity("REAL") == .real
+                && SQLiteSinkWriter.numericAffinity("NUMERIC") == .integer && SQLiteSinkWriter.numericAffinity("DOUBLE") == .real)
+        #expect(SQLiteSinkWriter.numericAffinity("TEXT") == nil && SQLiteSinkWriter.numericAffinity("") == nil
+                && SQLiteSinkWriter.numericAffinity("BLOB") == nil && SQLiteSinkWriter.numericAffinity("VARCHAR(20)") == nil)
     }
 
     @Test("indexes are created for single fields and lists of fields")
