@@ -504,10 +504,10 @@ local function read_number(text, s)
   end
   local frac, p3 = match(text, "^%.(%d+)()", p)
   if frac then return int, frac, p3 end
-  -- A decimal comma only where it cannot be a thousands separator: one or two digits, then a
-  -- scale word ("1,5 million", "2,75bn").
-  local dfrac, word = match(text, "^,(%d%d?)[ %-]?(%a+)", p)
-  if dfrac and SCALES[lower(word)] then return int, dfrac, p + 1 + #dfrac end
+  -- A decimal comma where it cannot be a thousands separator (those take three digits): one
+  -- or two digits ("€2,50", "12,50 euros", "2 500,00 euros", "1,5 million", "2,5 percent").
+  local dfrac, after = match(text, "^,(%d%d?)()", p)
+  if dfrac and not is_digit(byte(text, after)) then return int, dfrac, after end
   return int, "", p
 end
 
@@ -1370,6 +1370,23 @@ local function speaker_at(text, p, quote_pos)
       if hit and hit.class == "organizations" then return hit.canonical, he end
     end
     return nil
+  end
+  -- "spokesperson Mao Ning", "Foreign Ministry spokesperson Mao Ning": capitalised qualifier
+  -- words and a lower-case title before the name; the name is the speaker.
+  do
+    local q0 = p
+    for _ = 1, 4 do
+      local w, we = match(text, "^(%u[%a%-]*) ()", q0)
+      if not w then break end
+      q0 = we
+    end
+    local moved = false
+    for _ = 1, 3 do
+      local lw, le = match(text, "^(%l+) ()", q0)
+      if not lw or not (LOWER_HEADS[lw] or LOWER_MODS[lw]) then break end
+      q0, moved = le, true
+    end
+    if moved and match(text, "^%u", q0) then p = q0 end
   end
   local q = p
   local org, org_end                     -- "said WFP spokesperson Rania Saleh": the person speaks

@@ -102,6 +102,9 @@ test("money: thousands separated by spaces, and a decimal comma before a scale w
   eq(money("costs of $2,25 billion"), { { text = "$2,25 billion", currency = "USD", value = 2250000000 } })
   -- A comma before three digits stays a thousands separator.
   eq(money("$1,500 million"), { { text = "$1,500 million", currency = "USD", value = 1500000000 } })
+  -- One or two digits after a comma are decimals.
+  eq(money("a fee of €2,50"), { { text = "€2,50", currency = "EUR", value = 2.5 } })
+  eq(money("costs 2 500,00 euros"), { { text = "2 500,00 euros", currency = "EUR", value = 2500 } })
 end)
 test("money: hyphenated scale", function()
   eq(money("a $5-billion deal"), { { text = "$5-billion", currency = "USD", value = 5000000000 } })
@@ -288,6 +291,8 @@ test("quotes: an organisation before a title introduces the speaker; alone it is
   eq(quotes('"We object," said Chinese Foreign Ministry spokesperson Mao Ning.'),
     { { text = "We object", speaker = "Mao Ning" } })
   eq(quotes('"We need access," said WFP.'), { { text = "We need access", speaker = "World Food Programme" } })
+  eq(quotes('"No comment," said spokesperson Lin Jian.'), { { text = "No comment", speaker = "Lin Jian" } })
+  eq(quotes('"We object," said Foreign Ministry spokesperson Mao Ning.'), { { text = "We object", speaker = "Mao Ning" } })
 end)
 test("quotes: said before the speaker", function()
   eq(quotes('"We will win," said John Smith.'), { { text = "We will win", speaker = "John Smith" } })
