@@ -17,7 +17,7 @@ public struct FilterTransform: Transform {
         OptionSpec("condition", .string, required: true,
                    doc: "a Lua expression over `record`, e.g. record.word_count >= 100"),
         LuaStageOptions.onError,
-        LuaStageOptions.workers,
+        LuaStageOptions.filterWorkers,
         LuaStageOptions.ordered,
         LuaStageOptions.maxInstructions,
         LuaStageOptions.maxMemory,

@@ -10,6 +10,8 @@ enum LuaStageOptions {
         doc: "what a record whose script fails becomes: dead_letter, drop, or fail (stop the pipeline)")
     static let workers = OptionSpec(
         "workers", .integer, doc: "Lua states running in parallel, 1 to \(maxWorkers) (default: --workers, the number of cores; 1 for a script with finish)")
+    static let filterWorkers = OptionSpec(
+        "workers", .integer, doc: "Lua states running in parallel, 1 to \(maxWorkers) (default: --workers, the number of cores)")
     /// More threads than this is a typo, not a plan (each worker is a thread and a Lua state).
     static let maxWorkers = 256
     static let ordered = OptionSpec(

@@ -84,10 +84,10 @@ struct RunCommand: ParsableCommand {
             printError("error: \(failure)")
             throw ExitCode(ExitStatus.fatal)
         }
-        if result.deadLetters > 0 {
+        let unwritten = deadLetters.unwritten
+        if result.deadLetters > 0 && unwritten.count == 0 {
             printError("\(result.deadLetters) record\(result.deadLetters == 1 ? "" : "s") went to dead letters: \(pipeline.deadLetterPath)")
         }
-        let unwritten = deadLetters.unwritten
         if unwritten.count > 0 {
             // A dead letter that never reached the disk is a lost record: that is a failed run.
             printError("error: \(unwritten.count) dead letter\(unwritten.count == 1 ? "" : "s") could not be written (\(unwritten.reason ?? "unknown reason")); those records are lost")
@@ -214,7 +214,8 @@ enum Summary {
     /// A rate for people: whole numbers with separators, one decimal below 10 (a slow trickle
     /// of 2 records in 4 s is 0.5 records/s, not 0).
     static func rateText(_ rate: Double) -> String {
-        rate < 10 ? String(format: "%.1f", rate) : grouped(Int(rate))
+        if rate >= 10 { return grouped(Int(rate)) }
+        return rate > 0 && rate < 0.1 ? String(format: "%.3f", rate) : String(format: "%.1f", rate)
     }
 
     /// 1234567 → "1,234,567".

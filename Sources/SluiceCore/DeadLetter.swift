@@ -128,7 +128,7 @@ public final class FileDeadLetterQueue: DeadLetterQueue {
                 _ = try? st.handle?.seekToEnd()
                 if st.handle == nil {
                     st.failed = true
-                    st.lastFailure = "cannot open \(path) for writing"
+                    st.lastFailure = "cannot open \(path) for writing: \(String(cString: strerror(errno)))"
                     FileHandle.standardError.write(Data("sluice: cannot open dead-letter file \(path)\n".utf8))
                 }
             }
