@@ -50,6 +50,9 @@ public struct LuaTransform: Transform {
     /// Whether output keeps input order.
     public let ordered: Bool
 
+    /// The script: no sink may overwrite it.
+    public var inputFiles: FileSet? { FileSet(pattern: script.path) }
+
     /// Builds the stage from checked options: reads the script and checks it (throws every
     /// problem found as a `ConfigError`).
     public init(_ options: StageOptions) throws(ConfigError) {

@@ -430,8 +430,11 @@ private struct LoadSession {
         writers.append(Writer(name: "the dead-letter file", type: "", shares: false, path: deadLetter,
                               position: deadLetterPosition))
         var readers: [(name: String, type: String, files: FileSet)] = stages.compactMap { stage in
-            guard case .source(let source) = stage.stage, let files = source.inputFiles else { return nil }
-            return ("source '\(stage.name)'", stage.type, files)
+            switch stage.stage {
+            case .source(let source): return source.inputFiles.map { ("source '\(stage.name)'", stage.type, $0) }
+            case .transform(let transform): return transform.inputFiles.map { ("transform '\(stage.name)'", stage.type, $0) }
+            case .sink: return nil
+            }
         }
         readers.append(("the config file itself", "", FileSet(pattern: file)))
 

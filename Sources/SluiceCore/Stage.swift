@@ -39,6 +39,8 @@ public protocol Transform: Sendable {
     var ordered: Bool { get }
     /// Opens one worker. Called on the worker's own thread; the worker never leaves it.
     func makeWorker(_ context: StageContext) throws -> any TransformWorker
+    /// Files the transform reads (a rule script), which no sink may write; default none.
+    var inputFiles: FileSet? { get }
 }
 
 extension Transform {
@@ -46,6 +48,8 @@ extension Transform {
     public var workers: Int { 1 }
     /// Ordered by default.
     public var ordered: Bool { true }
+    /// No files declared.
+    public var inputFiles: FileSet? { nil }
 }
 
 /// The per-thread working half of a ``Transform``.

@@ -277,6 +277,27 @@ struct CommandTests {
         #expect(try String(contentsOfFile: dir.file("out/previous.jsonl"), encoding: .utf8) == "{\"kept\":true}\n")
     }
 
+    @Test("validate refuses a sink that would overwrite the rule script or the config file")
+    func sinkOverwritingScriptOrConfig() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("in.jsonl", "{}\n")
+        try dir.write("rule.lua", "function process(r) return r end\n")
+        try dir.write("p.yaml", """
+            sources:
+              input: { type: json, path: in.jsonl }
+            transforms:
+              rule: { type: lua, inputs: [input], script: rule.lua }
+            sinks:
+              a: { type: json, inputs: [rule], path: rule.lua }
+              b: { type: json, inputs: [rule], path: p.yaml }
+            """)
+        let result = try Sluice.run(["validate", "p.yaml"], in: dir.path)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("p.yaml:6:42: error: sink 'a': writes rule.lua, which transform 'rule' reads"), "\(result.stderr)")
+        #expect(result.stderr.contains("sink 'b': writes p.yaml, which the config file itself reads"), "\(result.stderr)")
+        #expect(try String(contentsOfFile: dir.file("rule.lua"), encoding: .utf8) == "function process(r) return r end\n")
+    }
+
     @Test("dead letters that cannot be written (disk full, folder blocked) fail the run with exit 1 and say how many were lost")
     func unwritableDeadLetters() throws {
         let dir = TemporaryDirectory()
