@@ -90,8 +90,10 @@ public struct SQLiteSource: Source {
         }
         let statement: Statement
         var rowidColumn = false
+        var rowidAlias: String?
         if let table {
-            (statement, rowidColumn) = try prepareTable(table, db: db, fail: fail)
+            (statement, rowidAlias) = try prepareTable(table, db: db, fail: fail)
+            rowidColumn = rowidAlias != nil
         } else {
             do throws(SQLiteError) {
                 statement = try db.prepare(query ?? "")
@@ -119,14 +121,22 @@ public struct SQLiteSource: Source {
         let file = (path as NSString).lastPathComponent
         var batch: [Record] = []
         batch.reserveCapacity(context.batchSize)
-        // Paged (a table with a rowid): the last rowid read, and the rows of this page.
+        // Paged (a table with a rowid): the next rowid to read, and the rows of this page. The
+        // read stops at the highest rowid there was at the start, so rows a sink appends to the
+        // same table during the run are not read back (that would never end).
         let paged = rowidColumn
-        var lastRowid = Int64.min
+        var nextRowid = Int64.min
         var pageRows = 0
+        var highest = Int64.max
+        if paged, let table, let alias = rowidAlias {
+            let top = try? db.strings("SELECT max(\(alias)) FROM \(quoteIdentifier(table))")
+            highest = top?.first.flatMap { Int64($0) } ?? Int64.min
+        }
         func startPage() throws {
             do throws(SQLiteError) {
-                try statement.bind(.int(lastRowid), at: 1)
+                try statement.bind(.int(nextRowid), at: 1)
                 try statement.bind(.int(Int64(context.batchSize)), at: 2)
+                try statement.bind(.int(highest), at: 3)
             } catch {
                 throw fail("cannot read \(path): \(error.message)")
             }
@@ -141,7 +151,7 @@ public struct SQLiteSource: Source {
                 throw fail("cannot read \(path): \(error.message)")
             }
             if !hasRow {
-                guard paged, pageRows == context.batchSize else { break }
+                guard paged, pageRows == context.batchSize, nextRowid != Int64.max else { break }
                 // A full page: release the read lock, hand the batch on, read the next page.
                 statement.reset()
                 try context.emit(batch)
@@ -150,7 +160,8 @@ public struct SQLiteSource: Source {
                 continue
             }
             if paged {
-                lastRowid = statement.int64(at: 0)
+                let rowid = statement.int64(at: 0)
+                nextRowid = rowid == Int64.max ? Int64.max : rowid + 1
                 pageRows += 1
             }
             var fields = Fields(minimumCapacity: names.count)
@@ -169,9 +180,10 @@ public struct SQLiteSource: Source {
         try context.emit(batch)
     }
 
-    /// `SELECT rowid, * FROM table` (or `SELECT *` when it has no rowid), or an error naming
-    /// the table and listing the tables there.
-    private func prepareTable(_ table: String, db: Database, fail: (String) -> StageError) throws -> (Statement, Bool) {
+    /// `SELECT rowid, * FROM table … ` in rowid pages, with the rowid's usable name (or
+    /// `SELECT *` and nil when it has no rowid), or an error naming the table and listing the
+    /// tables there.
+    private func prepareTable(_ table: String, db: Database, fail: (String) -> StageError) throws -> (Statement, String?) {
         let kinds: [String]
         do throws(SQLiteError) {
             kinds = try db.strings("SELECT type FROM sqlite_master WHERE name = ?1 COLLATE NOCASE AND type IN ('table', 'view')",
@@ -194,11 +206,11 @@ public struct SQLiteSource: Source {
         // reset and the read lock released, so a sink writing another table of this database
         // (in rollback-journal mode) can commit while this source waits on backpressure.
         if kinds.first == "table", let alias = ["rowid", "_rowid_", "oid"].first(where: { !columns.contains($0) }),
-           let statement = try? db.prepare("SELECT \(alias), * FROM \(quoted) WHERE \(alias) > ?1 ORDER BY \(alias) LIMIT ?2") {
-            return (statement, true)
+           let statement = try? db.prepare("SELECT \(alias), * FROM \(quoted) WHERE \(alias) >= ?1 AND \(alias) <= ?3 ORDER BY \(alias) LIMIT ?2") {
+            return (statement, alias)
         }
         do throws(SQLiteError) {
-            return (try db.prepare("SELECT * FROM \(quoted)"), false)
+            return (try db.prepare("SELECT * FROM \(quoted)"), nil)
         } catch {
             throw fail("cannot read table '\(table)' in \(path): \(error.message)")
         }

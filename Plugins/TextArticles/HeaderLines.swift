@@ -283,7 +283,11 @@ struct LineClassifier: Sendable {
             s = String(s.unicodeScalars.dropLast())
         }
         guard !s.isEmpty, s.scalarCount <= 200 else { return nil }
-        for joiner in [" and ", " And ", " AND ", " & ", " und ", " y "] { s = s.replacingOccurrences(of: joiner, with: ", ") }
+        // `with` joins a co-author or an agency (`By A with B`, `By A with the Associated Press`:
+        // the agency is dropped below as an outlet).
+        for joiner in [" and ", " And ", " AND ", " & ", " und ", " y ", " with ", " With ", " WITH "] {
+            s = s.replacingOccurrences(of: joiner, with: ", ")
+        }
         var result: [String] = []
         var sawPiece = false
         for rawPiece in s.split(whereSeparator: { $0 == "," || $0 == ";" }) {

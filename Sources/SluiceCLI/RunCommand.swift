@@ -215,7 +215,7 @@ enum Summary {
     /// of 2 records in 4 s is 0.5 records/s, not 0).
     static func rateText(_ rate: Double) -> String {
         if rate >= 10 { return grouped(Int(rate)) }
-        return rate > 0 && rate < 0.1 ? String(format: "%.3f", rate) : String(format: "%.1f", rate)
+        return rate > 0 && rate < 1 ? String(format: "%.2g", rate) : String(format: "%.1f", rate)
     }
 
     /// 1234567 → "1,234,567".

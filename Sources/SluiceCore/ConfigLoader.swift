@@ -710,11 +710,16 @@ enum FileClaims {
     static func resolved(_ path: String) -> String {
         let url = URL(fileURLWithPath: path).standardizedFileURL
         if FileManager.default.fileExists(atPath: url.path) { return url.resolvingSymlinksInPath().path }
-        let folder = url.deletingLastPathComponent()
-        if FileManager.default.fileExists(atPath: folder.path) {
-            return folder.resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
+        // Resolve the nearest folder that exists (`link/new/sub/x.jsonl`), keep the rest.
+        var existing = url.deletingLastPathComponent()
+        var rest = [url.lastPathComponent]
+        while existing.path != "/" && !FileManager.default.fileExists(atPath: existing.path) {
+            rest.insert(existing.lastPathComponent, at: 0)
+            existing = existing.deletingLastPathComponent()
         }
-        return url.path
+        var result = existing.resolvingSymlinksInPath()
+        for part in rest { result.appendPathComponent(part) }
+        return result.path
     }
 
     /// The device and inode of an existing file.

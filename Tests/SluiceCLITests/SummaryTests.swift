@@ -42,6 +42,7 @@ struct SummaryTests {
         #expect(Summary.rateText(9.96) == "10.0")
         #expect(Summary.rateText(12_345.9) == "12,345")
         #expect(Summary.rateText(1 / 20.96) == "0.048")
+        #expect(Summary.rateText(1 / 1.51) == "0.66")
     }
 
     @Test("exit statuses are those of SPEC §2")

@@ -67,6 +67,31 @@ struct SQLitePipelineTests {
         }
     }
 
+    @Test("reading and appending to the same table ends: rows added during the run are not read back; the lowest possible rowid is read")
+    func sameTableReadAndWritten() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("one.db")
+        var sql = "CREATE TABLE t (n INTEGER, v TEXT); INSERT INTO t (rowid, n, v) VALUES (-9223372036854775808, 0, 'min'); BEGIN;"
+        for i in 1...3_000 { sql += "INSERT INTO t VALUES (\(i), 'x');" }
+        try exec(db, sql + "COMMIT;")
+        let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+        let yaml = """
+            sources:
+              s: { type: sqlite, path: one.db, table: t }
+            sinks:
+              q: { type: sqlite, inputs: [s], path: one.db, table: t, batch_size: 100 }
+            """
+        let pipeline = try loader.load(yaml: yaml, file: dir.file("p.yaml"), baseDirectory: dir.path)
+        var options = RunOptions()
+        options.channelCapacity = 2
+        options.batchSize = 100
+        let result = PipelineRunner(pipeline: pipeline, options: options, deadLetters: CollectingDeadLetterQueue()).run()
+        #expect(result.failure == nil)
+        #expect(result.read == 3_001)
+        // Every row once more, the row with the lowest possible rowid included.
+        #expect(try rows(db, "SELECT count(*), sum(n = 0) FROM t") == [[6_002, 2]])
+    }
+
     @Test("a source with both table and query is refused when the config loads")
     func tableAndQuery() throws {
         let dir = TemporaryDirectory()
