@@ -171,6 +171,33 @@ struct CommandTests {
         #expect(fromStdin.stdout.lines == [#"{"kind":"extra","of":5}"#, #"{"n":10}"#])
     }
 
+    @Test("try: paths and --options are data: a '$' in them is not taken for an environment variable")
+    func tryKeepsDollarSigns() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("cost$rule.lua", "function init(o) price = o.price end\nfunction process(r) r.price = price return r end\n")
+        let result = try Sluice.run(["try", "cost$rule.lua", "--options", #"{"price":"${HOME} $5 $$"}"#], in: dir.path,
+                                    stdin: "{\"n\":1}\n")
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.lines == [#"{"n":1,"price":"${HOME} $5 $$"}"#])
+    }
+
+    @Test("run: an unwritable --metrics path is refused before any record moves (exit 2)")
+    func metricsPathCheckedFirst() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("in.jsonl", "{\"n\":1}\n")
+        try dir.write("blocker", "a file where a folder should be")
+        try dir.write("p.yaml", """
+            sources:
+              input: { type: json, path: in.jsonl }
+            sinks:
+              out: { type: json, inputs: [input], path: out.jsonl }
+            """)
+        let result = try Sluice.run(["run", "p.yaml", "--progress", "never", "--metrics", "blocker/m.json"], in: dir.path)
+        #expect(result.status == 2, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("error: cannot write metrics to blocker/m.json"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("out.jsonl")))
+    }
+
     @Test("try: a runtime error names script and line on stderr and exits 3")
     func tryError() throws {
         let dir = TemporaryDirectory()

@@ -276,6 +276,23 @@ struct LuaTransformTests {
         #expect(letters.letters.first?.details["script_line"] == .string("record.n > 0 and record.missing > 1"))
     }
 
+    @Test("a filter condition over its memory cap fails that record; the state is rebuilt and the next records pass")
+    func filterMemoryErrorRebuildsState() throws {
+        let fixture = PipelineFixture()
+        let pipeline = try fixture.load("""
+            sources: { numbers: { type: numbers, count: 4 } }
+            transforms:
+              f: { type: filter, inputs: [numbers], max_memory: 2MiB, workers: 1,
+                   condition: "record.n ~= 1 or #string.rep('x', 8000000) > 0" }
+            sinks: { out: { type: collect, inputs: [f] } }
+            """, files: [:])
+        let letters = CollectingDeadLetterQueue()
+        _ = PipelineRunner(pipeline: pipeline, deadLetters: letters).run()
+        #expect(fixture.collected.records("out").compactMap { $0["n"]?.intValue } == [0, 2, 3])
+        #expect(letters.letters.count == 1)
+        #expect(letters.letters.first?.error.contains("memory limit") == true, "\(letters.letters.map(\.error))")
+    }
+
     @Test("filter keeps truthy records and drops false, nil and null ones")
     func filter() throws {
         let fixture = PipelineFixture()
