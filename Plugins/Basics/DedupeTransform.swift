@@ -49,7 +49,7 @@ struct DedupeTransform: Transform {
             }
         }
         if name.utf8.count > 200 {
-            let digest = SHA256.hash(data: Data(stage.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+            let digest = Hex.string(SHA256.hash(data: Data(stage.utf8)).prefix(8))
             var cut = ""
             for character in name {
                 if cut.utf8.count + String(character).utf8.count > 180 { break }

@@ -24,15 +24,7 @@ struct Article {
     /// its first 16 bytes (32 characters). It does not depend on the file's name, encoding,
     /// line endings, byte-order mark or hard wrapping.
     static func id(title: String, body: String) -> String {
-        let digest = SHA256.hash(data: Array((title + "\n" + body).utf8))
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for byte in digest.prefix(16) {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Hex.string(SHA256.hash(data: Array((title + "\n" + body).utf8)).prefix(16))
     }
 
     mutating func add(_ facts: [LineFact]) {

@@ -282,15 +282,7 @@ extension LuaEngine {
         lua_createtable(L, 0, 1)
         vm.setFunction("sha256") { t throws(LuaRaise) in
             let bytes = try LuaArguments(t, "sluice.hash.sha256").bytes(1)
-            let digest = SHA256.hash(data: UnsafeRawBufferPointer(bytes))
-            let hex: [UInt8] = Array("0123456789abcdef".utf8)
-            var out: [UInt8] = []
-            out.reserveCapacity(64)
-            for byte in digest {
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            }
-            pushBytes(t, out)
+            pushBytes(t, Hex.utf8(SHA256.hash(data: UnsafeRawBufferPointer(bytes))))
             return 1
         }
         lua_setfield(L, -2, "hash")
