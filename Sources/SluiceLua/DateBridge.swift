@@ -51,7 +51,7 @@ struct ISODateTime: Equatable {
             return false
         }
         guard let y = number(4), take(0x2D), let m = number(2), take(0x2D), let d = number(2) else { return nil }
-        guard (1...12).contains(m), d >= 1, d <= ISODateTime.daysIn(month: m, year: y) else { return nil }
+        guard (1...12).contains(m), d >= 1, d <= CivilCalendar.daysIn(month: m, year: y) else { return nil }
         year = y
         month = m
         day = d
@@ -96,7 +96,7 @@ struct ISODateTime: Equatable {
         let whole = Int(epochSeconds.rounded(.down))
         let days = whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400
         let secs = whole - days * 86_400
-        (year, month, day) = ISODateTime.civil(fromDays: days)
+        (year, month, day) = CivilCalendar.civil(fromDays: days)
         hour = secs / 3600
         minute = secs % 3600 / 60
         second = secs % 60
@@ -112,60 +112,20 @@ struct ISODateTime: Equatable {
 
     /// ISO 8601 text, as `DateParser` writes it (`Z` for UTC).
     var iso: String {
-        var s = ISODateTime.pad(year, 4) + "-" + ISODateTime.pad(month, 2) + "-" + ISODateTime.pad(day, 2)
+        var s = CivilCalendar.pad(year, 4) + "-" + CivilCalendar.pad(month, 2) + "-" + CivilCalendar.pad(day, 2)
         guard let hour else { return s }
-        s += "T" + ISODateTime.pad(hour, 2) + ":" + ISODateTime.pad(minute, 2) + ":" + ISODateTime.pad(second, 2)
+        s += "T" + CivilCalendar.pad(hour, 2) + ":" + CivilCalendar.pad(minute, 2) + ":" + CivilCalendar.pad(second, 2)
         if let fraction { s += "." + fraction }
-        if let offset { s += ISODateTime.offsetText(offset, colon: true, zulu: true) }
+        if let offset { s += CivilCalendar.offsetText(offset, colon: true, zulu: true) }
         return s
     }
 
     /// Days since 1970-01-01 of the date.
-    var daysSinceEpoch: Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
+    var daysSinceEpoch: Int { CivilCalendar.daysSinceEpoch(year: year, month: month, day: day) }
 
     /// Seconds since the Unix epoch (the offset applied; none counts as UTC).
     var epochSeconds: Int {
         daysSinceEpoch * 86_400 + (hour ?? 0) * 3600 + minute * 60 + second - (offset ?? 0)
-    }
-
-    static func civil(fromDays z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(abs(value))
-        let padded = digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-        return value < 0 ? "-" + padded : padded
-    }
-
-    static func offsetText(_ seconds: Int, colon: Bool, zulu: Bool) -> String {
-        if seconds == 0 && zulu { return "Z" }
-        let sign = seconds < 0 ? "-" : "+"
-        let minutes = abs(seconds) / 60
-        return sign + pad(minutes / 60, 2) + (colon ? ":" : "") + pad(minutes % 60, 2)
     }
 
     /// The offset of a zone (`Z`, `UTC`, `GMT`, `+08:00`, `-0500`, an IANA name) at a date.
@@ -197,28 +157,28 @@ struct ISODateTime: Equatable {
             guard c == "%" else { out.append(c); continue }
             guard let k = chars.next() else { throw DateFormatError(conversion: "%") }
             switch k {
-            case "Y": out += ISODateTime.pad(year, 4)
-            case "y": out += ISODateTime.pad(year % 100, 2)
-            case "C": out += ISODateTime.pad(year / 100, 2)
-            case "m": out += ISODateTime.pad(month, 2)
-            case "d": out += ISODateTime.pad(day, 2)
+            case "Y": out += CivilCalendar.pad(year, 4)
+            case "y": out += CivilCalendar.pad(year % 100, 2)
+            case "C": out += CivilCalendar.pad(year / 100, 2)
+            case "m": out += CivilCalendar.pad(month, 2)
+            case "d": out += CivilCalendar.pad(day, 2)
             case "e": out += day < 10 ? " \(day)" : "\(day)"
-            case "H": out += ISODateTime.pad(h, 2)
-            case "I": out += ISODateTime.pad(h % 12 == 0 ? 12 : h % 12, 2)
-            case "M": out += ISODateTime.pad(minute, 2)
-            case "S": out += ISODateTime.pad(second, 2)
+            case "H": out += CivilCalendar.pad(h, 2)
+            case "I": out += CivilCalendar.pad(h % 12 == 0 ? 12 : h % 12, 2)
+            case "M": out += CivilCalendar.pad(minute, 2)
+            case "S": out += CivilCalendar.pad(second, 2)
             case "p": out += h < 12 ? "AM" : "PM"
             case "j":
                 let start = ISODateTime(year: year, month: 1, day: 1)
-                out += ISODateTime.pad(daysSinceEpoch - start.daysSinceEpoch + 1, 3)
+                out += CivilCalendar.pad(daysSinceEpoch - start.daysSinceEpoch + 1, 3)
             case "a": out += String(ISODateTime.dayNames[weekday].prefix(3))
             case "A": out += ISODateTime.dayNames[weekday]
             case "b", "h": out += String(ISODateTime.monthNames[month - 1].prefix(3))
             case "B": out += ISODateTime.monthNames[month - 1]
             case "u": out += String(weekday == 0 ? 7 : weekday)
             case "w": out += String(weekday)
-            case "z": if let offset { out += ISODateTime.offsetText(offset, colon: false, zulu: false) }
-            case "Z": if let offset { out += offset == 0 ? "UTC" : ISODateTime.offsetText(offset, colon: true, zulu: false) }
+            case "z": if let offset { out += CivilCalendar.offsetText(offset, colon: false, zulu: false) }
+            case "Z": if let offset { out += offset == 0 ? "UTC" : CivilCalendar.offsetText(offset, colon: true, zulu: false) }
             case "s": out += String(epochSeconds)
             case "F": out += try format("%Y-%m-%d")
             case "T": out += try format("%H:%M:%S")

@@ -52,7 +52,7 @@ public struct TimeZoneSpec: Sendable, Hashable, CustomStringConvertible {
     /// `+08:00`, or the zone's identifier.
     public var description: String {
         switch kind {
-        case .fixed(let seconds): return DateParser.offsetText(seconds)
+        case .fixed(let seconds): return CivilCalendar.offsetText(seconds)
         case .named(let zone): return zone.identifier
         }
     }
@@ -88,11 +88,11 @@ public struct ParsedDate: Sendable, Hashable {
     /// ISO 8601: `2025-11-20`; `2025-11-20T22:10:00` for a time in no known zone;
     /// `2025-11-20T22:10:00+08:00` (or `…Z` for UTC) with an offset.
     public var iso: String {
-        var s = DateParser.pad(year, 4) + "-" + DateParser.pad(month, 2) + "-" + DateParser.pad(day, 2)
+        var s = CivilCalendar.pad(year, 4) + "-" + CivilCalendar.pad(month, 2) + "-" + CivilCalendar.pad(day, 2)
         guard let hour else { return s }
-        s += "T" + DateParser.pad(hour, 2) + ":" + DateParser.pad(minute ?? 0, 2) + ":" + DateParser.pad(second ?? 0, 2)
+        s += "T" + CivilCalendar.pad(hour, 2) + ":" + CivilCalendar.pad(minute ?? 0, 2) + ":" + CivilCalendar.pad(second ?? 0, 2)
         if let fraction { s += "." + fraction }
-        if let offset { s += DateParser.offsetText(offset) }
+        if let offset { s += CivilCalendar.offsetText(offset) }
         return s
     }
 
@@ -315,16 +315,8 @@ public struct DateParser: Sendable {
     }
 
     private static func valid(_ y: Int, _ m: Int, _ d: Int) -> Day? {
-        guard (1000...9999).contains(y), (1...12).contains(m), d >= 1, d <= daysIn(month: m, year: y) else { return nil }
+        guard (1000...9999).contains(y), (1...12).contains(m), d >= 1, d <= CivilCalendar.daysIn(month: m, year: y) else { return nil }
         return Day(year: y, month: m, day: d)
-    }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
     }
 
     /// A time of day with an optional am/pm and zone.
@@ -473,27 +465,9 @@ public struct DateParser: Sendable {
 
     // MARK: - Formatting helpers
 
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-    }
-
-    /// `Z` for UTC, else `+HH:MM` / `-HH:MM`.
-    static func offsetText(_ seconds: Int) -> String {
-        if seconds == 0 { return "Z" }
-        let sign = seconds < 0 ? "-" : "+"
-        let minutes = abs(seconds) / 60
-        return sign + pad(minutes / 60, 2) + ":" + pad(minutes % 60, 2)
-    }
-
     /// Seconds from 1970-01-01 to the start of a civil date (proleptic Gregorian, UTC).
     static func epochSeconds(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return (era * 146_097 + dayOfEra - 719_468) * 86_400
+        CivilCalendar.daysSinceEpoch(year: year, month: month, day: day) * 86_400
     }
 }
 
