@@ -722,17 +722,17 @@ enum FileClaims {
         return result.path
     }
 
-    /// The device and inode of an existing file.
-    static func identity(_ path: String) -> (UInt64, UInt64)? {
+    /// The device and inode of an existing file, and how many names (hard links) it has.
+    static func identity(_ path: String) -> (device: UInt64, inode: UInt64, links: UInt64)? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        return (UInt64(info.st_dev), UInt64(info.st_ino))
+        return (UInt64(info.st_dev), UInt64(info.st_ino), UInt64(info.st_nlink))
     }
 
     /// Whether two paths name the same file (now, or once it is created).
     static func same(_ a: String, _ b: String) -> Bool {
         if resolved(a) == resolved(b) { return true }
-        if let x = identity(a), let y = identity(b) { return x == y }
+        if let x = identity(a), let y = identity(b) { return x.device == y.device && x.inode == y.inode }
         return false
     }
 
@@ -747,7 +747,11 @@ enum FileClaims {
             let rebased = FileSet(pattern: realRoot + String(files.pattern.dropFirst(root.count)), extensions: files.extensions)
             if rebased.wouldInclude(target) { return true }
         }
-        guard let id = identity(path), let found = try? files.files() else { return false }
-        return found.contains { identity($0.path).map { $0 == id } ?? false }
+        // Links are resolved above; only a file with several names (hard links) needs the walk
+        // over the set's files — a config load does not list an input tree for nothing.
+        guard let id = identity(path), id.links > 1, let found = try? files.files() else { return false }
+        return found.contains { file in
+            identity(file.path).map { $0.device == id.device && $0.inode == id.inode } ?? false
+        }
     }
 }
