@@ -190,6 +190,8 @@ final class SQLiteSinkWriter: SinkWriter {
     private var columns: [String: String] = [:]
     /// The columns whose affinity turns numeric-looking text into numbers, by identifier key.
     private var numericColumns: [String: NumericAffinity] = [:]
+    /// The fields of ``lastStatement`` bound for numeric columns: position, name, affinity.
+    private var lastNumeric: [(Int, String, NumericAffinity)] = []
     private var tableReady = false
     private var statements: [[String]: Statement] = [:]
     private var lastFields: [String] = []
@@ -403,10 +405,6 @@ final class SQLiteSinkWriter: SinkWriter {
                 context.deadLetter(record, error: problem)
                 continue
             }
-            if !numericColumns.isEmpty, let problem = affinityProblem(record) {
-                context.deadLetter(record, error: problem)
-                continue
-            }
             let statement: Statement
             if let last = lastStatement, record.fields.keys.elementsEqual(lastFields) {
                 statement = last
@@ -427,6 +425,14 @@ final class SQLiteSinkWriter: SinkWriter {
                 }
                 lastFields = names
                 lastStatement = statement
+                // Worked out once per set of fields, not per record.
+                lastNumeric = names.enumerated().compactMap { index, name in
+                    numericColumns[identifierKey(name)].map { (index, name, $0) }
+                }
+            }
+            if !lastNumeric.isEmpty, let problem = affinityProblem(record) {
+                context.deadLetter(record, error: problem)
+                continue
             }
             do throws(SQLiteError) {
                 var index: Int32 = 1
@@ -460,11 +466,12 @@ final class SQLiteSinkWriter: SinkWriter {
     }
 
     /// A string field that SQLite's numeric affinity would store as a different text (`"007"`
-    /// as 7), or `nil`.
+    /// as 7), or `nil`. Only the fields bound for numeric columns (``lastNumeric``) are looked at.
     private func affinityProblem(_ record: Record) -> String? {
-        for (name, value) in record.fields {
-            guard case .string(let text) = value, let affinity = numericColumns[identifierKey(name)],
-                  Self.affinityWouldChange(text, affinity) else { continue }
+        let values = record.fields.values
+        for (index, name, affinity) in lastNumeric {
+            let value = values[values.startIndex + index]
+            guard case .string(let text) = value, Self.affinityWouldChange(text, affinity) else { continue }
             let column = columns[identifierKey(name)] ?? name
             return "field '\(name)': the text \(JSONWriter.string(value)) would be stored as a number in the numeric column '\(column)' (SQLite type affinity) and lose its exact form; send this field with one type, or store it in a TEXT column"
         }
