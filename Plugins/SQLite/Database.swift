@@ -2,7 +2,7 @@ import CSQLite
 import Foundation
 import SluiceCore
 
-// A thin wrapper over SQLite's C API. FACTS.md measured the raw API with a reused prepared
+// A thin wrapper over SQLite's C API. The team measured the raw API with a reused prepared
 // statement as the fastest path (91–109k rows/s against 80–88k for GRDB's cached statements),
 // so the sink binds values straight into prepared statements.
 

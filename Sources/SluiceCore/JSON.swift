@@ -1,7 +1,7 @@
 import OrderedCollections
 
 // Sluice reads and writes JSON with its own byte scanner instead of Foundation's
-// JSONSerialization/JSONDecoder. Three reasons, measured (see FACTS.md and `make bench`):
+// JSONSerialization/JSONDecoder. Three reasons, measured (`make bench BENCH=stores`):
 // JSONSerialization cannot tell `1` from `1.0` and loses key order, JSONEncoder does not keep
 // key order either, and JSONSerialization's writer runs at ~17 MB/s against >200 MB/s here.
 

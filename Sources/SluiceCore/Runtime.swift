@@ -45,7 +45,7 @@ public struct RunResult: Sendable {
 /// channels between them, batches flowing one way.
 ///
 /// Threads rather than Swift tasks: Lua calls, SQLite writes and file reads block, and would
-/// starve the cooperative pool (FACTS.md).
+/// starve the cooperative pool's few threads (one per core).
 public final class PipelineRunner: Sendable {
     /// The pipeline being run.
     public let pipeline: Pipeline

@@ -63,7 +63,8 @@ public enum TextDecodingError: Error, Sendable, Hashable, CustomStringConvertibl
 ///
 /// ``normalize(_:)`` makes equal-looking text equal: line breaks become `\n`, the text is put
 /// in Unicode NFC, odd spaces become plain spaces, invisible characters are removed and lines
-/// lose their trailing blanks. `sluice.text.normalize` in Lua is this function.
+/// lose their trailing blanks. (`sluice.text.normalize` in Lua goes further: it also collapses
+/// every run of whitespace to one space; both use ``nfc(_:)``.)
 public enum TextDecoding {
     /// Share of control bytes (other than tab, line feed, carriage return, form feed and
     /// vertical tab) above which content counts as binary.
