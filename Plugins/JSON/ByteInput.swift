@@ -34,16 +34,16 @@ private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { 
 enum RawIO {
     /// Reads up to `buffer.count` bytes; 0 at the end of input.
     ///
-    /// With `stop`, waits for data in slices of 200 ms, calling `stop` after each quiet slice,
+    /// With `whileWaiting`, waits for data in slices of 200 ms, calling it after each quiet slice,
     /// and throws ``IOFailure/stop`` once it returns true: a source blocked on a quiet pipe
     /// (standard input) still honours SIGINT, and may pass on what it has meanwhile.
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, file: String,
-                     stop: (() -> Bool)? = nil) throws(IOFailure) -> Int {
+                     whileWaiting: (() -> Bool)? = nil) throws(IOFailure) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-        if let stop {
+        if let whileWaiting {
             var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             while poll(&waiting, 1, 200) == 0 || (waiting.revents == 0 && errno == EINTR) {
-                if stop() { throw IOFailure.stop }
+                if whileWaiting() { throw IOFailure.stop }
                 waiting.revents = 0
             }
         }
@@ -56,13 +56,13 @@ enum RawIO {
     }
 
     /// Reads everything left in `fd`.
-    static func readAll(_ fd: Int32, file: String, sizeHint: Int = 0, stop: (() -> Bool)? = nil) throws(IOFailure) -> [UInt8] {
+    static func readAll(_ fd: Int32, file: String, sizeHint: Int = 0, whileWaiting: (() -> Bool)? = nil) throws(IOFailure) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(max(sizeHint, 64 * 1024))
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 1)
         defer { chunk.deallocate() }
         while true {
-            let n = try read(fd, into: chunk, file: file, stop: stop)
+            let n = try read(fd, into: chunk, file: file, whileWaiting: whileWaiting)
             if n == 0 { return bytes }
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
         }
@@ -92,7 +92,7 @@ final class FileBytes {
 
     /// Maps a regular file from its start; for anything else (a pipe), `head` (the bytes
     /// already read from it) followed by everything left.
-    init(fd: Int32, file: String, head: [UInt8], stop: (() -> Bool)? = nil) throws(IOFailure) {
+    init(fd: Int32, file: String, head: [UInt8], whileWaiting: (() -> Bool)? = nil) throws(IOFailure) {
         var info = stat()
         if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 {
             let size = Int(info.st_size)
@@ -106,7 +106,7 @@ final class FileBytes {
         }
         mapped = nil
         mappedCount = 0
-        heap = head + (try RawIO.readAll(fd, file: file, stop: stop))
+        heap = head + (try RawIO.readAll(fd, file: file, whileWaiting: whileWaiting))
     }
 
     /// Wraps bytes already in memory (standard input).
@@ -160,14 +160,14 @@ final class LineSplitter {
 
     /// Splits `initial`, then everything read from `fd` (when given) to its end. `body` gets the
     /// 1-based line number and the event; the bytes are valid only during the call.
-    func run(initial: UnsafeRawBufferPointer, fd: Int32?, file: String, stop: (() -> Bool)? = nil,
+    func run(initial: UnsafeRawBufferPointer, fd: Int32?, file: String, whileWaiting: (() -> Bool)? = nil,
              _ body: (Int, LineEvent) throws -> Void) throws {
         try feed(initial, body)
         if let fd {
             let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 1)
             defer { chunk.deallocate() }
             while true {
-                let n = try RawIO.read(fd, into: chunk, file: file, stop: stop)
+                let n = try RawIO.read(fd, into: chunk, file: file, whileWaiting: whileWaiting)
                 if n == 0 { break }
                 try feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), body)
             }

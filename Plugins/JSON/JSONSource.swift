@@ -181,7 +181,7 @@ final class JSONSourceReader {
     /// Called every 200 ms while a read waits on a quiet pipe (standard input): hands on the
     /// records read so far, so that `tail -f log | sluice run` streams instead of waiting for a
     /// full batch, and gives up (true) when the run stops.
-    private var stop: () -> Bool {
+    private var whileWaiting: () -> Bool {
         { [unowned self] in
             if context.isStopping { return true }
             do { try flushBatch() } catch { return true }
@@ -256,7 +256,7 @@ final class JSONSourceReader {
         case .lines:
             try streamLines(fd: fd, initial: UnsafeRawBufferPointer(start: nil, count: 0), label: label)
         case .array, .object:
-            let whole = try FileBytes(fd: fd, file: label, head: [], stop: stop)
+            let whole = try FileBytes(fd: fd, file: label, head: [], whileWaiting: whileWaiting)
             try whole.withBytes { try readDocument($0, label: label, emptyIsError: true) }
         case .auto:
             if linesByName {
@@ -274,7 +274,7 @@ final class JSONSourceReader {
         defer { chunk.deallocate() }
         var atEnd = false
         func readMore() throws {
-            let n = try RawIO.read(fd, into: chunk, file: label, stop: stop)
+            let n = try RawIO.read(fd, into: chunk, file: label, whileWaiting: whileWaiting)
             if n == 0 { atEnd = true } else { head.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n])) }
         }
         // Find the first byte that is not whitespace (after a byte order mark).
@@ -297,7 +297,7 @@ final class JSONSourceReader {
         }
         switch head[first] {
         case UInt8(ascii: "["):
-            let whole = try FileBytes(fd: fd, file: label, head: head, stop: stop)
+            let whole = try FileBytes(fd: fd, file: label, head: head, whileWaiting: whileWaiting)
             try whole.withBytes { try readDocument($0, label: label, emptyIsError: true) }
         case UInt8(ascii: "{"):
             // Read the rest of the first line (bounded by the line limit).
@@ -316,7 +316,7 @@ final class JSONSourceReader {
                 try head.withUnsafeBytes { try streamLines(fd: fd, initial: $0, label: label) }
                 return
             }
-            let whole = try FileBytes(fd: fd, file: label, head: head, stop: stop)
+            let whole = try FileBytes(fd: fd, file: label, head: head, whileWaiting: whileWaiting)
             try whole.withBytes { all in
                 if looksLikeLines(all, firstValueAt: first) {
                     try streamLines(fd: nil, initial: all, label: label)
@@ -385,7 +385,7 @@ final class JSONSourceReader {
 
     private func streamLines(fd: Int32?, initial: UnsafeRawBufferPointer, label: String) throws {
         let splitter = LineSplitter(maxLineBytes: source.maxLineBytes, keepBytes: JSONSource.rawLimit)
-        try splitter.run(initial: initial, fd: fd, file: label, stop: stop) { number, event in
+        try splitter.run(initial: initial, fd: fd, file: label, whileWaiting: whileWaiting) { number, event in
             try handleLine(number, event, label: label)
         }
     }
