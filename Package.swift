@@ -37,6 +37,7 @@ let package = Package(
         .target(
             name: "SluiceCore",
             dependencies: [
+                "CSQLite",
                 .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),

@@ -15,6 +15,12 @@ public struct ConfigLoader: Sendable {
     /// The default number of workers for parallel stages.
     public var defaultWorkers: Int
 
+    /// A pipeline's name: its config file's name without the extension.
+    static func pipelineName(of file: String) -> String {
+        let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        return base.isEmpty ? "pipeline" : base
+    }
+
     static let topLevelKeys = ["data_dir", "dead_letter", "sources", "transforms", "sinks", "tests"]
     static let testKeys = ["name", "transform", "input", "inputs", "expect"]
 
@@ -115,10 +121,13 @@ private struct LoadSession {
             sections[key] = valueNode
         }
 
+        // State belongs to one pipeline: two configs beside each other (one default data_dir)
+        // keep their checkpoints, dedupe keys and dead letters apart, in a folder per config.
         let dataDir = topLevelPath(sections["data_dir"], name: "data_dir") ?? resolve(".sluice")
+        let stateDir = URL(fileURLWithPath: dataDir).appendingPathComponent(ConfigLoader.pipelineName(of: file)).path
         let deadLetter = topLevelPath(sections["dead_letter"], name: "dead_letter")
-            ?? URL(fileURLWithPath: dataDir).appendingPathComponent("dead_letter.jsonl").path
-        let environment = BuildEnvironment(configFile: file, baseDirectory: baseDirectory, dataDirectory: dataDir,
+            ?? URL(fileURLWithPath: stateDir).appendingPathComponent("dead_letter.jsonl").path
+        let environment = BuildEnvironment(configFile: file, baseDirectory: baseDirectory, dataDirectory: stateDir,
                                            defaultWorkers: loader.defaultWorkers)
 
         // Parse every stage entry first, so wiring can be checked against all names.

@@ -70,6 +70,10 @@ public struct Pipeline: Sendable {
         self.tests = tests
     }
 
+    /// The pipeline's name: its config file's name without the extension (`articles` for
+    /// `examples/articles.yaml`). Its state lives in `<data_dir>/<name>/`.
+    public var name: String { ConfigLoader.pipelineName(of: configFile) }
+
     /// The stage with this name.
     public func stage(named name: String) -> PipelineStage? { stages.first { $0.name == name } }
 

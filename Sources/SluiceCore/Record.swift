@@ -12,14 +12,20 @@ public struct Origin: Sendable, Hashable {
     public var column: Int?
     /// The row id, for a database source.
     public var row: Int64?
+    /// The record's place in its source's input, the same on every run over the same input;
+    /// `nil` for input that cannot be read again (standard input) and for records made up by
+    /// tools. Sinks use it to write each record exactly once (see ``Position``).
+    public var position: Position?
 
     /// Creates an origin.
-    public init(source: String, file: String? = nil, line: Int? = nil, column: Int? = nil, row: Int64? = nil) {
+    public init(source: String, file: String? = nil, line: Int? = nil, column: Int? = nil, row: Int64? = nil,
+                position: Position? = nil) {
         self.source = source
         self.file = file
         self.line = line
         self.column = column
         self.row = row
+        self.position = position
     }
 
     /// An origin for records made up inside a stage (tests, `sluice try`, aggregates).

@@ -10,6 +10,16 @@ public struct RunOptions: Sendable {
     public var channelCapacity: Int = 8
     /// How long a sink's input may stay idle before the sink flushes what it has.
     public var sinkIdleFlush: TimeInterval = 1.0
+    /// How often a busy sink commits (and so lets its sources' checkpoints move on).
+    public var commitInterval: TimeInterval = 1.0
+    /// Where the sources' checkpoints are kept; nil: no checkpoints (every input read whole).
+    public var store: (any CheckpointStore)?
+    /// Whether this run re-ingests everything (the CLI has already told the store); file sinks
+    /// start their outputs afresh.
+    public var fullRun = false
+    /// The epoch of the records transforms emit at the end of their input (aggregates): the
+    /// number of the run, so each complete run's aggregates are new to the sinks.
+    public var aggregateEpoch: Int64 = 1
     /// The logger stages derive theirs from.
     public var logger = Logger(label: "sluice")
 
@@ -39,6 +49,24 @@ public struct RunResult: Sendable {
     public var read: Int {
         counts.filter { $0.kind == .source }.reduce(0) { $0 + $1.emitted + $1.deadLettered }
     }
+    /// Records the sinks skipped because an earlier (interrupted) run had committed them.
+    public var skipped: Int {
+        counts.filter { $0.kind == .sink }.reduce(0) { $0 + $1.dropped }
+    }
+}
+
+/// The flags every thread of a run shares.
+final class RunControl: Sendable {
+    let stopping = Atomic<Bool>(false)
+    let failure = Mutex<StageError?>(nil)
+}
+
+/// What flows through the channels: records, the acknowledgement of the source batch they came
+/// from, and the route they took through fan-ins.
+struct Batch: Sendable {
+    var records: [Record]
+    var ack: BatchAck?
+    var route: String
 }
 
 /// Runs a pipeline: one thread per source and sink, `workers` threads per transform, bounded
@@ -46,6 +74,11 @@ public struct RunResult: Sendable {
 ///
 /// Threads rather than Swift tasks: Lua calls, SQLite writes and file reads block, and would
 /// starve the cooperative pool's few threads (one per core).
+///
+/// Delivery: each source batch carries a ``BatchAck``; sinks give it back after they commit,
+/// and the source's ``DeliveryTracker`` saves its checkpoints in order once every batch up to
+/// them is done. Before each write the runtime asks the sink's ``DeliveryLedger`` which records
+/// it committed in an earlier run, so a run after a crash writes each record once.
 public final class PipelineRunner: Sendable {
     /// The pipeline being run.
     public let pipeline: Pipeline
@@ -53,10 +86,13 @@ public final class PipelineRunner: Sendable {
     public let metrics: [StageMetrics]
     private let options: RunOptions
     private let deadLetters: any DeadLetterQueue
-    private let stopping = Atomic<Bool>(false)
-    private let failure = Mutex<StageError?>(nil)
-    private let channels: [String: BoundedChannel<[Record]>]
+    private let control = RunControl()
+    private let channels: [String: BoundedChannel<Batch>]
     private let sinksOpened: Barrier
+    private let trackers: [String: DeliveryTracker]
+    private let ledgers: [String: DeliveryLedger]
+    /// Actions of batches that no source acknowledges (aggregates): run after a clean end.
+    private let lateActions = Mutex<[@Sendable () throws -> Void]>([])
 
     /// Prepares a run; nothing starts until ``run()``.
     public init(pipeline: Pipeline, options: RunOptions = RunOptions(), deadLetters: any DeadLetterQueue) {
@@ -64,20 +100,42 @@ public final class PipelineRunner: Sendable {
         self.options = options
         self.deadLetters = deadLetters
         self.metrics = pipeline.stages.map { StageMetrics(name: $0.name, kind: $0.kind, type: $0.type) }
-        var channels: [String: BoundedChannel<[Record]>] = [:]
+        var channels: [String: BoundedChannel<Batch>] = [:]
+        var ledgers: [String: DeliveryLedger] = [:]
         for stage in pipeline.stages where stage.kind != .source {
             // Every input stage is one producer; the channel ends when all of them have finished.
             channels[stage.name] = BoundedChannel(capacity: options.channelCapacity, producers: stage.inputs.count)
+            if stage.kind == .sink { ledgers[stage.name] = DeliveryLedger() }
         }
         self.channels = channels
+        self.ledgers = ledgers
         self.sinksOpened = Barrier(count: pipeline.stages.filter { $0.kind == .sink }.count)
+        let lock = NSLock()
+        var trackers: [String: DeliveryTracker] = [:]
+        let control = self.control
+        let allChannels = channels
+        for stage in pipeline.stages where stage.kind == .source {
+            let name = stage.name
+            trackers[name] = DeliveryTracker(source: name, lock: lock, store: options.store) { error in
+                let first = control.failure.withLock { current -> Bool in
+                    guard current == nil else { return false }
+                    current = StageError(stage: name, message: "cannot save the checkpoint: \(error)")
+                    return true
+                }
+                if first {
+                    control.stopping.store(true, ordering: .relaxed)
+                    for channel in allChannels.values { channel.cancel() }
+                }
+            }
+        }
+        self.trackers = trackers
     }
 
     /// Asks sources to stop reading; what is in flight is still processed and flushed.
-    public func requestStop() { stopping.store(true, ordering: .relaxed) }
+    public func requestStop() { control.stopping.store(true, ordering: .relaxed) }
 
     /// Whether a stop was requested.
-    public var isStopping: Bool { stopping.load(ordering: .relaxed) }
+    public var isStopping: Bool { control.stopping.load(ordering: .relaxed) }
 
     /// Runs to the end of the input (or a stop, or a fatal error) and reports.
     public func run() -> RunResult {
@@ -100,7 +158,12 @@ public final class PipelineRunner: Sendable {
             }
         }
         threads.wait()
-        let failed = failure.withLock { $0 }
+        if !failed {
+            for action in lateActions.withLock({ $0 }) {
+                do { try action() } catch { fail("", error); break }
+            }
+        }
+        let failed = control.failure.withLock { $0 }
         return RunResult(counts: metrics.map(\.snapshot), elapsed: Date().timeIntervalSince(start),
                          failure: failed, stopped: failed == nil && isStopping)
     }
@@ -111,51 +174,82 @@ public final class PipelineRunner: Sendable {
         var logger = options.logger
         logger[metadataKey: "stage"] = .string(stage.name)
         return StageContext(name: stage.name, logger: logger, dataDirectory: pipeline.environment.dataDirectory,
-                            workerIndex: worker, deadLetters: deadLetters, metrics: metrics)
+                            workerIndex: worker, deadLetters: deadLetters, metrics: metrics,
+                            pipeline: pipeline.name, ledger: ledgers[stage.name] ?? DeliveryLedger(),
+                            fullRun: options.fullRun)
     }
 
-    private func consumers(of name: String) -> [BoundedChannel<[Record]>] {
-        pipeline.consumers(of: name).compactMap { channels[$0] }
+    /// The channels of the stages that read `name`, each with the route its batches take: a
+    /// consumer with several inputs records which one a batch came through.
+    private func consumers(of name: String) -> [(channel: BoundedChannel<Batch>, fanIn: Bool)] {
+        pipeline.consumers(of: name).compactMap { consumer in
+            channels[consumer].map { ($0, (pipeline.stage(named: consumer)?.inputs.count ?? 1) > 1) }
+        }
     }
 
-    private func send(_ records: [Record], to outputs: [BoundedChannel<[Record]>]) throws {
-        guard !records.isEmpty else { return }
-        for channel in outputs { try channel.send(records) }
+    /// Sends records on to every consumer, each taking a hold on the ack. The caller keeps (and
+    /// later gives back) its own hold. On a failure the holds are not given back: a batch that
+    /// did not reach every sink must never let its checkpoint move.
+    private func send(_ records: [Record], ack: BatchAck?, route: String, from: String,
+                      to outputs: [(channel: BoundedChannel<Batch>, fanIn: Bool)]) throws {
+        guard !records.isEmpty, !outputs.isEmpty else { return }
+        ack?.retain(outputs.count)
+        for output in outputs {
+            let path = output.fanIn ? (route.isEmpty ? from : route + ">" + from) : route
+            try output.channel.send(Batch(records: records, ack: ack, route: path))
+        }
     }
 
     /// Records the first fatal error and tears the pipeline down.
     private func fail(_ stage: String, _ error: any Error) {
         let message: String
         if let e = error as? StageError { message = e.message } else { message = "\(error)" }
-        let first = failure.withLock { current -> Bool in
+        let first = control.failure.withLock { current -> Bool in
             if current == nil { current = StageError(stage: stage, message: message); return true }
             return false
         }
         if first {
             // The caller reports the failure (the CLI prints it once as `error:`).
             options.logger.debug("stage '\(stage)' failed: \(message)")
-            stopping.store(true, ordering: .relaxed)
+            control.stopping.store(true, ordering: .relaxed)
             for channel in channels.values { channel.cancel() }
         }
     }
 
-    private var failed: Bool { failure.withLock { $0 != nil } }
+    private var failed: Bool { control.failure.withLock { $0 != nil } }
 
     // MARK: - Sources
 
     private func runSource(_ stage: PipelineStage, _ source: any Source, _ metrics: StageMetrics) {
         let outputs = consumers(of: stage.name)
-        let context = SourceContext(stage: context(stage, metrics), batchSize: options.batchSize,
-                                    send: { [self] batch in try send(batch, to: outputs) },
-                                    isStopping: { [self] in isStopping })
+        defer { for output in outputs { output.channel.finish() } }
+        guard let tracker = trackers[stage.name] else { return }
+        var checkpoint = SourceCheckpoint.none
+        if let store = options.store {
+            do {
+                checkpoint = try store.load(source: stage.name)
+            } catch {
+                fail(stage.name, StageError(stage: stage.name, message: "cannot read the checkpoints: \(error)"))
+                return
+            }
+        }
+        let name = stage.name
+        let context = SourceContext(
+            stage: context(stage, metrics), batchSize: options.batchSize, checkpoint: checkpoint,
+            deliver: { [self] records, progress in
+                let ack = tracker.begin(progress: progress)
+                try send(records, ack: ack, route: "", from: name, to: outputs)
+                ack.release()
+            },
+            isStopping: { [self] in isStopping })
         do {
             try source.run(context)
+            try context.emit([])   // checkpoints given after the last batch
         } catch is PipelineStop {
             // The input ends here: a stop was requested or the pipeline failed elsewhere.
         } catch {
             fail(stage.name, error)
         }
-        for channel in outputs { channel.finish() }
     }
 
     // MARK: - Transforms
@@ -175,31 +269,50 @@ public final class PipelineRunner: Sendable {
             if exec.workerDone() {
                 // The last worker out sends what `finish` produced, then ends the output.
                 if !failed {
+                    let epoch = options.aggregateEpoch
+                    let input = "finish:" + stage.name
                     for output in exec.takeFinishOutputs() {
-                        do { try send(output.records, to: outputs) } catch { break }
+                        var records = output.records
+                        for k in records.indices {
+                            records[k].origin.position = Position(input: input, epoch: epoch, offset: 0)
+                        }
+                        if !output.commitActions.isEmpty { lateActions.withLock { $0.append(contentsOf: output.commitActions) } }
+                        do { try send(records, ack: nil, route: "", from: stage.name, to: outputs) } catch { break }
                     }
                 }
-                for channel in outputs { channel.finish() }
+                for output in outputs { output.channel.finish() }
             }
         }
         guard let worker else { input.cancel(); return }
 
         while exec.waitForWindow(), case .element(let batch, let sequence) = input.receive(timeout: nil) {
-            metrics.addIn(batch.count)
-            var output = TransformOutput(stage: stage.name, capacity: batch.count)
+            metrics.addIn(batch.records.count)
+            var output = TransformOutput(stage: stage.name, capacity: batch.records.count)
             do {
-                try worker.process(batch, into: &output)
+                try worker.process(batch.records, into: &output)
             } catch {
                 fail(stage.name, error)
                 exec.abandon()
                 return
             }
             account(output, metrics)
+            if !output.commitActions.isEmpty {
+                if let ack = batch.ack {
+                    ack.attach(output.commitActions)
+                } else {
+                    lateActions.withLock { $0.append(contentsOf: output.commitActions) }
+                }
+            }
+            let done = Completed(records: output.records, ack: batch.ack, route: batch.route)
             do {
                 if exec.ordered && exec.workers > 1 {
-                    try exec.complete(sequence, output) { try send($0.records, to: outputs) }
+                    try exec.complete(sequence, done) { item in
+                        try send(item.records, ack: item.ack, route: item.route, from: stage.name, to: outputs)
+                        item.ack?.release()
+                    }
                 } else {
-                    try send(output.records, to: outputs)
+                    try send(done.records, ack: done.ack, route: done.route, from: stage.name, to: outputs)
+                    done.ack?.release()
                     exec.release()
                 }
             } catch {
@@ -251,29 +364,60 @@ public final class PipelineRunner: Sendable {
             try? writer.abort()
             return
         }
+        let ledger = context.ledger
+        // Acknowledgements of the batches written since the last commit: given back only after
+        // the commit, so that no checkpoint moves past a record that is not durable here.
+        var held: [BatchAck] = []
         var dirty = false
+        var lastCommit = Date()
+        func commit() throws {
+            try writer.flush()
+            lastCommit = Date()
+            dirty = false
+            for ack in held { ack.release() }
+            held.removeAll(keepingCapacity: true)
+        }
         do {
             loop: while true {
-                switch input.receive(timeout: dirty ? options.sinkIdleFlush : nil) {
+                let wait = dirty ? max(0.01, min(options.sinkIdleFlush, options.commitInterval + lastCommit.timeIntervalSinceNow)) : nil
+                switch input.receive(timeout: wait) {
                 case .element(let batch, _):
-                    metrics.addIn(batch.count)
-                    let before = metrics.snapshot.deadLettered
-                    try writer.write(batch)
-                    metrics.addOut(batch.count - (metrics.snapshot.deadLettered - before))
+                    metrics.addIn(batch.records.count)
+                    let admitted = ledger.admit(batch.records, route: batch.route)
+                    if admitted.count < batch.records.count { metrics.addDropped(batch.records.count - admitted.count) }
+                    if !admitted.isEmpty {
+                        let before = metrics.snapshot.deadLettered
+                        try writer.write(admitted)
+                        metrics.addOut(admitted.count - (metrics.snapshot.deadLettered - before))
+                    }
+                    if let ack = batch.ack { held.append(ack) }
                     dirty = true
+                    if -lastCommit.timeIntervalSinceNow >= options.commitInterval { try commit() }
                 case .idle:
-                    try writer.flush()
-                    dirty = false
+                    try commit()
                 case .end:
                     break loop
                 }
             }
-            if failed { try writer.abort() } else { try writer.close() }
+            if failed {
+                try writer.abort()
+            } else {
+                try writer.close()
+                for ack in held { ack.release() }
+                held.removeAll()
+            }
         } catch {
             fail(stage.name, error)
-            try? writer.close()
+            try? writer.abort()
         }
     }
+}
+
+/// A transform's result for one input batch, waiting for its turn when order is kept.
+struct Completed: Sendable {
+    var records: [Record]
+    var ack: BatchAck?
+    var route: String
 }
 
 /// The shared state of one transform's workers: the reorder buffer that keeps output in input
@@ -285,7 +429,7 @@ final class TransformExecution: @unchecked Sendable {
     private let condition = NSCondition()
     private let window: Int
     private var inFlight = 0
-    private var pending: [Int: TransformOutput] = [:]
+    private var pending: [Int: Completed] = [:]
     private var nextToSend = 0
     private var remaining: Int
     private var finishOutputs: [(Int, TransformOutput)] = []
@@ -318,7 +462,7 @@ final class TransformExecution: @unchecked Sendable {
     }
 
     /// Files batch `sequence`'s result and sends every result that is now next in order.
-    func complete(_ sequence: Int, _ output: TransformOutput, send: (TransformOutput) throws -> Void) throws {
+    func complete(_ sequence: Int, _ output: Completed, send: (Completed) throws -> Void) throws {
         condition.lock()
         defer { condition.unlock() }
         pending[sequence] = output

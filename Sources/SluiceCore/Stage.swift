@@ -1,6 +1,7 @@
 import OrderedCollections
 import Foundation
 import Logging
+import Synchronization
 
 // The three stage protocols. A stage is split in two on purpose:
 //
@@ -126,18 +127,32 @@ public final class StageContext: Sendable {
     public let dataDirectory: String
     /// Which worker this is, from 0, for stages with several.
     public let workerIndex: Int
+    /// The pipeline's name (its config file's name without the extension): sinks that keep
+    /// delivery marks in a shared destination key them by it.
+    public let pipeline: String
+    /// For a sink: the positions it committed, which make its writes exactly once. The writer
+    /// loads its saved marks into it when it opens and stores ``DeliveryLedger/pendingMarks``
+    /// with every commit (see ``DeliveryLedger``).
+    public let ledger: DeliveryLedger
+    /// Whether this run re-ingests everything (`run --full`, or a full run that was
+    /// interrupted and is being continued): file sinks start their output afresh.
+    public let fullRun: Bool
     let deadLetters: any DeadLetterQueue
     let metrics: StageMetrics?
 
     /// Creates a context; the runtime makes these, tests may too.
     public init(name: String, logger: Logger? = nil, dataDirectory: String = ".sluice", workerIndex: Int = 0,
-                deadLetters: any DeadLetterQueue = DiscardingDeadLetterQueue(), metrics: StageMetrics? = nil) {
+                deadLetters: any DeadLetterQueue = DiscardingDeadLetterQueue(), metrics: StageMetrics? = nil,
+                pipeline: String = "pipeline", ledger: DeliveryLedger = DeliveryLedger(), fullRun: Bool = false) {
         self.name = name
         self.logger = logger ?? Logger(label: "sluice.\(name)")
         self.dataDirectory = dataDirectory
         self.workerIndex = workerIndex
         self.deadLetters = deadLetters
         self.metrics = metrics
+        self.pipeline = pipeline
+        self.ledger = ledger
+        self.fullRun = fullRun
     }
 
     /// Sends a record (or raw input) to the dead letters with the reason, and counts it.
@@ -160,16 +175,29 @@ public final class SourceContext: Sendable {
     public let stage: StageContext
     /// A good number of records per batch.
     public let batchSize: Int
-    private let sendBatch: @Sendable ([Record]) throws -> Void
+    /// What earlier runs delivered from this source's inputs (``SourceCheckpoint/none`` when
+    /// checkpoints are not in use): read only what is new or changed.
+    public let checkpoint: SourceCheckpoint
+    private let deliver: @Sendable ([Record], [InputCheckpoint]) throws -> Void
     private let stopping: @Sendable () -> Bool
+    private let pending = Mutex<[InputCheckpoint]>([])
 
     /// Creates a context; the runtime makes these, tests may too.
-    public init(stage: StageContext, batchSize: Int = 256,
+    public convenience init(stage: StageContext, batchSize: Int = 256, checkpoint: SourceCheckpoint = .none,
                 send: @escaping @Sendable ([Record]) throws -> Void,
+                isStopping: @escaping @Sendable () -> Bool = { false }) {
+        self.init(stage: stage, batchSize: batchSize, checkpoint: checkpoint,
+                  deliver: { records, _ in try send(records) }, isStopping: isStopping)
+    }
+
+    /// Creates a context whose batches carry the checkpoints they reach.
+    public init(stage: StageContext, batchSize: Int = 256, checkpoint: SourceCheckpoint,
+                deliver: @escaping @Sendable ([Record], [InputCheckpoint]) throws -> Void,
                 isStopping: @escaping @Sendable () -> Bool = { false }) {
         self.stage = stage
         self.batchSize = batchSize
-        self.sendBatch = send
+        self.checkpoint = checkpoint
+        self.deliver = deliver
         self.stopping = isStopping
     }
 
@@ -181,16 +209,36 @@ public final class SourceContext: Sendable {
     /// Whether the pipeline is stopping (SIGINT/SIGTERM or a fatal error elsewhere).
     public var isStopping: Bool { stopping() }
 
-    /// Hands a batch downstream. Blocks while downstream queues are full (backpressure).
+    /// Says how far an input has been read: the checkpoint is saved once every record emitted
+    /// so far, and the records of the batch this goes out with, are committed by every sink
+    /// they reach. Call it after adding the input's records up to that point to the batch;
+    /// it goes out with the next ``emit(_:)`` (an empty one is fine: an input that gave only
+    /// dead letters still moves on).
+    public func progress(_ checkpoint: InputCheckpoint) {
+        pending.withLock { list in
+            if let k = list.firstIndex(where: { $0.input == checkpoint.input }) {
+                list[k] = checkpoint
+            } else {
+                list.append(checkpoint)
+            }
+        }
+    }
+
+    /// Hands a batch downstream, with the checkpoints given to ``progress(_:)`` since the last
+    /// one. Blocks while downstream queues are full (backpressure).
     ///
     /// Throws ``PipelineStop`` when the pipeline is stopping: after handing the batch on when the
     /// stop is a soft one (SIGINT/SIGTERM: what was already read is still delivered, which
     /// matters for input that cannot be read again, such as standard input), and without
     /// delivering it when the pipeline failed.
     public func emit(_ records: [Record]) throws {
-        if !records.isEmpty {
+        let progress = pending.withLock { list -> [InputCheckpoint] in
+            defer { list.removeAll() }
+            return list
+        }
+        if !records.isEmpty || !progress.isEmpty {
             stage.metrics?.addOut(records.count)
-            try sendBatch(records)
+            try deliver(records, progress)
         }
         if stopping() { throw PipelineStop() }
     }
@@ -209,6 +257,9 @@ public struct TransformOutput: Sendable {
     public private(set) var dropped = 0
     /// Records that failed, with their reasons.
     public private(set) var deadLetters: [DeadLetter] = []
+    /// State changes to make once the input batch is committed by every sink (see
+    /// ``afterCommit(_:)``).
+    public private(set) var commitActions: [@Sendable () throws -> Void] = []
     /// The stage's name, used for dead letters.
     public let stage: String
 
@@ -231,4 +282,12 @@ public struct TransformOutput: Sendable {
 
     /// Sends a prepared dead letter.
     public mutating func deadLetter(_ letter: DeadLetter) { deadLetters.append(letter) }
+
+    /// Runs `action` once the input batch (and every batch its source emitted before it) has
+    /// been committed by every sink it reaches, just before the source's checkpoint moves past
+    /// it. State that must agree with the checkpoint goes here (the dedupe transform saves the
+    /// keys it passed): saved earlier, a crash would make the next run drop records no sink
+    /// has; saved later, it would let duplicates through. Actions run in the source's order;
+    /// when one throws, the run fails and the checkpoint stays.
+    public mutating func afterCommit(_ action: @escaping @Sendable () throws -> Void) { commitActions.append(action) }
 }

@@ -1,0 +1,136 @@
+/// A sink's record of the highest position it committed, per source input and route: what makes
+/// its writes exactly once.
+///
+/// After a crash the sources read again from their last checkpoint, which may be behind what a
+/// sink had already committed. The sink keeps, in the same transaction as its rows (or, for a
+/// file, in the same commit step as its length), one ``Mark`` per ``Key``; on the next run the
+/// runtime asks ``admit(_:route:)`` before each batch and the records at or below the mark are
+/// skipped. Inside one input, records arrive in position order (sources read in order,
+/// transforms keep order), and the records that share a position (several outputs of one input
+/// record) are counted, so "the third record at offset 120" is the same record on every run of
+/// a deterministic rule.
+///
+/// The life of a ledger: the writer calls ``load(_:)`` when it opens (a writer that never
+/// calls it is at-least-once); the runtime calls ``admit(_:route:)`` before each `write`; the
+/// writer stores ``pendingMarks`` with every commit and then calls ``committed()``. Used on the
+/// sink's thread only.
+public final class DeliveryLedger: @unchecked Sendable {
+    // @unchecked: created by the runtime, then used only on the sink's own thread.
+
+    /// What a mark is kept for: one input of one source, reached through one route of the graph.
+    public struct Key: Hashable, Sendable {
+        /// The source stage (``Origin/source``).
+        public var source: String
+        /// The input inside the source (``Position/input``).
+        public var input: String
+        /// The path through fan-ins, "" on a straight line (records of one input that reach the
+        /// sink through two branches are ordered per branch, not across them).
+        public var route: String
+
+        /// Creates a key.
+        public init(source: String, input: String, route: String) {
+            self.source = source
+            self.input = input
+            self.route = route
+        }
+    }
+
+    /// The last record committed for a key: its epoch and offset, and how many records at that
+    /// offset were committed.
+    public struct Mark: Sendable, Equatable, Comparable {
+        /// The input version.
+        public var epoch: Int64
+        /// The offset inside it.
+        public var offset: Int64
+        /// Records at this offset committed.
+        public var count: Int64
+
+        /// Creates a mark.
+        public init(epoch: Int64, offset: Int64, count: Int64) {
+            self.epoch = epoch
+            self.offset = offset
+            self.count = count
+        }
+
+        public static func < (a: Mark, b: Mark) -> Bool {
+            (a.epoch, a.offset, a.count) < (b.epoch, b.offset, b.count)
+        }
+    }
+
+    private var committedMarks: [Key: Mark] = [:]
+    private var current: [Key: Mark] = [:]
+    private var dirty: Set<Key> = []
+    private var lastKey: Key?
+    /// Whether the writer loaded its marks (exactly once) or not (at least once).
+    public private(set) var isEnabled = false
+    /// Records skipped in this run because the sink had committed them before.
+    public private(set) var skipped = 0
+
+    /// Creates an empty ledger.
+    public init() {}
+
+    /// Gives the ledger the marks the sink committed before; from now on it filters batches.
+    public func load(_ marks: [Key: Mark]) {
+        committedMarks = marks
+        isEnabled = true
+    }
+
+    /// Forgets every mark (the sink's destination was replaced or emptied).
+    public func clear() {
+        committedMarks = [:]
+        current = [:]
+        dirty = []
+        lastKey = nil
+    }
+
+    /// The records of `batch` that the sink has not committed before; advances the marks.
+    public func admit(_ batch: [Record], route: String) -> [Record] {
+        guard isEnabled else { return batch }
+        var out: [Record] = []
+        out.reserveCapacity(batch.count)
+        var skippedHere = 0
+        for record in batch {
+            guard let position = record.origin.position else { out.append(record); continue }
+            let key: Key
+            if let last = lastKey, last.input == position.input, last.source == record.origin.source, last.route == route {
+                key = last
+            } else {
+                key = Key(source: record.origin.source, input: position.input, route: route)
+                lastKey = key
+            }
+            var mark = current[key] ?? Mark(epoch: Int64.min, offset: Int64.min, count: 0)
+            if mark.epoch == position.epoch && mark.offset == position.offset {
+                mark.count += 1
+            } else {
+                mark = Mark(epoch: position.epoch, offset: position.offset, count: 1)
+            }
+            current[key] = mark
+            dirty.insert(key)
+            if let done = committedMarks[key], mark <= done {
+                skippedHere += 1
+            } else {
+                out.append(record)
+            }
+        }
+        skipped += skippedHere
+        return skippedHere == 0 ? batch : out
+    }
+
+    /// The marks that changed since the last commit: store them with the rows.
+    public var pendingMarks: [Key: Mark] {
+        var out: [Key: Mark] = [:]
+        for key in dirty { if let mark = current[key] { out[key] = mark } }
+        return out
+    }
+
+    /// Every mark: what was committed before this run, advanced by this run.
+    public var allMarks: [Key: Mark] {
+        committedMarks.merging(current) { old, new in max(old, new) }
+    }
+
+    /// The pending marks are now committed.
+    public func committed() {
+        for key in dirty { if let mark = current[key] { committedMarks[key] = max(committedMarks[key] ?? mark, mark) } }
+        dirty.removeAll(keepingCapacity: true)
+    }
+}
