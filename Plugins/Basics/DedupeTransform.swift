@@ -5,9 +5,11 @@ import SluiceCore
 /// The `dedupe` transform: passes the first record per key and drops later ones, across runs.
 ///
 /// The key is the JSON of the listed fields' values; what is remembered is 128 bits of its
-/// SHA-256, kept in `<data_dir>/dedupe/<stage>.keys` (16 bytes a key). New keys are saved when
-/// the input ends, so a run that dies half-way re-delivers rather than loses: a sink with a
-/// `key` absorbs the repeats.
+/// SHA-256, kept in `<data_dir>/<pipeline>/dedupe/<stage>.keys` (16 bytes a key). The keys a
+/// batch let through are saved when that batch has been committed by every sink, just before
+/// its source's checkpoint moves past it (``TransformOutput/afterCommit(_:)``): after a crash
+/// the next run re-reads exactly the records whose keys were not saved, so none is lost and
+/// none passes twice.
 struct DedupeTransform: Transform {
     /// The type name in configs.
     static let type = "dedupe"
@@ -68,7 +70,7 @@ struct DedupeTransform: Transform {
         return try Worker(stage: context.name, key: key, stateFile: stateFile)
     }
 
-    struct Digest: Hashable {
+    struct Digest: Hashable, Sendable {
         var high: UInt64
         var low: UInt64
     }
@@ -124,10 +126,16 @@ struct DedupeTransform: Transform {
                     output.drop(record)
                 }
             }
+            if let stateFile, !fresh.isEmpty {
+                let keys = fresh
+                let stage = self.stage
+                output.afterCommit { try Worker.save(keys, to: stateFile, stage: stage) }
+                fresh.removeAll(keepingCapacity: true)
+            }
         }
 
-        func finish(into output: inout TransformOutput) throws {
-            guard let stateFile, !fresh.isEmpty else { return }
+        /// Appends keys to the state file and syncs it.
+        static func save(_ fresh: [Digest], to stateFile: String, stage: String) throws {
             var data = Data(capacity: fresh.count * 16)
             for d in fresh {
                 withUnsafeBytes(of: d.high) { data.append(contentsOf: $0) }
@@ -153,7 +161,6 @@ struct DedupeTransform: Transform {
             } catch {
                 throw StageError(stage: stage, message: "cannot save the keys seen to \(stateFile): \(error.localizedDescription)")
             }
-            fresh.removeAll()
         }
     }
 }

@@ -150,12 +150,27 @@ final class LineSplitter {
     private var skipping = false
     private var skipPrefix: [UInt8] = []
     private var skipLength = 0
-    private var lineNumber = 1
+    /// The number of the line being read (during a callback), or of the next line.
+    private(set) var lineNumber = 1
+    /// The stream offset of the first byte of the data being fed.
+    private var fed: Int64 = 0
+    /// During a callback: the stream offset where the current line starts.
+    private(set) var lineStart: Int64 = 0
+    /// During a callback: the stream offset just past the current line's newline (or its last
+    /// byte, for a last line without one).
+    private(set) var lineEnd: Int64 = 0
+    /// During a callback: whether the current line ended with a newline.
+    private(set) var lineTerminated = true
 
-    init(chunkSize: Int = 256 * 1024, maxLineBytes: Int, keepBytes: Int = 4096) {
+    /// `startOffset` and `startLine`: where in the stream the first byte fed sits (a read
+    /// resumed after a checkpoint), so offsets and line numbers stay those of the whole file.
+    init(chunkSize: Int = 256 * 1024, maxLineBytes: Int, keepBytes: Int = 4096, startOffset: Int64 = 0, startLine: Int = 1) {
         self.chunkSize = max(16, chunkSize)
         self.maxLineBytes = max(1, maxLineBytes)
         self.keepBytes = keepBytes
+        self.fed = startOffset
+        self.lineStart = startOffset
+        self.lineNumber = max(1, startLine)
     }
 
     /// Splits `initial`, then everything read from `fd` (when given) to its end. `body` gets the
@@ -171,6 +186,10 @@ final class LineSplitter {
                 if n == 0 { break }
                 try feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), body)
             }
+        }
+        if skipping || !carry.isEmpty {
+            lineEnd = fed
+            lineTerminated = false
         }
         if skipping {
             try finishSkip(body)
@@ -188,6 +207,8 @@ final class LineSplitter {
             if let found {
                 let end = base.distance(to: UnsafeRawPointer(found))
                 let segment = UnsafeRawBufferPointer(rebasing: data[pos..<end])
+                lineEnd = fed + Int64(end) + 1
+                lineTerminated = true
                 if skipping {
                     skipLength += segment.count
                     try finishSkip(body)
@@ -207,6 +228,7 @@ final class LineSplitter {
                 }
                 lineNumber += 1
                 pos = end + 1
+                lineStart = lineEnd
             } else {
                 let segment = UnsafeRawBufferPointer(rebasing: data[pos..<count])
                 if skipping {
@@ -219,6 +241,7 @@ final class LineSplitter {
                 pos = count
             }
         }
+        fed += Int64(count)
     }
 
     /// Starts skipping the current line: keeps its first bytes and counts the rest.

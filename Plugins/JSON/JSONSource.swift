@@ -178,6 +178,22 @@ final class JSONSourceReader {
     let context: SourceContext
     private var batch: [Record] = []
     private var linesSinceCheck = 0
+    /// The file being read, for positions and checkpoints (nil: standard input).
+    private var current: CurrentInput?
+    /// The splitter of the JSON Lines input being read, for the offsets of its lines.
+    private var splitter: LineSplitter?
+
+    /// What is known of the file being read.
+    struct CurrentInput {
+        var input: String
+        var epoch: Int64
+        var stamp: FileStamp
+        var fd: Int32
+        /// Whether progress is saved line by line (JSON Lines read in order) or only at the end.
+        var lineByLine: Bool
+        /// Records delivered from this input before this run (resumed) and in it.
+        var records: Int64
+    }
     /// Called every 200 ms while a read waits on a quiet pipe (standard input): hands on the
     /// records read so far, so that `tail -f log | sluice run` streams instead of waiting for a
     /// full batch, and gives up (true) when the run stops.
@@ -216,22 +232,119 @@ final class JSONSourceReader {
             let kinds = folder ? " with extension " + source.extensions.map { "." + $0 }.joined(separator: ", ") : ""
             throw StageError(stage: context.name, message: "path '\(source.path)' matches no files\(kinds)")
         }
+        var skipped = 0
         for file in files {
             if context.isStopping {
                 try flushBatch()   // deliver what was read (standard input cannot be read again)
                 throw PipelineStop()
             }
+            let label = file.relativePath
+            guard let stamp = FileStamp(path: file.path) else {
+                let failure = IOFailure.system("read", label)
+                context.deadLetter(raw: nil, error: failure.message, origin: Origin(source: context.name, file: label))
+                continue
+            }
+            // JSON Lines (by format or extension) resume where the last run stopped; other
+            // files are read whole again when they changed.
+            let ext = (label as NSString).pathExtension.lowercased()
+            let lineByLine = source.format == .lines || (source.format == .auto && JSONSource.lineExtensions.contains(ext))
+            let checkpoint = context.checkpoint
+            let plan = lineByLine
+                ? checkpoint.planAppendable(input: label, path: file.path, stamp: stamp)
+                : checkpoint.planWhole(input: label, stamp: stamp) { FileFingerprint.of(path: file.path, length: stamp.size) }
+            var epoch = checkpoint.baseEpoch
+            var resume: InputCheckpoint?
+            switch plan {
+            case .skip:
+                skipped += 1
+                continue
+            case .resume(let saved):
+                resume = saved
+                epoch = saved.epoch
+                context.logger.debug("\(label) grew: reading on from byte \(saved.offset)")
+            case .read(let e, let changed):
+                epoch = e
+                if let changed {
+                    context.logger.notice("\(label) \(changed) since it was read: reading it again whole")
+                }
+            }
             let fd = open(file.path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
-                let failure = IOFailure.system("open", file.relativePath)
-                context.deadLetter(raw: nil, error: failure.message,
-                                   origin: Origin(source: context.name, file: file.relativePath))
+                let failure = IOFailure.system("open", label)
+                context.deadLetter(raw: nil, error: failure.message, origin: Origin(source: context.name, file: label))
                 continue
             }
             defer { close(fd) }
-            try readInput(fd: fd, label: file.relativePath, isStandardInput: false)
+            current = checkpoint.enabled
+                ? CurrentInput(input: label, epoch: epoch, stamp: stamp, fd: fd, lineByLine: lineByLine,
+                               records: resume?.records ?? 0)
+                : nil
+            if let resume, lseek(fd, off_t(resume.offset), SEEK_SET) != off_t(resume.offset) {
+                let failure = IOFailure.system("seek in", label)
+                context.deadLetter(raw: nil, error: failure.message, origin: Origin(source: context.name, file: label))
+                continue
+            }
+            if let resume {
+                try streamLines(fd: fd, initial: UnsafeRawBufferPointer(start: nil, count: 0), label: label,
+                                startOffset: resume.offset, startLine: Int(resume.line))
+            } else {
+                try readInput(fd: fd, label: label, isStandardInput: false)
+            }
+            inputDone()
+            current = nil
+        }
+        if skipped > 0 {
+            context.logger.info("\(skipped) file\(skipped == 1 ? "" : "s") unchanged since the last run: skipped")
         }
         try flushBatch()
+    }
+
+    /// The position of a record starting at `offset` of the current input.
+    func position(_ offset: Int) -> Position? {
+        current.map { Position(input: $0.input, epoch: $0.epoch, offset: Int64(offset)) }
+    }
+
+    /// The position of the line being read.
+    private func linePosition() -> Position? {
+        guard let current, let splitter else { return nil }
+        return Position(input: current.input, epoch: current.epoch, offset: splitter.lineStart)
+    }
+
+    /// Tells the runtime how far the current JSON Lines input is read (with the batch going out).
+    private func lineProgress() {
+        guard let current, current.lineByLine, let splitter else { return }
+        // A last line without its newline may still be being written: it is read again next
+        // time (the sinks' positions keep it from being written twice).
+        let offset = splitter.lineTerminated ? splitter.lineEnd : splitter.lineStart
+        let line = Int64(splitter.lineNumber) + (splitter.lineTerminated ? 1 : 0)
+        context.progress(checkpoint(for: current, offset: offset, line: line, complete: false))
+    }
+
+    private func checkpoint(for current: CurrentInput, offset: Int64, line: Int64, complete: Bool) -> InputCheckpoint {
+        InputCheckpoint(input: current.input, epoch: current.epoch, offset: offset, line: line, complete: complete,
+                        size: current.stamp.size, modified: current.stamp.modified,
+                        fingerprint: FileFingerprint.of(fd: current.fd, length: offset) ?? "",
+                        records: current.records)
+    }
+
+    /// The current input was read to its end.
+    private func inputDone() {
+        guard let current else { return }
+        if current.lineByLine, let splitter {
+            // After the last line: everything up to the last newline is read; a last line
+            // without one is read again next time.
+            context.progress(checkpoint(for: current, offset: splitter.lineStart, line: Int64(splitter.lineNumber),
+                                        complete: true))
+        } else if !current.lineByLine {
+            context.progress(InputCheckpoint(input: current.input, epoch: current.epoch, offset: current.stamp.size,
+                                             complete: true, size: current.stamp.size, modified: current.stamp.modified,
+                                             fingerprint: FileFingerprint.of(fd: current.fd, length: current.stamp.size) ?? "",
+                                             records: current.records))
+        } else {
+            // An empty JSON Lines file: nothing read, nothing to resume.
+            context.progress(checkpoint(for: current, offset: 0, line: 1, complete: true))
+        }
+        splitter = nil
     }
 
     // MARK: - Choosing the format
@@ -383,8 +496,11 @@ final class JSONSourceReader {
 
     // MARK: - JSON Lines
 
-    private func streamLines(fd: Int32?, initial: UnsafeRawBufferPointer, label: String) throws {
-        let splitter = LineSplitter(maxLineBytes: source.maxLineBytes, keepBytes: JSONSource.rawLimit)
+    private func streamLines(fd: Int32?, initial: UnsafeRawBufferPointer, label: String,
+                             startOffset: Int64 = 0, startLine: Int = 1) throws {
+        let splitter = LineSplitter(maxLineBytes: source.maxLineBytes, keepBytes: JSONSource.rawLimit,
+                                    startOffset: startOffset, startLine: startLine)
+        self.splitter = splitter
         try splitter.run(initial: initial, fd: fd, file: label, whileWaiting: whileWaiting) { number, event in
             try handleLine(number, event, label: label)
         }
@@ -419,7 +535,7 @@ final class JSONSourceReader {
                                    details: details)
                 return
             }
-            let origin = Origin(source: context.name, file: label, line: number)
+            let origin = Origin(source: context.name, file: label, line: number, position: linePosition())
             guard let pointer = source.pointer else {
                 if case .object(let fields) = value {
                     try emit(Record(fields, origin: origin))
@@ -456,7 +572,7 @@ final class JSONSourceReader {
     /// Reads a whole input as one document, streaming the elements of its record array.
     private func readDocument(_ all: UnsafeRawBufferPointer, label: String, emptyIsError: Bool) throws {
         let bytes = startsWithBOM(all) ? UnsafeRawBufferPointer(rebasing: all.dropFirst(3)) : all
-        var walker = DocumentWalker(reader: self, bytes: bytes, label: label)
+        var walker = DocumentWalker(reader: self, bytes: bytes, label: label, bomOffset: all.count - bytes.count)
         var reader = JSONReader(bytes: bytes, maxDepth: source.maxDepth)
         reader.skipWhitespace()
         if reader.isAtEnd {
@@ -499,7 +615,11 @@ final class JSONSourceReader {
 
     func emit(_ record: Record) throws {
         batch.append(record)
-        if batch.count >= context.batchSize { try flushBatch() }
+        current?.records += 1
+        if batch.count >= context.batchSize {
+            lineProgress()
+            try flushBatch()
+        }
     }
 
     func flushBatch() throws {
@@ -541,12 +661,15 @@ private struct DocumentWalker {
     let label: String
     var tracker: PositionTracker
     var emitted = 0
+    /// Bytes before `bytes` in the file (a byte order mark), for positions.
+    let bomOffset: Int
 
-    init(reader: JSONSourceReader, bytes: UnsafeRawBufferPointer, label: String) {
+    init(reader: JSONSourceReader, bytes: UnsafeRawBufferPointer, label: String, bomOffset: Int = 0) {
         self.reader = reader
         self.bytes = bytes
         self.label = label
         self.tracker = PositionTracker(bytes)
+        self.bomOffset = bomOffset
     }
 
     var name: String { reader.context.name }
@@ -669,7 +792,8 @@ private struct DocumentWalker {
         let value = try json.readValue()
         if case .object(let fields) = value {
             let (line, _) = tracker.position(of: start)
-            try reader.emit(Record(fields, origin: Origin(source: name, file: label, line: line)))
+            try reader.emit(Record(fields, origin: Origin(source: name, file: label, line: line,
+                                                          position: reader.position(start + bomOffset))))
             emitted += 1
         } else {
             let (line, column) = tracker.position(of: start)
@@ -684,7 +808,8 @@ private struct DocumentWalker {
     mutating func element(_ value: Value, from start: Int, to end: Int) throws {
         let (line, column) = tracker.position(of: start)
         if case .object(let fields) = value {
-            try reader.emit(Record(fields, origin: Origin(source: name, file: label, line: line)))
+            try reader.emit(Record(fields, origin: Origin(source: name, file: label, line: line,
+                                                          position: reader.position(start + bomOffset))))
             emitted += 1
         } else {
             let (raw, details) = rawExcerpt(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), limit: JSONSource.rawLimit)

@@ -152,26 +152,68 @@ public struct TextArticlesSource: Source {
         let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone)), maxBytes: maxBytes)
         var batch: [Record] = []
         batch.reserveCapacity(context.batchSize)
+        let checkpoint = context.checkpoint
+        var unchanged = 0
         for file in files {
             if context.isStopping {
                 try context.emit(batch)   // deliver what was read; throws PipelineStop
                 throw PipelineStop()
             }
-            let origin = Origin(source: context.name, file: file.relativePath, line: 1)
+            // An article is one input, identified by its path, size, time and content: an
+            // unchanged one is skipped, a changed one is read again as a new version.
+            var epoch = checkpoint.baseEpoch
+            var stamp: FileStamp?
+            var fingerprint: String?
+            if checkpoint.enabled, let found = FileStamp(path: file.path) {
+                stamp = found
+                let content = { () -> String? in
+                    if fingerprint == nil { fingerprint = Self.contentFingerprint(file.path) }
+                    return fingerprint
+                }
+                switch checkpoint.planWhole(input: file.relativePath, stamp: found, fingerprint: content) {
+                case .skip:
+                    unchanged += 1
+                    continue
+                case .resume(let saved):
+                    epoch = saved.epoch
+                case .read(let e, let changed):
+                    epoch = e
+                    if let changed { context.logger.notice("\(file.relativePath) \(changed) since it was read: reading it again") }
+                }
+            }
+            let position = stamp.map { _ in Position(input: file.relativePath, epoch: epoch, offset: 0) }
+            let origin = Origin(source: context.name, file: file.relativePath, line: 1, position: position)
+            var records: Int64 = 0
             switch reader.read(path: file.path, relativePath: file.relativePath) {
             case .success(let fields):
                 batch.append(Record(fields, origin: origin))
-                if batch.count >= context.batchSize {
-                    try context.emit(batch)
-                    batch.removeAll(keepingCapacity: true)
-                }
+                records = 1
             case .failure(let problem):
                 context.logger.debug("skipping \(file.path): \(problem)")
                 context.deadLetter(raw: problem.raw, error: "\(file.relativePath): \(problem)", origin: origin,
                                    details: ["path": .string(file.path)])
             }
+            if let stamp {
+                context.progress(InputCheckpoint(input: file.relativePath, epoch: epoch, offset: 0, complete: true,
+                                                 size: stamp.size, modified: stamp.modified,
+                                                 fingerprint: fingerprint ?? Self.contentFingerprint(file.path) ?? "",
+                                                 records: records))
+            }
+            if batch.count >= context.batchSize {
+                try context.emit(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if unchanged > 0 {
+            context.logger.info("\(unchanged) article\(unchanged == 1 ? "" : "s") unchanged since the last run: skipped")
         }
         try context.emit(batch)
+    }
+
+    /// A fingerprint of a file's whole content (FNV-1a, 64 bits), or nil when it cannot be read.
+    static func contentFingerprint(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return data.withUnsafeBytes { FileFingerprint.whole($0) }
     }
 }
 

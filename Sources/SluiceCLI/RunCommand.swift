@@ -27,6 +27,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Write per-stage counters as JSON to this file at the end.")
     var metrics: String?
 
+    @Flag(help: "Ignore checkpoints and re-ingest every input; file outputs start afresh (unkeyed tables get the records again).")
+    var full = false
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -60,6 +63,23 @@ struct RunCommand: ParsableCommand {
         }
         var options = RunOptions()
         options.logger = .init(label: "sluice")
+        // Checkpoints: what earlier runs of this pipeline delivered (SPEC §7).
+        let store: SQLiteCheckpointStore
+        do {
+            store = try SQLiteCheckpointStore(path: Self.statePath(pipeline))
+            let sources = pipeline.stages.filter { $0.kind == .source }.map(\.name)
+            if full {
+                try store.startFullRun(sources: sources)
+            } else if try store.fullRunPending() {
+                printError("note: continuing the interrupted 'run --full'")
+            }
+            options.fullRun = try full || store.fullRunPending()
+            options.aggregateEpoch = try store.completedRuns() + 1
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(ExitStatus.fatal)
+        }
+        options.store = store
         let runner = PipelineRunner(pipeline: pipeline, options: options, deadLetters: deadLetters)
 
         let signals = SignalWatcher(runner: runner)
@@ -69,6 +89,14 @@ struct RunCommand: ParsableCommand {
         let result = runner.run()
         meter?.stop()
         deadLetters.close()
+        let status = result.failure != nil ? "failed" : result.stopped ? "interrupted" : "complete"
+        do {
+            try store.finishRun(RunRecord(started: Date(timeIntervalSinceNow: -result.elapsed), finished: Date(),
+                                          status: status, read: Int64(result.read), delivered: Int64(result.delivered),
+                                          deadLetters: Int64(result.deadLetters), full: options.fullRun))
+        } catch {
+            printError("warning: could not record the run in \(store.path): \(error)")
+        }
 
         printError(Summary.render(result))
         var metricsFailed = false
@@ -98,6 +126,11 @@ struct RunCommand: ParsableCommand {
         }
         if metricsFailed { throw ExitCode(ExitStatus.fatal) }
         if result.deadLetters > 0 { throw ExitCode(ExitStatus.deadLetters) }
+    }
+
+    /// The checkpoint store of a pipeline: `<data_dir>/<pipeline>/state.db`.
+    static func statePath(_ pipeline: Pipeline) -> String {
+        URL(fileURLWithPath: pipeline.environment.dataDirectory).appendingPathComponent("state.db").path
     }
 
     private func writeMetrics(_ result: RunResult, to path: String) throws {
@@ -193,7 +226,7 @@ enum Summary {
         for c in result.counts {
             rows.append([c.name, c.kind.rawValue, c.type,
                          c.kind == .source ? "-" : grouped(c.received),
-                         grouped(c.emitted), c.kind == .transform ? grouped(c.dropped) : "-", grouped(c.deadLettered)])
+                         grouped(c.emitted), c.kind == .source ? "-" : grouped(c.dropped), grouped(c.deadLettered)])
         }
         let widths = (0..<7).map { col in rows.map { $0[col].count }.max() ?? 0 }
         var lines = rows.map { row in
@@ -208,6 +241,9 @@ enum Summary {
         let written = sinks > 1 ? "\(grouped(result.delivered)) written by \(sinks) sinks" : "\(grouped(result.delivered)) delivered"
         lines.append("\(grouped(result.read)) record\(result.read == 1 ? "" : "s") read, \(written), "
             + "\(grouped(result.deadLetters)) dead-lettered in \(String(format: "%.2f", result.elapsed)) s (\(rateText(rate)) records/s)")
+        if result.skipped > 0 {
+            lines.append("\(grouped(result.skipped)) record\(result.skipped == 1 ? " was" : "s were") already written by an earlier, interrupted run: skipped")
+        }
         return lines.joined(separator: "\n")
     }
 
