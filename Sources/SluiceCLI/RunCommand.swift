@@ -226,7 +226,7 @@ enum Summary {
         for c in result.counts {
             rows.append([c.name, c.kind.rawValue, c.type,
                          c.kind == .source ? "-" : grouped(c.received),
-                         grouped(c.emitted), c.kind == .source ? "-" : grouped(c.dropped), grouped(c.deadLettered)])
+                         grouped(c.emitted), c.kind == .transform ? grouped(c.dropped) : "-", grouped(c.deadLettered)])
         }
         let widths = (0..<7).map { col in rows.map { $0[col].count }.max() ?? 0 }
         var lines = rows.map { row in

@@ -338,7 +338,8 @@ struct CommandTests {
                 sinks:
                   out: { type: json, inputs: [input], path: out.jsonl }
                 """)
-            let result = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
+            // --full: the second target reads the same input again.
+            let result = try Sluice.run(["run", "p.yaml", "--progress", "never", "--full"], in: dir.path)
             #expect(result.status == 1, "\(target): stderr: \(result.stderr)")
             #expect(result.stderr.contains("1 dead letter could not be written"), "\(target): \(result.stderr)")
             // The good records were still delivered.

@@ -23,8 +23,8 @@ struct ConfigTests {
         #expect(p.stages.map(\.name) == ["nums", "tagged", "out"])
         #expect(p.stage(named: "tagged")?.options["value"] == .bool(true))
         #expect(p.stage(named: "tagged")?.options["mode"] == .string("a"))
-        #expect(p.environment.dataDirectory == "/tmp/cfg/.sluice")
-        #expect(p.deadLetterPath == "/tmp/cfg/.sluice/dead_letter.jsonl")
+        #expect(p.environment.dataDirectory == "/tmp/cfg/.sluice/test", "state lives in a folder per pipeline")
+        #expect(p.deadLetterPath == "/tmp/cfg/.sluice/test/dead_letter.jsonl")
         #expect(p.consumers(of: "nums") == ["tagged"])
     }
 
@@ -173,7 +173,7 @@ struct ConfigTests {
               out: { type: memory, inputs: [t], slot: "$${literal}" }
             """
         let p = try load(yaml, variables: ["VAL": "12", "N": "7"])
-        #expect(p.environment.dataDirectory == "/tmp/cfg/state")
+        #expect(p.environment.dataDirectory == "/tmp/cfg/state/test")
         #expect(p.stage(named: "t")?.options["field"] == .string("tagged"))
         #expect(p.stage(named: "t")?.options["value"] == .int(12))
         #expect(p.stage(named: "t")?.options["workers"] == .int(3))

@@ -76,11 +76,14 @@ public enum StageHarness {
             var out = TransformOutput(stage: name)
             try worker.process(batch, into: &out)
             merge(out, into: &all)
+            // As in a run where every sink commits the batch: its state changes are made.
+            for action in out.commitActions { try action() }
             start += batchSize
         } while start < records.count
         var out = TransformOutput(stage: name)
         try worker.finish(into: &out)
         merge(out, into: &all)
+        for action in out.commitActions { try action() }
         return all
     }
 
