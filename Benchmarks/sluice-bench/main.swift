@@ -7,6 +7,7 @@ let benches: [(name: String, run: () throws -> Void)] = [
     ("lua", LuaBench.run),
     ("pipeline", PipelineBench.run),
     ("stores", StoresBench.run),
+    ("delivery", DeliveryBench.run),
     ("matching", MatchingBench.run),
 ]
 let wanted = Set(CommandLine.arguments.dropFirst())

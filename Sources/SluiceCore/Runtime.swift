@@ -67,6 +67,9 @@ struct Batch: Sendable {
     var records: [Record]
     var ack: BatchAck?
     var route: String
+    /// False once the batch went through a transform whose workers do not keep order: its
+    /// records may overtake each other, so sinks cannot skip by position (at least once).
+    var ordered = true
 }
 
 /// Runs a pipeline: one thread per source and sink, `workers` threads per transform, bounded
@@ -190,13 +193,13 @@ public final class PipelineRunner: Sendable {
     /// Sends records on to every consumer, each taking a hold on the ack. The caller keeps (and
     /// later gives back) its own hold. On a failure the holds are not given back: a batch that
     /// did not reach every sink must never let its checkpoint move.
-    private func send(_ records: [Record], ack: BatchAck?, route: String, from: String,
+    private func send(_ records: [Record], ack: BatchAck?, route: String, from: String, ordered: Bool = true,
                       to outputs: [(channel: BoundedChannel<Batch>, fanIn: Bool)]) throws {
         guard !records.isEmpty, !outputs.isEmpty else { return }
         ack?.retain(outputs.count)
         for output in outputs {
             let path = output.fanIn ? (route.isEmpty ? from : route + ">" + from) : route
-            try output.channel.send(Batch(records: records, ack: ack, route: path))
+            try output.channel.send(Batch(records: records, ack: ack, route: path, ordered: ordered))
         }
     }
 
@@ -303,15 +306,18 @@ public final class PipelineRunner: Sendable {
                     lateActions.withLock { $0.append(contentsOf: output.commitActions) }
                 }
             }
-            let done = Completed(records: output.records, ack: batch.ack, route: batch.route)
+            let keepsOrder = batch.ordered && (exec.ordered || exec.workers == 1)
+            let done = Completed(records: output.records, ack: batch.ack, route: batch.route, ordered: keepsOrder)
             do {
                 if exec.ordered && exec.workers > 1 {
                     try exec.complete(sequence, done) { item in
-                        try send(item.records, ack: item.ack, route: item.route, from: stage.name, to: outputs)
+                        try send(item.records, ack: item.ack, route: item.route, from: stage.name, ordered: item.ordered,
+                                 to: outputs)
                         item.ack?.release()
                     }
                 } else {
-                    try send(done.records, ack: done.ack, route: done.route, from: stage.name, to: outputs)
+                    try send(done.records, ack: done.ack, route: done.route, from: stage.name, ordered: done.ordered,
+                             to: outputs)
                     done.ack?.release()
                     exec.release()
                 }
@@ -383,7 +389,7 @@ public final class PipelineRunner: Sendable {
                 switch input.receive(timeout: wait) {
                 case .element(let batch, _):
                     metrics.addIn(batch.records.count)
-                    let admitted = ledger.admit(batch.records, route: batch.route)
+                    let admitted = batch.ordered ? ledger.admit(batch.records, route: batch.route) : batch.records
                     if admitted.count < batch.records.count { metrics.addDropped(batch.records.count - admitted.count) }
                     if !admitted.isEmpty {
                         let before = metrics.snapshot.deadLettered
@@ -418,6 +424,7 @@ struct Completed: Sendable {
     var records: [Record]
     var ack: BatchAck?
     var route: String
+    var ordered: Bool
 }
 
 /// The shared state of one transform's workers: the reorder buffer that keeps output in input
