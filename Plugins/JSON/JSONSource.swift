@@ -310,14 +310,13 @@ final class JSONSourceReader {
         return Position(input: current.input, epoch: current.epoch, offset: splitter.lineStart)
     }
 
-    /// Tells the runtime how far the current JSON Lines input is read (with the batch going out).
+    /// Tells the runtime how far the current JSON Lines input is read (with the batch going
+    /// out): up to the start of the line being handled, whose records may not all be in the
+    /// batch yet (a pointer's array). That line is read again after a crash, and the sinks'
+    /// positions keep its records from being written twice.
     private func lineProgress() {
         guard let current, current.lineByLine, let splitter else { return }
-        // A last line without its newline may still be being written: it is read again next
-        // time (the sinks' positions keep it from being written twice).
-        let offset = splitter.lineTerminated ? splitter.lineEnd : splitter.lineStart
-        let line = Int64(splitter.lineNumber) + (splitter.lineTerminated ? 1 : 0)
-        context.progress(checkpoint(for: current, offset: offset, line: line, complete: false))
+        context.progress(checkpoint(for: current, offset: splitter.lineStart, line: Int64(splitter.lineNumber), complete: false))
     }
 
     private func checkpoint(for current: CurrentInput, offset: Int64, line: Int64, complete: Bool) -> InputCheckpoint {
@@ -511,6 +510,7 @@ final class JSONSourceReader {
         if linesSinceCheck >= 4096 {
             linesSinceCheck = 0
             if context.isStopping {
+                lineProgress()
                 try flushBatch()   // deliver what was read (standard input cannot be read again)
                 throw PipelineStop()
             }
