@@ -212,6 +212,9 @@ final class Statement {
         return String(decoding: UnsafeRawBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
+    /// Whether column `index` of the current row is a BLOB.
+    func isBlob(at index: Int32) -> Bool { sqlite3_column_type(handle, index) == SQLITE_BLOB }
+
     /// Column `index` of the current row as a 64-bit integer.
     func int64(at index: Int32) -> Int64 { sqlite3_column_int64(handle, index) }
 

@@ -26,13 +26,37 @@ import SluiceCore
 ///   through insert, update and delete triggers, so it stays right under upserts and under
 ///   writes by other programs. An index with other columns is rebuilt.
 /// - `indexes` creates an index per entry: a field, or a list of fields for one composite index.
-/// - Rows are written in transactions (`BEGIN IMMEDIATE`) committed every `batch_size` rows
-///   and at every flush, in WAL mode with `synchronous=NORMAL` and a busy timeout. Prepared
+/// - Rows are written in transactions (`BEGIN IMMEDIATE`) committed after the batch that
+///   brings them to `batch_size` rows (never in the middle of a batch) and at every flush, in
+///   WAL mode with `synchronous=NORMAL` and a busy timeout. Prepared
 ///   statements are reused, one per set of fields, and prepared again after a schema change.
 /// - Every identifier is quoted (`"a""b"`); field names never reach SQL unquoted.
 /// - A record SQLite refuses (a constraint of an existing table, a key of the wrong type for
 ///   an `INTEGER PRIMARY KEY`, a value too big), a record with no fields, and a record whose
 ///   field names differ only in case are dead letters; the others go on.
+///
+/// Exactly once: the sink keeps a bookkeeping table `_sluice_delivered` in the same database,
+///
+///     _sluice_delivered(pipeline TEXT, target TEXT, source TEXT, input TEXT, route TEXT,
+///                       epoch INTEGER, offset INTEGER, count INTEGER,
+///                       PRIMARY KEY(pipeline, target, source, input, route))
+///
+/// one row per pipeline (the config file's name), target table, source stage, source input (a
+/// file, a table) and route through the graph, holding the position of the last record written
+/// from that input: its input version (`epoch`), its place in it (`offset`: a byte offset, a
+/// rowid, an ordinal) and how many records at that place were written (`count`, for a rule
+/// that makes several records of one input record). The rows are updated in the same
+/// transaction as the data, so after a crash (even `kill -9`) the re-run, which reads again
+/// from the sources' last checkpoint, skips every record at or below these marks: each record
+/// is written exactly once, with or without a `key`. A record that went to the dead letters
+/// counts as done (it is not tried again). Marks only move forward. The table is created when
+/// the sink opens; deleting its rows for a pipeline makes the next run write again whatever
+/// its sources read (`run --full` starts new input versions, which are written in any case).
+///
+/// That holds when the records of one input reach the sink in the same order, and as the same
+/// records, on every run: the transforms between source and sink are deterministic (the same
+/// input gives the same output) and keep order (`ordered: true`, the default, when
+/// `workers > 1`). Records without a position (standard input) are always written.
 public struct SQLiteSink: Sink {
     /// The type name in configs.
     public static let type = "sqlite"
@@ -51,7 +75,7 @@ public struct SQLiteSink: Sink {
         OptionSpec("key", .stringOrList, doc: "field or fields identifying a record: writes become upserts"),
         OptionSpec("fts", .list(.string), doc: "fields kept in an FTS5 full-text index <table>_fts"),
         OptionSpec("indexes", .any, doc: "indexes to create: a field, or a list whose items are fields or lists of fields (composite)"),
-        OptionSpec("batch_size", .integer, default: 10_000, doc: "rows per transaction (a flush also commits)"),
+        OptionSpec("batch_size", .integer, default: 10_000, doc: "rows per transaction: committed after the batch that reaches it (a flush also commits)"),
         OptionSpec("busy_timeout", .integer, default: 5_000, doc: "milliseconds to wait for a database locked by another writer"),
     ]
 
@@ -94,6 +118,9 @@ public struct SQLiteSink: Sink {
             throw options.error("table", "option 'table' must not be empty")
         }
         guard !table.utf8.contains(0) else { throw options.error("table", "option 'table' must not contain a NUL character") }
+        guard identifierKey(table) != identifierKey(SQLiteSinkWriter.marksTable) else {
+            throw options.error("table", "option 'table' cannot be '\(table)': the sink keeps its delivery marks there; choose another table")
+        }
         let key = options.strings("key") ?? []
         if let problem = Self.fieldListProblem(key) { throw options.error("key", "option 'key' \(problem)") }
         let fts = options.strings("fts") ?? []
@@ -182,6 +209,9 @@ enum ColumnKind {
 
 /// The working half of ``SQLiteSink``, on the sink's thread.
 final class SQLiteSinkWriter: SinkWriter {
+    /// The bookkeeping table of delivery marks (see ``SQLiteSink``).
+    static let marksTable = "_sluice_delivered"
+
     private let sink: SQLiteSink
     private let context: StageContext
     private let db: Database
@@ -200,6 +230,11 @@ final class SQLiteSinkWriter: SinkWriter {
     private var pending = 0
     private var scratch: [UInt8] = []
     private var closed = false
+    /// The upsert of one delivery mark, prepared once.
+    private var markStatement: Statement?
+    /// Set while a batch is being written: if `write` stops in the middle (a fatal error), the
+    /// open transaction holds part of a batch whose marks cover all of it, so it is rolled back.
+    private var partialBatch = false
 
     init(sink: SQLiteSink, context: StageContext) throws {
         self.sink = sink
@@ -225,6 +260,10 @@ final class SQLiteSinkWriter: SinkWriter {
             }
             throw StageError(stage: context.name, message: "cannot open the database \(sink.path): \(error.message)")
         }
+        guard identifierKey(sink.table) != identifierKey(Self.marksTable) else {
+            throw fatal("cannot write table '\(sink.table)' in \(sink.path): the sink keeps its delivery marks there; choose another table")
+        }
+        try loadMarks()
         do {
             if try loadTable() {
                 try begin()
@@ -233,6 +272,67 @@ final class SQLiteSinkWriter: SinkWriter {
             }
         } catch let error as SQLiteError {
             throw fatal("cannot set up table '\(sink.table)' in \(sink.path): \(error.message)")
+        }
+    }
+
+    /// Creates the bookkeeping table when missing, prepares the upsert of a mark, and gives the
+    /// ledger the marks this pipeline committed to this table before (none the first time:
+    /// loading them all the same turns exactly-once on).
+    private func loadMarks() throws {
+        let marks = quoteIdentifier(Self.marksTable)
+        var saved: [DeliveryLedger.Key: DeliveryLedger.Mark] = [:]
+        do throws(SQLiteError) {
+            try db.execute("""
+                CREATE TABLE IF NOT EXISTS \(marks) (
+                    pipeline TEXT NOT NULL, target TEXT NOT NULL, source TEXT NOT NULL, input TEXT NOT NULL,
+                    route TEXT NOT NULL, epoch INTEGER NOT NULL, "offset" INTEGER NOT NULL, count INTEGER NOT NULL,
+                    PRIMARY KEY (pipeline, target, source, input, route)) WITHOUT ROWID
+                """)
+            let select = try db.prepare("""
+                SELECT source, input, route, epoch, "offset", count FROM \(marks) WHERE pipeline = ?1 AND target = ?2
+                """)
+            try select.bind(.string(context.pipeline), at: 1)
+            try select.bind(.string(sink.table), at: 2)
+            while try select.step() {
+                let key = DeliveryLedger.Key(source: select.string(at: 0) ?? "", input: select.string(at: 1) ?? "",
+                                             route: select.string(at: 2) ?? "")
+                saved[key] = DeliveryLedger.Mark(epoch: select.int64(at: 3), offset: select.int64(at: 4), count: select.int64(at: 5))
+            }
+            // Marks only move forward: a run that reads again records committed before (and
+            // skips them) must not pull a mark back.
+            markStatement = try db.prepare("""
+                INSERT INTO \(marks) (pipeline, target, source, input, route, epoch, "offset", count)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                ON CONFLICT (pipeline, target, source, input, route) DO UPDATE
+                SET epoch = excluded.epoch, "offset" = excluded."offset", count = excluded.count
+                WHERE (excluded.epoch, excluded."offset", excluded.count) > (epoch, "offset", count)
+                """, persistent: true)
+        } catch {
+            throw fatal("cannot set up the delivery marks (table \(Self.marksTable)) in \(sink.path): \(error.message)")
+        }
+        context.ledger.load(saved)
+    }
+
+    /// Stores the ledger's new marks in the open transaction.
+    private func storeMarks() throws {
+        let pending = context.ledger.pendingMarks
+        guard !pending.isEmpty, let statement = markStatement else { return }
+        do throws(SQLiteError) {
+            try statement.bind(.string(context.pipeline), at: 1)
+            try statement.bind(.string(sink.table), at: 2)
+            for (key, mark) in pending {
+                try statement.bind(.string(key.source), at: 3, scratch: &scratch)
+                try statement.bind(.string(key.input), at: 4, scratch: &scratch)
+                try statement.bind(.string(key.route), at: 5, scratch: &scratch)
+                try statement.bind(.int(mark.epoch), at: 6, scratch: &scratch)
+                try statement.bind(.int(mark.offset), at: 7, scratch: &scratch)
+                try statement.bind(.int(mark.count), at: 8, scratch: &scratch)
+                defer { statement.reset() }
+                try statement.step()
+            }
+        } catch {
+            statement.reset()
+            throw fatal("cannot store the delivery marks in \(sink.path): \(error.message)")
         }
     }
 
@@ -394,6 +494,9 @@ final class SQLiteSinkWriter: SinkWriter {
 
     func write(_ batch: [Record]) throws {
         guard !batch.isEmpty else { return }
+        // The ledger's marks cover the whole batch: commit only after it (never in the middle),
+        // and roll back a batch left half written by an error.
+        partialBatch = true
         do {
             try begin()
             if !tableReady { try createTable(from: batch) }
@@ -448,11 +551,9 @@ final class SQLiteSinkWriter: SinkWriter {
                 context.deadLetter(record, error: "cannot store the record in table '\(sink.table)': \(error.message)")
             }
             pending += 1
-            if pending >= sink.batchSize {
-                try commit()
-                try begin()
-            }
         }
+        partialBatch = false
+        if pending >= sink.batchSize { try commit() }
     }
 
     /// Why a record cannot become a row at all, or `nil`.
@@ -582,8 +683,10 @@ final class SQLiteSinkWriter: SinkWriter {
         inTransaction = true
     }
 
+    /// Commits the open transaction with the ledger's new marks, then tells the ledger.
     private func commit() throws {
         guard inTransaction else { return }
+        try storeMarks()
         do throws(SQLiteError) {
             try db.execute("COMMIT")
         } catch {
@@ -591,9 +694,19 @@ final class SQLiteSinkWriter: SinkWriter {
         }
         inTransaction = false
         pending = 0
+        context.ledger.committed()
+    }
+
+    /// Drops the open transaction (a batch left half written).
+    private func rollback() {
+        guard inTransaction else { return }
+        try? db.execute("ROLLBACK")
+        inTransaction = false
+        pending = 0
     }
 
     func flush() throws {
+        guard !partialBatch else { throw fatal("cannot commit to \(sink.path): the last batch was not fully written") }
         try commit()
     }
 
@@ -603,8 +716,13 @@ final class SQLiteSinkWriter: SinkWriter {
         defer {
             statements.removeAll()
             lastStatement = nil
+            markStatement = nil
         }
-        try commit()
+        if partialBatch {
+            rollback()
+        } else {
+            try commit()
+        }
     }
 }
 
