@@ -64,7 +64,8 @@ struct SluiceCommand: ParsableCommand {
         abstract: "Ingest articles, JSON and SQLite through Lua rules into SQLite or JSON Lines.",
         version: "0.1.0",
         subcommands: [RunCommand.self, ValidateCommand.self, TestCommand.self, StagesCommand.self,
-                      TryCommand.self, GraphCommand.self])
+                      TryCommand.self, GraphCommand.self, StatusCommand.self, ResetCommand.self,
+                      ReplayCommand.self])
 }
 
 /// Options every command that logs takes.

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+
+struct ResetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reset",
+        abstract: "Forget checkpoints: the next run reads the inputs again.",
+        discussion: """
+            Forgets what the sources of the config (or only --source NAME) delivered, so the next \
+            run reads those inputs again, as new versions: sinks write their records again. On a \
+            terminal it asks for --yes first. Exit status 0; 2 for a bad config, an unknown source \
+            or a missing --yes.
+            """)
+
+    @Argument(help: "The pipeline config (YAML).")
+    var config: String
+
+    @Option(help: "Forget only this source's checkpoints.")
+    var source: String?
+
+    @Flag(help: "Do it without asking (needed on a terminal).")
+    var yes = false
+
+    func run() throws {
+        let pipeline = try loadPipeline(config)
+        let statePath = stateDatabasePath(pipeline)
+        let hasState = FileManager.default.fileExists(atPath: statePath)
+        let store: SQLiteCheckpointStore?
+        do {
+            store = hasState ? try SQLiteCheckpointStore(path: statePath, create: false) : nil
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(ExitStatus.fatal)
+        }
+        var saved: [String: [InputCheckpoint]] = [:]
+        do {
+            saved = try store?.allInputs() ?? [:]
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(ExitStatus.fatal)
+        }
+        let sources = pipeline.stages.filter { $0.kind == .source }.map(\.name)
+        if let source, !sources.contains(source) && saved[source] == nil {
+            printError("error: no source '\(source)' in \(config)\(Suggest.didYouMean(source, in: sources))")
+            throw ExitCode(ExitStatus.usage)
+        }
+        if !yes && isatty(STDIN_FILENO) != 0 {
+            let what = source.map { "the checkpoints of source '\($0)'" } ?? "every checkpoint of \(pipeline.name)"
+            printError("error: reset forgets \(what): the next run reads those inputs again. Pass --yes to do it.")
+            throw ExitCode(ExitStatus.usage)
+        }
+        guard let store else {
+            print("nothing to forget: \(pipeline.name) has no run yet")
+            return
+        }
+        let names = source.map { [$0] } ?? (sources + saved.keys.sorted().filter { !sources.contains($0) })
+        let pending: Bool
+        do {
+            pending = source == nil ? try store.fullRunPending() : false
+            try store.reset(source: source)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(ExitStatus.fatal)
+        }
+        for name in names {
+            let inputs = saved[name] ?? []
+            if inputs.isEmpty {
+                if source != nil { print("source '\(name)': no checkpoints; nothing to forget") }
+                continue
+            }
+            let records = inputs.reduce(0) { $0 + $1.records }
+            print("source '\(name)': forgot \(Summary.grouped(inputs.count)) input\(inputs.count == 1 ? "" : "s") "
+                + "(\(Summary.grouped(Int(records))) record\(records == 1 ? "" : "s") delivered)")
+        }
+        if source == nil && names.allSatisfy({ (saved[$0] ?? []).isEmpty }) { print("no checkpoints; nothing to forget") }
+        if pending { print("forgot the pending --full run") }
+        print("the next run reads \(source == nil ? "every input" : "the inputs of '\(source ?? "")'") again")
+    }
+}
