@@ -247,6 +247,14 @@ public final class SourceContext: Sendable {
     public func deadLetter(raw: String?, error: String, origin: Origin, details: Fields = [:]) {
         stage.deadLetter(DeadLetter(stage: name, error: error, origin: origin, raw: raw, details: details))
     }
+
+    /// Sends raw input bytes that could not become a record to the dead letters: kept as text
+    /// when they are UTF-8, else written base64-encoded (`raw_base64`).
+    public func deadLetter(rawBytes: some Collection<UInt8>, error: String, origin: Origin, details: Fields = [:]) {
+        var letter = DeadLetter(stage: name, error: error, origin: origin, details: details)
+        letter.setRaw(rawBytes)
+        stage.deadLetter(letter)
+    }
 }
 
 /// Collects what a transform worker makes of one batch.

@@ -179,7 +179,8 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
     public func completedRuns() throws -> Int64 {
         try locked {
             var count: Int64 = 0
-            try query("SELECT count(*) FROM runs WHERE status = 'complete'") { count = $0.int(0) }
+            // Replays emit aggregates too: they take an epoch of their own.
+            try query("SELECT count(*) FROM runs WHERE status IN ('complete', 'replay')") { count = $0.int(0) }
             return count
         }
     }
