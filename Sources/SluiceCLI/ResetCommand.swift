@@ -74,7 +74,11 @@ struct ResetCommand: ParsableCommand {
                 + "(\(Summary.grouped(Int(records))) record\(records == 1 ? "" : "s") delivered)")
         }
         if source == nil && names.allSatisfy({ (saved[$0] ?? []).isEmpty }) { print("no checkpoints; nothing to forget") }
-        if pending { print("forgot the pending --full run") }
-        print("the next run reads \(source == nil ? "every input" : "the inputs of '\(source ?? "")'") again")
+        if pending { print("a --full run was pending: the next run starts it afresh") }
+        if source == nil {
+            print("the next run reads every input again, like run --full: file outputs start afresh, unkeyed tables get the records again")
+        } else {
+            print("the next run reads the inputs of '\(source ?? "")' again, and the sinks write their records again")
+        }
     }
 }

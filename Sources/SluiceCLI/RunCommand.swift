@@ -68,10 +68,12 @@ struct RunCommand: ParsableCommand {
         do {
             store = try SQLiteCheckpointStore(path: Self.statePath(pipeline))
             let sources = pipeline.stages.filter { $0.kind == .source }.map(\.name)
-            if full {
+            if try store.fullRunPending() {
+                // Starting it again would raise the epochs while file outputs continue their
+                // partial copies: the same records twice. Continuing gives the same result.
+                printError("note: continuing the interrupted full run (run --full or reset)")
+            } else if full {
                 try store.startFullRun(sources: sources)
-            } else if try store.fullRunPending() {
-                printError("note: continuing the interrupted 'run --full'")
             }
             options.fullRun = try full || store.fullRunPending()
             options.aggregateEpoch = try store.completedRuns() + 1

@@ -91,7 +91,10 @@ public enum StageHarness {
     public static func deliver(_ records: [Record], to sink: any Sink, name: String = "sink",
                                batchSize: Int = 256) throws -> [DeadLetter] {
         let letters = CollectingDeadLetterQueue()
-        let writer = try sink.makeWriter(StageContext(name: name, deadLetters: letters))
+        // State (a json sink's commit record) goes to a scratch folder, not the package's.
+        let state = NSTemporaryDirectory() + "sluice-deliver-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let writer = try sink.makeWriter(StageContext(name: name, dataDirectory: state, deadLetters: letters))
         var start = 0
         while start < records.count {
             try writer.write(Array(records[start..<min(records.count, start + batchSize)]))

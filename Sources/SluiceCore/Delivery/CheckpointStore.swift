@@ -25,7 +25,8 @@ public protocol CheckpointStore: AnyObject, Sendable {
     func lastRun() throws -> RunRecord?
     /// Every saved input checkpoint, by source.
     func allInputs() throws -> [String: [InputCheckpoint]]
-    /// Forgets the checkpoints of `source`, or of every source (and any pending full run).
+    /// Forgets the checkpoints of `source` (its inputs are read again and written again), or
+    /// of every source, which makes the next run a full one (file outputs start afresh).
     func reset(source: String?) throws
 }
 
@@ -246,7 +247,9 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
                     for name in names {
                         try run("INSERT INTO sources(source, base_epoch) VALUES (?1, ?2)", [.string(name), .int(highest + 1)])
                     }
-                    try run("DELETE FROM meta WHERE key = 'full_run_pending'")
+                    // Everything is read again: the next run is a full one (file outputs start
+                    // afresh instead of getting every record appended a second time).
+                    try run("INSERT OR REPLACE INTO meta(key, value) VALUES ('full_run_pending', '1')")
                 }
             }
         }
