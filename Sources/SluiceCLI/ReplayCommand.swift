@@ -102,16 +102,8 @@ struct ReplayCommand: ParsableCommand {
             throw ExitCode(ExitStatus.usage)
         }
         let newPath = ReplayCommand.replayFile(next: inventory.path)
-        let shown = Atomic<Int>(0)
-        let letters = FileDeadLetterQueue(path: newPath) { letter in
-            let n = shown.wrappingAdd(1, ordering: .relaxed).newValue
-            if n <= 5 {
-                let place = letter.origin?.location.map { " (\($0))" } ?? ""
-                printError("dead letter again: \(letter.stage): \(letter.error)\(place)")
-            } else if n == 6 {
-                printError("dead letter again: … more in \(displayPath(newPath))")
-            }
-        }
+        let letters = FileDeadLetterQueue(path: newPath,
+                                          observer: RunCommand.echoFirstLetters(label: "dead letter again", file: displayPath(newPath)))
         var options = RunOptions()
         options.logger = .init(label: "sluice")
         options.store = store

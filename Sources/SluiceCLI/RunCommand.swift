@@ -50,17 +50,8 @@ struct RunCommand: ParsableCommand {
             }
             close(fd)
         }
-        let shown = Atomic<Int>(0)
-        let deadLetters = FileDeadLetterQueue(path: pipeline.deadLetterPath) { letter in
-            // Show the first few dead letters as they happen; the summary gives the total.
-            let n = shown.wrappingAdd(1, ordering: .relaxed).newValue
-            if n <= 5 {
-                let place = letter.origin?.location.map { " (\($0))" } ?? ""
-                printError("dead letter: \(letter.stage): \(letter.error)\(place)")
-            } else if n == 6 {
-                printError("dead letter: … more in \(pipeline.deadLetterPath)")
-            }
-        }
+        let deadLetters = FileDeadLetterQueue(path: pipeline.deadLetterPath,
+                                              observer: Self.echoFirstLetters(label: "dead letter", file: pipeline.deadLetterPath))
         var options = RunOptions()
         options.logger = .init(label: "sluice")
         // Checkpoints: what earlier runs of this pipeline delivered (SPEC §7).
@@ -128,6 +119,21 @@ struct RunCommand: ParsableCommand {
         }
         if metricsFailed { throw ExitCode(ExitStatus.fatal) }
         if result.deadLetters > 0 { throw ExitCode(ExitStatus.deadLetters) }
+    }
+
+    /// Shows the first five dead letters on standard error as they happen (`LABEL: stage: error
+    /// (place)`), then where the rest are; the summary gives the total.
+    static func echoFirstLetters(label: String, file: String) -> @Sendable (DeadLetter) -> Void {
+        let shown = Atomic<Int>(0)
+        return { letter in
+            let n = shown.wrappingAdd(1, ordering: .relaxed).newValue
+            if n <= 5 {
+                let place = letter.origin?.location.map { " (\($0))" } ?? ""
+                printError("\(label): \(letter.stage): \(letter.error)\(place)")
+            } else if n == 6 {
+                printError("\(label): … more in \(file)")
+            }
+        }
     }
 
     /// The checkpoint store of a pipeline: `<data_dir>/<pipeline>/state.db`.

@@ -123,3 +123,20 @@ final class RecordBox: @unchecked Sendable {
     func append(_ records: [Record]) { lock.lock(); storage += records; lock.unlock() }
     var records: [Record] { lock.lock(); defer { lock.unlock() }; return storage }
 }
+
+/// A small deterministic random generator (SplitMix64), so that tests which draw numbers repeat.
+public struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    /// Starts from `seed`.
+    public init(seed: UInt64) { state = seed }
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A number in `0..<n`.
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
