@@ -60,7 +60,6 @@ public final class DeliveryLedger: @unchecked Sendable {
     private var committedMarks: [Key: Mark] = [:]
     private var current: [Key: Mark] = [:]
     private var dirty: Set<Key> = []
-    private var lastKey: Key?
     /// Whether the writer loaded its marks (exactly once) or not (at least once).
     public private(set) var isEnabled = false
     /// Records skipped in this run because the sink had committed them before.
@@ -80,40 +79,53 @@ public final class DeliveryLedger: @unchecked Sendable {
         committedMarks = [:]
         current = [:]
         dirty = []
-        lastKey = nil
     }
 
     /// The records of `batch` that the sink has not committed before; advances the marks.
+    ///
+    /// Hot path (every record a sink receives): the mark being advanced and the committed one
+    /// it is compared with stay in locals while consecutive records share a key (the usual
+    /// case: one input after another), so a batch costs a few dictionary operations, not
+    /// several per record; the batch is copied only when something is skipped.
     public func admit(_ batch: [Record], route: String) -> [Record] {
         guard isEnabled else { return batch }
-        var out: [Record] = []
-        out.reserveCapacity(batch.count)
-        var skippedHere = 0
-        for record in batch {
-            guard let position = record.origin.position else { out.append(record); continue }
-            let key: Key
-            if let last = lastKey, last.input == position.input, last.source == record.origin.source, last.route == route {
-                key = last
-            } else {
-                key = Key(source: record.origin.source, input: position.input, route: route)
-                lastKey = key
+        var out: [Record]?
+        var key: Key?
+        var mark = Mark(epoch: Int64.min, offset: Int64.min, count: 0)
+        var done: Mark?
+        func store() {
+            guard let key else { return }
+            current[key] = mark
+            dirty.insert(key)
+        }
+        for (index, record) in batch.enumerated() {
+            guard let position = record.origin.position else {
+                out?.append(record)
+                continue
             }
-            var mark = current[key] ?? Mark(epoch: Int64.min, offset: Int64.min, count: 0)
+            if let k = key, k.input == position.input, k.source == record.origin.source {
+                // Same key as the record before.
+            } else {
+                store()
+                let next = Key(source: record.origin.source, input: position.input, route: route)
+                key = next
+                mark = current[next] ?? Mark(epoch: Int64.min, offset: Int64.min, count: 0)
+                done = committedMarks[next]
+            }
             if mark.epoch == position.epoch && mark.offset == position.offset {
                 mark.count += 1
             } else {
                 mark = Mark(epoch: position.epoch, offset: position.offset, count: 1)
             }
-            current[key] = mark
-            dirty.insert(key)
-            if let done = committedMarks[key], mark <= done {
-                skippedHere += 1
+            if let done, mark <= done {
+                if out == nil { out = Array(batch[..<index]) }
+                skipped += 1
             } else {
-                out.append(record)
+                out?.append(record)
             }
         }
-        skipped += skippedHere
-        return skippedHere == 0 ? batch : out
+        store()
+        return out ?? batch
     }
 
     /// The marks that changed since the last commit: store them with the rows.
