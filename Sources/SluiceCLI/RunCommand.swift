@@ -30,15 +30,28 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Ignore checkpoints and re-ingest every input; file outputs start afresh (unkeyed tables get the records again).")
     var full = false
 
+    @Option(help: "Read at most N records from each source (a sample); checkpoints stay before what was not read.")
+    var limit: Int?
+
+    @Flag(help: "Run sources and transforms, but write nothing: sinks only count, no checkpoints, no dead-letter file.")
+    var dryRun = false
+
+    @Option(help: "Format of the --metrics file: json, or prometheus (a textfile a node exporter reads).")
+    var metricsFormat: MetricsFormat = .json
+
+    enum MetricsFormat: String, ExpressibleByArgument, CaseIterable { case json, prometheus }
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if dryRun && full { throw ValidationError("--dry-run writes nothing, so --full has nothing to start afresh; give one of them") }
     }
 
     func run() throws {
         logging.bootstrap()
-        let pipeline = try loadPipeline(config, workers: workers)
+        var pipeline = try loadPipeline(config, workers: workers)
         if let metrics {
             // Find out now, not after an hour of work, that the metrics cannot be written.
             let url = URL(fileURLWithPath: metrics)
@@ -50,29 +63,45 @@ struct RunCommand: ParsableCommand {
             }
             close(fd)
         }
-        let deadLetters = FileDeadLetterQueue(path: pipeline.deadLetterPath,
-                                              observer: Self.echoFirstLetters(label: "dead letter", file: pipeline.deadLetterPath))
         var options = RunOptions()
         options.logger = .init(label: "sluice")
-        // Checkpoints: what earlier runs of this pipeline delivered (SPEC §7).
-        let store: SQLiteCheckpointStore
-        do {
-            store = try SQLiteCheckpointStore(path: Self.statePath(pipeline))
-            let sources = pipeline.stages.filter { $0.kind == .source }.map(\.name)
-            if try store.fullRunPending() {
-                // Starting it again would raise the epochs while file outputs continue their
-                // partial copies: the same records twice. Continuing gives the same result.
-                printError("note: continuing the interrupted full run (run --full or reset)")
-            } else if full {
-                try store.startFullRun(sources: sources)
+        options.limit = limit
+        // A dry run writes nothing: sinks only count, dead letters are shown, not filed.
+        let fileLetters = dryRun ? nil : FileDeadLetterQueue(path: pipeline.deadLetterPath,
+                                                            observer: Self.echoFirstLetters(label: "dead letter", file: pipeline.deadLetterPath))
+        let deadLetters: any DeadLetterQueue = fileLetters ?? EchoingDeadLetterQueue(echo: Self.echoFirstLetters(label: "dead letter", file: "(not written: dry run)"))
+        if dryRun {
+            for k in pipeline.stages.indices where pipeline.stages[k].kind == .sink {
+                pipeline.stages[k].stage = .sink(DiscardingSink())
             }
-            options.fullRun = try full || store.fullRunPending()
-            options.aggregateEpoch = try store.completedRuns() + 1
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(ExitStatus.fatal)
         }
-        options.store = store
+        // Checkpoints: what earlier runs of this pipeline delivered (SPEC §7).
+        var store: SQLiteCheckpointStore?
+        if dryRun {
+            // Read what earlier runs delivered (a dry run shows what a real one would do), save nothing.
+            if let saved = try? SQLiteCheckpointStore(path: Self.statePath(pipeline), create: false) {
+                options.store = ReadOnlyCheckpointStore(saved)
+            }
+        } else {
+            do {
+                let opened = try SQLiteCheckpointStore(path: Self.statePath(pipeline))
+                let sources = pipeline.stages.filter { $0.kind == .source }.map(\.name)
+                if try opened.fullRunPending() {
+                    // Starting it again would raise the epochs while file outputs continue their
+                    // partial copies: the same records twice. Continuing gives the same result.
+                    printError("note: continuing the interrupted full run (run --full or reset)")
+                } else if full {
+                    try opened.startFullRun(sources: sources)
+                }
+                options.fullRun = try full || opened.fullRunPending()
+                options.aggregateEpoch = try opened.completedRuns() + 1
+                store = opened
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(ExitStatus.fatal)
+            }
+        }
+        if !dryRun { options.store = store }
         let runner = PipelineRunner(pipeline: pipeline, options: options, deadLetters: deadLetters)
 
         let signals = SignalWatcher(runner: runner)
@@ -81,21 +110,25 @@ struct RunCommand: ParsableCommand {
         meter?.start()
         let result = runner.run()
         meter?.stop()
-        deadLetters.close()
-        let status = result.failure != nil ? "failed" : result.stopped ? "interrupted" : "complete"
-        do {
-            try store.finishRun(RunRecord(started: Date(timeIntervalSinceNow: -result.elapsed), finished: Date(),
-                                          status: status, read: Int64(result.read), delivered: Int64(result.delivered),
-                                          deadLetters: Int64(result.deadLetters), full: options.fullRun))
-        } catch {
-            printError("warning: could not record the run in \(store.path): \(error)")
+        fileLetters?.close()
+        // A limited run is not complete: it must not end a pending full run.
+        let status = result.failure != nil ? "failed" : result.stopped ? "interrupted" : limit != nil ? "limited" : "complete"
+        if let store {
+            do {
+                try store.finishRun(RunRecord(started: Date(timeIntervalSinceNow: -result.elapsed), finished: Date(),
+                                              status: status, read: Int64(result.read), delivered: Int64(result.delivered),
+                                              deadLetters: Int64(result.deadLetters), full: options.fullRun))
+            } catch {
+                printError("warning: could not record the run in \(store.path): \(error)")
+            }
         }
 
         printError(Summary.render(result))
         var metricsFailed = false
+        if dryRun { printError("dry run: nothing was written (sinks only counted the records they would have written)") }
         if let metrics {
             do {
-                try writeMetrics(result, to: metrics)
+                try writeMetrics(result, status: status, to: metrics)
             } catch {
                 printError("error: cannot write metrics to \(metrics): \(error.localizedDescription)")
                 metricsFailed = true
@@ -105,8 +138,8 @@ struct RunCommand: ParsableCommand {
             printError("error: \(failure)")
             throw ExitCode(ExitStatus.fatal)
         }
-        let unwritten = deadLetters.unwritten
-        if result.deadLetters > 0 && unwritten.count == 0 {
+        let unwritten: (count: Int, reason: String?) = fileLetters?.unwritten ?? (0, nil)
+        if result.deadLetters > 0 && unwritten.count == 0 && !dryRun {
             printError("\(result.deadLetters) record\(result.deadLetters == 1 ? "" : "s") went to dead letters: \(pipeline.deadLetterPath)")
         }
         if unwritten.count > 0 {
@@ -141,22 +174,91 @@ struct RunCommand: ParsableCommand {
         URL(fileURLWithPath: pipeline.environment.dataDirectory).appendingPathComponent("state.db").path
     }
 
-    private func writeMetrics(_ result: RunResult, to path: String) throws {
+    private func writeMetrics(_ result: RunResult, status: String, to path: String) throws {
         let rate = result.elapsed > 0 ? Double(result.read) / result.elapsed : 0
-        let value: Value = [
-            "config": .string(config),
-            "elapsed_seconds": .double((result.elapsed * 1000).rounded() / 1000),
-            "records_read": .int(Int64(result.read)),
-            "records_delivered": .int(Int64(result.delivered)),
-            "dead_letters": .int(Int64(result.deadLetters)),
-            "records_per_second": .double(rate.rounded()),
-            "failed": .bool(result.failure != nil),
-            "stages": .array(result.counts.map(\.json)),
-        ]
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data((JSONWriter.string(value, pretty: true) + "\n").utf8).write(to: url)
+        switch metricsFormat {
+        case .json:
+            let value: Value = [
+                "config": .string(config),
+                "status": .string(status),
+                "elapsed_seconds": .double((result.elapsed * 1000).rounded() / 1000),
+                "records_read": .int(Int64(result.read)),
+                "records_delivered": .int(Int64(result.delivered)),
+                "records_skipped": .int(Int64(result.skipped)),
+                "dead_letters": .int(Int64(result.deadLetters)),
+                "records_per_second": .double(rate.rounded()),
+                "failed": .bool(result.failure != nil),
+                "stages": .array(result.counts.map(\.json)),
+            ]
+            try Data((JSONWriter.string(value, pretty: true) + "\n").utf8).write(to: url)
+        case .prometheus:
+            // Written to a temporary file and renamed: a node exporter's textfile collector
+            // must never read half a file.
+            let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+            try Data(Self.prometheus(result, config: config, status: status).utf8).write(to: temporary)
+            guard rename(temporary.path, url.path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(at: temporary)
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: reason])
+            }
+        }
     }
+
+    /// The run's counters in the Prometheus text exposition format.
+    static func prometheus(_ result: RunResult, config: String, status: String) -> String {
+        func escaped(_ s: String) -> String {
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n")
+        }
+        let pipeline = "pipeline=\"\(escaped(config))\""
+        var lines: [String] = []
+        func metric(_ name: String, _ help: String, _ type: String, _ samples: [(String, Double)]) {
+            lines.append("# HELP \(name) \(help)")
+            lines.append("# TYPE \(name) \(type)")
+            for (labels, value) in samples {
+                let text = value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+                lines.append("\(name){\(labels)} \(text)")
+            }
+        }
+        metric("sluice_run_duration_seconds", "Wall-clock time of the last run.", "gauge", [(pipeline, result.elapsed)])
+        metric("sluice_run_records_read", "Records read by the sources in the last run.", "gauge", [(pipeline, Double(result.read))])
+        metric("sluice_run_dead_letters", "Dead letters written in the last run.", "gauge", [(pipeline, Double(result.deadLetters))])
+        metric("sluice_run_success", "1 when the last run completed without a fatal error.", "gauge",
+               [(pipeline, result.failure == nil ? 1 : 0)])
+        metric("sluice_run_last_end_timestamp_seconds", "When the last run ended (Unix time).", "gauge",
+               [(pipeline, Date().timeIntervalSince1970.rounded())])
+        func stageLabels(_ c: StageCounts) -> String {
+            "\(pipeline),stage=\"\(escaped(c.name))\",kind=\"\(c.kind.rawValue)\",type=\"\(escaped(c.type))\""
+        }
+        metric("sluice_stage_records_in", "Records a stage received in the last run.", "gauge",
+               result.counts.map { (stageLabels($0), Double($0.received)) })
+        metric("sluice_stage_records_out", "Records a stage passed on (a sink: wrote) in the last run.", "gauge",
+               result.counts.map { (stageLabels($0), Double($0.emitted)) })
+        metric("sluice_stage_records_dropped", "Records a transform dropped, or a sink skipped as already written.", "gauge",
+               result.counts.map { (stageLabels($0), Double($0.dropped)) })
+        metric("sluice_stage_dead_letters", "Dead letters a stage wrote in the last run.", "gauge",
+               result.counts.map { (stageLabels($0), Double($0.deadLettered)) })
+        _ = status
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A sink that writes nothing (`run --dry-run`, `tap`): the runtime counts what it receives.
+struct DiscardingSink: Sink {
+    func makeWriter(_ context: StageContext) throws -> any SinkWriter { Writer() }
+    final class Writer: SinkWriter {
+        func write(_ batch: [Record]) throws {}
+        func flush() throws {}
+        func close() throws {}
+    }
+}
+
+/// Dead letters shown on standard error only (`run --dry-run`).
+struct EchoingDeadLetterQueue: DeadLetterQueue {
+    let echo: @Sendable (DeadLetter) -> Void
+    func send(_ letter: DeadLetter) { echo(letter) }
 }
 
 /// Turns the first SIGINT/SIGTERM into a clean stop (sources stop reading, everything in flight
@@ -250,7 +352,7 @@ enum Summary {
         lines.append("\(grouped(result.read)) record\(result.read == 1 ? "" : "s") read, \(written), "
             + "\(grouped(result.deadLetters)) dead-lettered in \(String(format: "%.2f", result.elapsed)) s (\(rateText(rate)) records/s)")
         if result.skipped > 0 {
-            lines.append("\(grouped(result.skipped)) record\(result.skipped == 1 ? " was" : "s were") already written by an earlier, interrupted run: skipped")
+            lines.append("\(grouped(result.skipped)) record\(result.skipped == 1 ? " was" : "s were") already written by an earlier run that stopped before its checkpoint: skipped")
         }
         return lines.joined(separator: "\n")
     }

@@ -70,15 +70,74 @@ struct SluiceCommand: ParsableCommand {
 
 /// Options every command that logs takes.
 struct LoggingOptions: ParsableArguments {
+    /// How log lines look.
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "text (for people) or json (one JSON object per line, for log collectors).")
+    var logFormat: Format = .text
+
     func bootstrap() {
         let level = logLevel
+        let format = logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                return JSONLogHandler(label: label, logLevel: level)
+            }
+        }
+    }
+}
+
+/// Writes each log message as one JSON object on standard error:
+/// `{"time", "level", "label", "message", "source", …metadata}`.
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+
+    init(label: String, logLevel: Logger.Level) {
+        self.label = label
+        self.logLevel = logLevel
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var fields = Fields()
+        fields["time"] = .string(Date().formatted(.iso8601))
+        fields["level"] = .string(event.level.rawValue)
+        fields["label"] = .string(label)
+        fields["message"] = .string(event.message.description)
+        fields["source"] = .string(event.source)
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        for key in all.keys.sorted() where fields[key] == nil {
+            if let value = all[key] { fields[key] = Self.value(value) }
+        }
+        var out: [UInt8] = []
+        JSONWriter.write(fields, to: &out)
+        out.append(0x0A)
+        FileHandle.standardError.write(Data(out))
+    }
+
+    private static func value(_ m: Logger.Metadata.Value) -> Value {
+        switch m {
+        case .string(let s): return .string(s)
+        case .stringConvertible(let c): return .string(c.description)
+        case .array(let a): return .array(a.map(value))
+        case .dictionary(let d):
+            var f = Fields()
+            for key in d.keys.sorted() { if let v = d[key] { f[key] = value(v) } }
+            return .object(f)
         }
     }
 }

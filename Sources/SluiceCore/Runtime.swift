@@ -20,6 +20,9 @@ public struct RunOptions: Sendable {
     /// The epoch of the records transforms emit at the end of their input (aggregates): the
     /// number of the run, so each complete run's aggregates are new to the sinks.
     public var aggregateEpoch: Int64 = 1
+    /// At most this many records from each source (`run --limit`); the source's input then
+    /// ends as if it were empty. Checkpoints stay before the records that were not read.
+    public var limit: Int?
     /// The logger stages derive theirs from.
     public var logger = Logger(label: "sluice")
 
@@ -237,12 +240,31 @@ public final class PipelineRunner: Sendable {
             }
         }
         let name = stage.name
+        let remaining = Atomic<Int>(options.limit ?? Int.max)
         let context = SourceContext(
             stage: context(stage, metrics), batchSize: options.batchSize, checkpoint: checkpoint,
             deliver: { [self] records, progress in
+                var records = records
+                var progress = progress
+                var reachedLimit = false
+                if options.limit != nil {
+                    let left = remaining.load(ordering: .relaxed)
+                    if records.count >= left {
+                        // The limit cuts this batch: its checkpoints would pass records that
+                        // are not sent, so they are dropped (the next run reads on from before).
+                        if records.count > left {
+                            progress = []
+                            metrics.addOut(left - records.count)   // counted as read before the cut
+                        }
+                        records = Array(records.prefix(left))
+                        reachedLimit = true
+                    }
+                    remaining.subtract(records.count, ordering: .relaxed)
+                }
                 let ack = tracker.begin(progress: progress)
                 try send(records, ack: ack, route: "", from: name, to: outputs)
                 ack.release()
+                if reachedLimit { throw PipelineStop() }
             },
             isStopping: { [self] in isStopping })
         do {

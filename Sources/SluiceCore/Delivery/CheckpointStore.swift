@@ -351,3 +351,22 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
         guard sqlite3_step(statement) == SQLITE_DONE else { throw failure("cannot write") }
     }
 }
+
+/// A store that reads another one and saves nothing (`run --dry-run`: see what a run would
+/// read, change no state).
+public final class ReadOnlyCheckpointStore: CheckpointStore {
+    private let base: any CheckpointStore
+
+    /// Wraps `base`.
+    public init(_ base: any CheckpointStore) { self.base = base }
+
+    public func load(source: String) throws -> SourceCheckpoint { try base.load(source: source) }
+    public func save(_ checkpoints: [(source: String, checkpoint: InputCheckpoint)]) throws {}
+    public func startFullRun(sources: [String]) throws {}
+    public func fullRunPending() throws -> Bool { try base.fullRunPending() }
+    public func completedRuns() throws -> Int64 { try base.completedRuns() }
+    public func finishRun(_ run: RunRecord) throws {}
+    public func lastRun() throws -> RunRecord? { try base.lastRun() }
+    public func allInputs() throws -> [String: [InputCheckpoint]] { try base.allInputs() }
+    public func reset(source: String?) throws {}
+}
