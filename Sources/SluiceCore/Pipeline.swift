@@ -22,6 +22,16 @@ public struct PipelineStage: Sendable {
     public var options: StageOptions
     /// The built stage.
     public var stage: BuiltStage
+
+    /// Creates a stage for a pipeline built in code (tools such as `sluice tap`).
+    public init(name: String, type: String, kind: StageKind, inputs: [String], options: StageOptions, stage: BuiltStage) {
+        self.name = name
+        self.type = type
+        self.kind = kind
+        self.inputs = inputs
+        self.options = options
+        self.stage = stage
+    }
 }
 
 /// One `tests:` case of a config.
@@ -117,5 +127,32 @@ public struct Pipeline: Sendable {
     private func quoteDOT(_ s: String) -> String {
         "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}
+
+extension Pipeline {
+    /// The stages that `names` read, directly or through other stages.
+    public func upstream(of names: [String]) -> Set<String> {
+        var found: Set<String> = []
+        var frontier = names
+        while let name = frontier.popLast() {
+            for input in stage(named: name)?.inputs ?? [] where found.insert(input).inserted { frontier.append(input) }
+        }
+        return found
+    }
+
+    /// The pipeline that shows what `stageName` emits (for a sink: what it receives): that
+    /// stage and everything upstream of it, in config order, with `sink` as the only sink,
+    /// reading the tapped stage (or the tapped sink's inputs). Nil when there is no such stage.
+    public func tapping(_ stageName: String, into sink: any Sink) -> Pipeline? {
+        guard let target = stage(named: stageName) else { return nil }
+        let tapped = target.kind == .sink ? target.inputs : [target.name]
+        let kept = upstream(of: tapped).union(tapped)
+        var stages = self.stages.filter { kept.contains($0.name) && $0.kind != .sink }
+        let options = StageOptions(name: "tap", type: "tap", kind: .sink, values: [:], environment: environment)
+        stages.append(PipelineStage(name: "(tap)", type: "tap", kind: .sink, inputs: tapped, options: options,
+                                    stage: .sink(sink)))
+        return Pipeline(configFile: configFile, environment: environment, deadLetterPath: deadLetterPath,
+                        stages: stages, tests: [])
     }
 }
