@@ -15,8 +15,11 @@ struct TryCommand: ParsableCommand {
     @Argument(help: "The Lua rule.")
     var script: String
 
-    @Option(help: "JSON Lines input (default: standard input).")
+    @Option(help: "The input: a JSON Lines file (default: standard input), or for --source text_articles a file, folder or glob.")
     var input: String?
+
+    @Option(help: "The source type that reads --input: json (JSON Lines, the default) or any other source type, such as text_articles.")
+    var source: String = "json"
 
     @Option(help: "The rule's init(options) table, as a JSON object.")
     var options: String?
@@ -31,9 +34,16 @@ struct TryCommand: ParsableCommand {
             printError("error: no such script: \(script)")
             throw ExitCode(ExitStatus.usage)
         }
-        if let input, !FileManager.default.isReadableFile(atPath: input.hasPrefix("/") ? input : cwd + "/" + input) {
-            printError("error: cannot read the input file \(input)")
+        if let input, !FileSet.hasWildcard(input), !FileManager.default.isReadableFile(atPath: input.hasPrefix("/") ? input : cwd + "/" + input) {
+            printError("error: cannot read the input \(input)")
             throw ExitCode(ExitStatus.usage)
+        }
+        if source != "json" && input == nil {
+            printError("error: --source \(source) reads files: give --input FILE, FOLDER or GLOB")
+            throw ExitCode(ExitStatus.usage)
+        }
+        if input == nil && isatty(STDIN_FILENO) != 0 {
+            printError("reading JSON Lines records from standard input (one JSON object per line; Ctrl-D to end, or give --input FILE)…")
         }
         var optionsValue: Value = [:]
         if let options {
@@ -56,7 +66,7 @@ struct TryCommand: ParsableCommand {
         func literal(_ value: Value) -> String { JSONWriter.string(value).replacingOccurrences(of: "$", with: "$$") }
         let yaml = """
             sources:
-              input: { type: json, path: \(literal(.string(inputPath))), format: lines }
+              input: { type: \(literal(.string(source))), path: \(literal(.string(inputPath)))\(source == "json" ? ", format: lines" : "") }
             transforms:
               rule:
                 type: lua
