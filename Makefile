@@ -3,8 +3,10 @@ SWIFT     ?= swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS  := liblua5.4-dev libsqlite3-dev sqlite3 lua5.4 pkg-config
 BIN       := .build/debug/sluice
+PREFIX    ?= /usr/local
+DESTDIR   ?=
 
-.PHONY: deps build demo test bench docs clean
+.PHONY: deps build demo test bench docs man install uninstall clean
 
 ## Install the system libraries Sluice links (Lua 5.4, SQLite) when they are missing, plus the
 ## sqlite3 and lua5.4 programs (the demo prints with sqlite3; a test checks our patterns against lua5.4).
@@ -45,6 +47,31 @@ test: deps
 bench: deps
 	$(SWIFT) build -c release --product sluice-bench
 	.build/release/sluice-bench $(BENCH)
+
+## Install the release binary into $(PREFIX)/bin, the man page, and bash, zsh and fish completions
+## (subcommands, options, config files, stage types). `make install PREFIX=$$HOME/.local` needs no root.
+install: deps
+	$(SWIFT) build -c release --product sluice
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 .build/release/sluice $(DESTDIR)$(PREFIX)/bin/sluice
+	install -m 644 docs/man/sluice.1 $(DESTDIR)$(PREFIX)/share/man/man1/sluice.1
+	.build/release/sluice --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sluice
+	.build/release/sluice --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sluice
+	.build/release/sluice --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sluice.fish
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/sluice (man sluice; completions for bash, zsh and fish)"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/sluice $(DESTDIR)$(PREFIX)/share/man/man1/sluice.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/sluice $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sluice \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sluice.fish
+
+## Regenerate docs/man/sluice.1 with swift-argument-parser's generate-manual (a test fails when a
+## subcommand or option is missing from it).
+man: build
+	$(SWIFT) build --product generate-manual
+	$$($(SWIFT) build --show-bin-path)/generate-manual $(BIN) --output-directory docs/man --authors "The Sluice authors"
 
 ## Regenerate docs/stages.md from the binary's own stage descriptions.
 docs: build

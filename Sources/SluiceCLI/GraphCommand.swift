@@ -8,7 +8,7 @@ struct GraphCommand: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case dot, mermaid }
 
-    @Argument(help: "The pipeline config (YAML).")
+    @Argument(help: "The pipeline config (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String
 
     @Option(help: "dot or mermaid.")

@@ -20,10 +20,10 @@ struct ReplayCommand: ParsableCommand {
             through; 3 some did not; 1 fatal error; 2 bad usage or invalid config; 130/143 stopped.
             """)
 
-    @Argument(help: "The dead-letter file (JSON Lines, as run writes it).")
+    @Argument(help: "The dead-letter file (JSON Lines, as run writes it).", completion: .file(extensions: ["jsonl"]))
     var deadLetters: String
 
-    @Argument(help: "The pipeline config (YAML).")
+    @Argument(help: "The pipeline config (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String
 
     @Option(help: "Replay only the letters of this stage.")

@@ -13,7 +13,7 @@ struct ResetCommand: ParsableCommand {
             or a missing --yes.
             """)
 
-    @Argument(help: "The pipeline config (YAML).")
+    @Argument(help: "The pipeline config (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String
 
     @Option(help: "Forget only this source's checkpoints.")

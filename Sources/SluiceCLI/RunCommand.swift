@@ -15,7 +15,7 @@ struct RunCommand: ParsableCommand {
 
     enum Progress: String, ExpressibleByArgument, CaseIterable { case auto, always, never }
 
-    @Argument(help: "The pipeline config (YAML).")
+    @Argument(help: "The pipeline config (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String
 
     @Option(help: "Default number of workers for parallel stages (default: the number of cores).")

@@ -6,7 +6,8 @@ struct StagesCommand: ParsableCommand {
         commandName: "stages",
         abstract: "List every stage type with a one-line summary; with TYPE, its options.")
 
-    @Argument(help: "A stage type to describe (e.g. lua, sqlite).")
+    @Argument(help: "A stage type to describe (e.g. lua, sqlite).",
+              completion: .list(Array(Set(StageKind.allCases.flatMap { SluiceMain.registry.typeNames($0) })).sorted()))
     var type: String?
 
     func run() throws {

@@ -13,7 +13,7 @@ struct StatusCommand: ParsableCommand {
             Exit status 0; 2 for a bad config.
             """)
 
-    @Argument(help: "The pipeline config (YAML).")
+    @Argument(help: "The pipeline config (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String
 
     func run() throws {

@@ -7,7 +7,7 @@ struct TestCommand: ParsableCommand {
         abstract: "Run the `tests:` cases declared in the config.",
         discussion: "Each case feeds records to one transform and compares what comes out. Exit 0 when all pass, 1 otherwise.")
 
-    @Argument(help: "The pipeline config (YAML).")
+    @Argument(help: "The pipeline config (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String
 
     @OptionGroup var logging: LoggingOptions

@@ -12,7 +12,7 @@ struct TryCommand: ParsableCommand {
             and line. Exit status 0, or 3 when some records failed.
             """)
 
-    @Argument(help: "The Lua rule.")
+    @Argument(help: "The Lua rule.", completion: .file(extensions: ["lua"]))
     var script: String
 
     @Option(help: "The input: a JSON Lines file (default: standard input), or for --source text_articles a file, folder or glob.")

@@ -114,4 +114,43 @@ struct NewcomerTests {
         let missing = try Sluice.run(["try", "rule.lua", "--source", "text_articles"], in: dir.path)
         #expect(missing.status == 2 && missing.stderr.contains("give --input"))
     }
+
+    @Test("the man page docs/man/sluice.1 names every subcommand and option (run `make man` after changing them)")
+    func manPageIsCurrent() throws {
+        let man = try String(contentsOfFile: Sluice.repository + "/docs/man/sluice.1", encoding: .utf8)
+        let help = try Sluice.run(["--help"], in: Sluice.repository)
+        // The names listed under SUBCOMMANDS:, one per line.
+        let listed = help.stdout.components(separatedBy: "SUBCOMMANDS:").last ?? ""
+        let subcommands = listed.components(separatedBy: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("  "), !line.hasPrefix("   ") else { return nil }
+            let name = line.trimmingCharacters(in: .whitespaces).prefix { $0.isLetter }
+            return name.isEmpty || name == "See" ? nil : String(name)
+        }.filter { $0 != "help" }
+        for sub in subcommands {
+            #expect(man.contains(".It Em \(sub)"), "docs/man/sluice.1 lacks the subcommand \(sub)")
+            let usage = try Sluice.run([sub, "--help"], in: Sluice.repository).stdout
+            // Option lines of the help: "  --name <value>" or "  -x, --name".
+            let options = Set(usage.components(separatedBy: "\n").compactMap { line -> String? in
+                var rest = line.trimmingCharacters(in: .whitespaces)
+                guard line.hasPrefix("  "), rest.hasPrefix("-") else { return nil }
+                if !rest.hasPrefix("--"), let comma = rest.firstIndex(of: ",") { rest = String(rest[rest.index(after: comma)...]).trimmingCharacters(in: .whitespaces) }
+                guard rest.hasPrefix("--") else { return nil }
+                return String(rest.dropFirst(2).prefix { $0.isLetter || $0.isNumber || $0 == "-" })
+            })
+            for option in options where option != "help" && option != "version" {
+                #expect(man.contains("Fl -\(option)"), "docs/man/sluice.1 lacks \(sub) --\(option)")
+            }
+        }
+    }
+
+    @Test("shell completions complete subcommands, config files and stage types in bash, zsh and fish")
+    func completions() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try Sluice.run(["--generate-completion-script", shell], in: Sluice.repository)
+            #expect(script.status == 0)
+            for word in ["init", "tap", "replay", "text_articles", "yaml"] {
+                #expect(script.stdout.contains(word), "\(shell) completion lacks \(word)")
+            }
+        }
+    }
 }
