@@ -52,6 +52,12 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         logging.bootstrap()
         var pipeline = try loadPipeline(config, workers: workers)
+        // Every source whose path matches nothing, at once (not only the first one to start).
+        let missing = pipeline.warnings.filter { $0.message.contains("matches no files") }
+        if !missing.isEmpty {
+            for warning in missing { printError("\(warning.position): error: \(warning.message)") }
+            throw ExitCode(ExitStatus.fatal)
+        }
         if let metrics {
             // Find out now, not after an hour of work, that the metrics cannot be written.
             let url = URL(fileURLWithPath: metrics)

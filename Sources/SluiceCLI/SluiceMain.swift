@@ -152,6 +152,7 @@ func printError(_ text: String) {
 /// Loads a config or prints its problems and exits 2.
 func loadPipeline(_ path: String, workers: Int? = nil) throws -> Pipeline {
     var loader = ConfigLoader(registry: SluiceMain.registry)
+    loader.checkDisk = true
     if let workers { loader.defaultWorkers = workers }
     do {
         return try loader.load(path: path)

@@ -14,6 +14,10 @@ public struct ConfigLoader: Sendable {
     public var variables: [String: String]
     /// The default number of workers for parallel stages.
     public var defaultWorkers: Int
+    /// Whether to look at the disk too: warn about source paths that match no file, refuse
+    /// sink and dead-letter paths that cannot be written. The commands turn it on; off by
+    /// default so that configs can be loaded for what they say alone (tests, tools).
+    public var checkDisk = false
 
     /// A pipeline's name: its config file's name without the extension.
     static func pipelineName(of file: String) -> String {
@@ -55,14 +59,14 @@ public struct ConfigLoader: Sendable {
 }
 
 /// Why an option value does not fit its type; completes "option 'x' …".
-private struct OptionProblem: Error, ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
+struct OptionProblem: Error, ExpressibleByStringLiteral, ExpressibleByStringInterpolation {
     var text: String
     init(stringLiteral value: String) { text = value }
     init(_ text: String) { self.text = text }
 }
 
 /// The state of one load: the diagnostics found so far.
-private struct LoadSession {
+struct LoadSession {
     let loader: ConfigLoader
     let file: String
     let baseDirectory: String
@@ -97,6 +101,9 @@ private struct LoadSession {
     // MARK: - Top level
 
     mutating func run(_ original: String) throws(ConfigError) -> Pipeline {
+        if let script = scriptInsteadOfConfig(original) { throw ConfigError([script]) }
+        let tabs = tabIndentation(original)
+        if !tabs.isEmpty { throw ConfigError(tabs) }
         let text = interpolate(original)
         if !problems.isEmpty { throw ConfigError(problems) }
         let root: Node?
@@ -114,7 +121,8 @@ private struct LoadSession {
         for (keyNode, valueNode) in top {
             guard let key = scalarKey(keyNode) else { continue }
             if !ConfigLoader.topLevelKeys.contains(key) {
-                report(keyNode, "unknown key '\(key)' at the top level\(Suggest.didYouMean(key, in: ConfigLoader.topLevelKeys))")
+                report(keyNode, misplacedStageHint(key: key, keyNode: keyNode, value: valueNode, top: top)
+                    ?? "unknown key '\(key)' at the top level\(Suggest.didYouMean(key, in: ConfigLoader.topLevelKeys))")
                 continue
             }
             if sections[key] != nil { report(keyNode, "'\(key)' is given twice"); continue }
@@ -177,10 +185,15 @@ private struct LoadSession {
         }
 
         checkFileClashes(stages, deadLetter: deadLetter, deadLetterPosition: position(sections["dead_letter"]))
+        if problems.isEmpty && loader.checkDisk {
+            checkOutputsWritable(stages, deadLetter: deadLetter, deadLetterPosition: position(sections["dead_letter"]))
+        }
         let tests = parseTests(sections["tests"], entries: entries)
         if !problems.isEmpty { throw ConfigError(problems) }
-        return Pipeline(configFile: file, environment: environment, deadLetterPath: deadLetter,
-                        stages: stages, tests: tests)
+        var pipeline = Pipeline(configFile: file, environment: environment, deadLetterPath: deadLetter,
+                                stages: stages, tests: tests)
+        if loader.checkDisk { pipeline.warnings = inputWarnings(stages) }
+        return pipeline
     }
 
     func resolve(_ path: String) -> String {

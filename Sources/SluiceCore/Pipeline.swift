@@ -69,6 +69,9 @@ public struct Pipeline: Sendable {
     public var stages: [PipelineStage]
     /// The config's test cases.
     public var tests: [TestCase]
+    /// What may be wrong but does not stop the config (a source path that matches no file
+    /// yet), found when the loader looks at the disk.
+    public var warnings: [Diagnostic] = []
 
     /// Creates a pipeline (the config loader normally does this).
     public init(configFile: String, environment: BuildEnvironment, deadLetterPath: String,

@@ -242,12 +242,13 @@ struct CommandTests {
         #expect(try Sluice.run(["frobnicate"], in: dir.path).status == 2)
         #expect(try Sluice.run(["run", "missing.yaml"], in: dir.path).status == 2)
         try dir.write("in.jsonl", "{\"a\":1}\n")
-        try dir.write("blocker", "a file where a folder should be")
+        // A path that can be written but holds no database: found only when the sink opens it.
+        try dir.write("x.db", "not a database, but some text that is long enough to have a header")
         try dir.write("p.yaml", """
             sources:
               input: { type: json, path: in.jsonl }
             sinks:
-              out: { type: sqlite, inputs: [input], path: blocker/x.db, table: t }
+              out: { type: sqlite, inputs: [input], path: x.db, table: t }
             """)
         let fatal = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
         #expect(fatal.status == 1, "stderr: \(fatal.stderr)")
@@ -325,7 +326,7 @@ struct CommandTests {
         #expect(try String(contentsOfFile: dir.file("rule.lua"), encoding: .utf8) == "function process(r) return r end\n")
     }
 
-    @Test("dead letters that cannot be written (disk full, folder blocked) fail the run with exit 1 and say how many were lost")
+    @Test("dead letters that cannot be written (disk full) fail the run with exit 1 and say how many were lost; a blocked folder is refused before the run")
     func unwritableDeadLetters() throws {
         let dir = TemporaryDirectory()
         try dir.write("in.jsonl", "{\"n\":1}\nnot json\n{\"n\":3}\n")
@@ -340,6 +341,12 @@ struct CommandTests {
                 """)
             // --full: the second target reads the same input again.
             let result = try Sluice.run(["run", "p.yaml", "--progress", "never", "--full"], in: dir.path)
+            if target.hasPrefix("blocker") {
+                // A folder that cannot be made is found before the run (exit 2, nothing read).
+                #expect(result.status == 2, "\(target): stderr: \(result.stderr)")
+                #expect(result.stderr.contains("'dead_letter': cannot write"), "\(target): \(result.stderr)")
+                continue
+            }
             #expect(result.status == 1, "\(target): stderr: \(result.stderr)")
             #expect(result.stderr.contains("1 dead letter could not be written"), "\(target): \(result.stderr)")
             // The good records were still delivered.
