@@ -14,7 +14,8 @@ extern "C" int sluice_detect_language(const char *utf8, int len, char out[8]) {
     int textBytes = 0;
     bool reliable = false;
     CLD2::Language top = CLD2::DetectLanguageSummary(utf8, len, true, language3, percent3, &textBytes, &reliable);
-    if (top == CLD2::UNKNOWN_LANGUAGE) return -1;
+    // CLD2 answers ENGLISH by default for text without letters: nothing was scored then.
+    if (top == CLD2::UNKNOWN_LANGUAGE || textBytes == 0) return -1;
     const char *code = CLD2::LanguageCode(top);
     if (code == nullptr) return -1;
     std::strncpy(out, code, 7);
