@@ -113,7 +113,11 @@ public struct ParsedDate: Sendable, Hashable {
 /// is over 12), `20.11.2025` and `20-11-2025` (day first unless the second number is over 12),
 /// `2025年11月20日`, and full ISO 8601 (`2025-07-15T10:20:30.123+08:00`). A weekday may come
 /// first (`Thursday, Nov 20, 2025`, `Thu 20 Nov 2025`). A year is required: `Nov. 2` alone is
-/// not a date.
+/// not a date. The words of other languages come from ``DateVocabulary/builtIn`` (Chinese,
+/// Russian, French, German, Spanish): `20 ноября 2025 г.`, `le 1er décembre 2025 à 22 h 10`,
+/// `Donnerstag, 20. November 2025, 22:10 Uhr`, `5 de febrero de 2025 a las 22:10`,
+/// `2025年11月20日22时10分`, and zones such as `北京时间` (also before the date), `МСК`, `MEZ`,
+/// `heure de Paris`, `hora peninsular`. With ``dayFirst`` set, `05/02/2025` is 5 February.
 ///
 /// Times, after the date (`Nov 20, 2025 10:10 PM`, `…, 10:10 p.m.`, `… at 4pm`, `… | 22:10`) or
 /// before it (`2:15 PM EST, Fri November 21, 2025`): `10:10 PM`, `10:10pm`, `10 a.m.`, `22:10`,
