@@ -69,6 +69,8 @@ struct DateParserTests {
         ("Stand: 20.11.2025 22.10 Uhr", "2025-11-20T22:10:00", "20.11.2025 22.10 Uhr"),
         ("30. Oktober 2024 um 8 Uhr", "2024-10-30T08:00:00", "30. Oktober 2024 um 8 Uhr"),
         ("Madrid, 5 de febrero de 2025", "2025-02-05", "5 de febrero de 2025"),
+        ("5 de febrero de 2025, 22:10 horas", "2025-02-05T22:10:00", "5 de febrero de 2025, 22:10 horas"),
+        ("2025年11月20日 22点", "2025-11-20T22:00:00", "2025年11月20日 22点"),
         ("jueves, 20 de noviembre de 2025 a las 22:10 CET", "2025-11-20T22:10:00+01:00",
          "jueves, 20 de noviembre de 2025 a las 22:10 CET"),
         ("20 de julio de 2025, 22:10 hora peninsular", "2025-07-20T22:10:00+02:00",
