@@ -1,7 +1,7 @@
 # Sluice — make targets. `make demo` runs the demo pipeline on seeds/, `make test` runs the tests.
 SWIFT     ?= swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS  := liblua5.4-dev libsqlite3-dev sqlite3 lua5.4 pkg-config
+APT_PKGS  := liblua5.4-dev libsqlite3-dev libcld2-dev sqlite3 lua5.4 pkg-config
 BIN       := .build/debug/sluice
 PREFIX    ?= /usr/local
 DESTDIR   ?=

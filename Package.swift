@@ -4,7 +4,7 @@ import PackageDescription
 /// Every built-in stage family lives under `Plugins/<Family>` and depends only on the public
 /// API of `SluiceCore` (and `SluiceLua`), the same API a third-party plugin would use.
 let plugins: [(target: String, folder: String, extra: [Target.Dependency])] = [
-    ("SluiceTextArticles", "TextArticles", [.product(name: "Crypto", package: "swift-crypto")]),
+    ("SluiceTextArticles", "TextArticles", [.product(name: "Crypto", package: "swift-crypto"), "CCLD2"]),
     ("SluiceJSON", "JSON", []),
     ("SluiceSQLite", "SQLite", ["CSQLite"]),
     ("SluiceLuaStages", "Lua", ["SluiceLua"]),
@@ -34,6 +34,9 @@ let package = Package(
                        providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // Compact Language Detector 2 (Debian's libcld2-dev, no pkg-config file) behind a small
+        // C++ shim with a C header: `text_articles` fills `language` with it.
+        .target(name: "CCLD2", path: "Sources/CCLD2", linkerSettings: [.linkedLibrary("cld2")]),
         .target(
             name: "SluiceCore",
             dependencies: [

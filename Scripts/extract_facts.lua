@@ -692,6 +692,16 @@ end
 -- ============================================================================ per-record state
 local S  -- the state of the record being processed (see new_state)
 
+-- Whether the text has Cyrillic (lead bytes D0, D1) or CJK (E3-E9) characters: plain
+-- searches (a memchr each), as a character-class pattern costs ~20 ns per byte of text.
+local SCRIPT_BYTES = { "\208", "\209", "\228", "\229", "\230", "\231", "\232", "\233", "\227" }
+local function has_foreign_script(text)
+  for i = 1, #SCRIPT_BYTES do
+    if find(text, SCRIPT_BYTES[i], 1, true) then return true end
+  end
+  return false
+end
+
 local function new_state(text, pub)
   return {
     text = text, pub = pub,
@@ -702,6 +712,9 @@ local function new_state(text, pub)
     persons = {}, by_name = {}, by_word = {}, mentions = {}, singles = 0,
     quotes = {},
     yen = nil,
+    -- any byte of Cyrillic (D0/D1) or CJK (E3–E9): the title-and-name rules of those
+    -- languages run only then, so other text costs one search
+    foreign = has_foreign_script(text),
   }
 end
 
@@ -1212,6 +1225,272 @@ local function currency_code(code, text)
   return code
 end
 
+-- ============================================================================ other languages
+-- Money and percentages written the way Chinese, Russian, French, German and Spanish papers
+-- write them, and people named after a title in Chinese and Russian. Every word is data in
+-- FOREIGN below: a new language is a new table, not new code.
+--   number_style  "comma": 14,25 / 14 250 / 14.250 (decimal comma, thousands "." or space);
+--                 "point": 142.5 / 1,234 (as in English)
+--   scales        word after the number -> power of ten (longest first is tried first)
+--   joins         words between the scale and the currency ("de", "d'")
+--   currencies    word after the number (and scale) -> ISO 4217 code ("DOLLAR" follows the
+--                 `dollar` option)
+--   percents      words after a number that make it a percentage
+--   titles        title phrases before a name; names are read by name_rule
+local FOREIGN = {
+  { lang = "zh", number_style = "point",
+    scales = { ["万亿"] = 12, ["萬億"] = 12, ["千亿"] = 11, ["千億"] = 11, ["亿"] = 8, ["億"] = 8,
+               ["万"] = 4, ["萬"] = 4 },
+    joins = {},
+    currencies = { ["美元"] = "USD", ["美金"] = "USD", ["元人民币"] = "CNY", ["元人民幣"] = "CNY",
+                   ["人民币"] = "CNY", ["人民幣"] = "CNY", ["元"] = "CNY", ["欧元"] = "EUR", ["歐元"] = "EUR",
+                   ["日元"] = "JPY", ["日圓"] = "JPY", ["英镑"] = "GBP", ["英鎊"] = "GBP", ["卢布"] = "RUB",
+                   ["盧布"] = "RUB", ["港元"] = "HKD", ["港币"] = "HKD", ["新台币"] = "TWD", ["新台幣"] = "TWD",
+                   ["索姆"] = "KGS", ["坚戈"] = "KZT" },
+    percents = {},
+    name_rule = "cjk",
+    titles = { "外交部发言人", "外交部發言人", "外交部长", "外交部長", "国家主席", "國家主席", "国务院总理",
+               "國務院總理", "总统", "總統", "总理", "總理", "外长", "外長", "大使", "发言人", "發言人",
+               "部长", "部長", "主席" } },
+  { lang = "ru", number_style = "comma",
+    scales = { ["трлн"] = 12, ["триллиона"] = 12, ["триллионов"] = 12, ["млрд"] = 9, ["миллиард"] = 9,
+               ["миллиарда"] = 9, ["миллиардов"] = 9, ["млн"] = 6, ["миллион"] = 6, ["миллиона"] = 6,
+               ["миллионов"] = 6, ["тыс."] = 3, ["тысяч"] = 3, ["тысячи"] = 3 },
+    joins = {},
+    currencies = { ["долларов США"] = "USD", ["доллара США"] = "USD", ["долларов"] = "DOLLAR",
+                   ["доллара"] = "DOLLAR", ["доллар"] = "DOLLAR", ["рублей"] = "RUB", ["рубля"] = "RUB",
+                   ["рубль"] = "RUB", ["евро"] = "EUR", ["юаней"] = "CNY", ["юаня"] = "CNY", ["юань"] = "CNY",
+                   ["сомов"] = "KGS", ["сома"] = "KGS", ["сом"] = "KGS", ["тенге"] = "KZT", ["$"] = "DOLLAR",
+                   ["€"] = "EUR", ["₽"] = "RUB" },
+    percents = { "%", "процента", "процентов", "процент" },
+    name_rule = "capitalised",
+    skip_after_title = { "КНР", "США", "РФ", "России", "Китая", "Киргизии", "Кыргызстана", "Казахстана",
+                         "Узбекистана", "Франции", "Германии", "Испании" },
+    titles = { "министр иностранных дел", "глава МИД", "официальный представитель МИД", "президент",
+               "премьер-министр", "председатель КНР", "посол", "министр" } },
+  { lang = "fr", number_style = "comma",
+    scales = { ["milliards"] = 9, ["milliard"] = 9, ["millions"] = 6, ["million"] = 6, ["Mds"] = 9, ["Md"] = 9 },
+    joins = { "de ", "d'", "d’" },
+    currencies = { ["dollars américains"] = "USD", ["dollars"] = "DOLLAR", ["dollar"] = "DOLLAR",
+                   ["euros"] = "EUR", ["euro"] = "EUR", ["yuans"] = "CNY", ["roubles"] = "RUB",
+                   ["€"] = "EUR", ["$"] = "DOLLAR" },
+    percents = { "pour cent", "%" } },
+  { lang = "de", number_style = "comma",
+    scales = { ["Billionen"] = 12, ["Billion"] = 12, ["Milliarden"] = 9, ["Milliarde"] = 9, ["Mrd."] = 9,
+               ["Mrd"] = 9, ["Millionen"] = 6, ["Million"] = 6, ["Mio."] = 6, ["Mio"] = 6 },
+    joins = {},
+    currencies = { ["US-Dollar"] = "USD", ["Dollar"] = "DOLLAR", ["Euro"] = "EUR", ["Yuan"] = "CNY",
+                   ["Rubel"] = "RUB", ["Franken"] = "CHF", ["€"] = "EUR", ["$"] = "DOLLAR" },
+    percents = { "Prozent", "%" } },
+  { lang = "es", number_style = "comma",
+    scales = { ["mil millones"] = 9, ["billones"] = 12, ["millones"] = 6, ["millón"] = 6 },
+    joins = { "de " },
+    currencies = { ["dólares estadounidenses"] = "USD", ["dólares"] = "DOLLAR", ["dólar"] = "DOLLAR",
+                   ["euros"] = "EUR", ["euro"] = "EUR", ["yuanes"] = "CNY", ["rublos"] = "RUB",
+                   ["€"] = "EUR", ["$"] = "DOLLAR" },
+    percents = { "por ciento", "%" } },
+}
+
+-- The tables as lists by first byte, longest word first, built once.
+local function longest_first(map)
+  local list = {}
+  for k, v in pairs(map) do list[#list + 1] = { k, v } end
+  sort(list, function(a, b) if #a[1] ~= #b[1] then return #a[1] > #b[1] end return a[1] < b[1] end)
+  local index = {}
+  for _, e in ipairs(list) do
+    local b = byte(e[1], 1)
+    index[b] = index[b] or {}
+    index[b][#index[b] + 1] = e
+  end
+  return index
+end
+-- The bytes that may follow a number (after one space) in any FOREIGN table: every other
+-- number is left to the English rules after one table look-up.
+local FOREIGN_NEXT = {}
+for _, L in ipairs(FOREIGN) do
+  for _, map in ipairs { L.scales, L.currencies } do
+    for w in pairs(map) do FOREIGN_NEXT[byte(w, 1)] = true end
+  end
+  for _, w in ipairs(L.percents) do FOREIGN_NEXT[byte(w, 1)] = true end
+end
+for _, L in ipairs(FOREIGN) do
+  L.next_bytes = {}
+  for _, map in ipairs { L.scales, L.currencies } do
+    for w in pairs(map) do L.next_bytes[byte(w, 1)] = true end
+  end
+  for _, w in ipairs(L.percents) do L.next_bytes[byte(w, 1)] = true end
+  L.scale_list = longest_first(L.scales)
+  L.currency_list = longest_first(L.currencies)
+  local t = {}
+  for _, w in ipairs(L.titles or {}) do t[#t + 1] = { w } end
+  sort(t, function(a, b) return #a[1] > #b[1] end)
+  L.title_list = t
+  L.skip_set = set(L.skip_after_title or {})
+end
+
+-- A number in a language's style at s: int digits, fraction digits, position after it.
+local GROUP_PATTERNS = { comma = { "^%.(%d%d%d)()", "^ (%d%d%d)()" }, point = { "^,(%d%d%d)()" } }
+local FRACTION_PATTERN = { comma = "^,(%d+)()", point = "^%.(%d+)()" }
+local function foreign_number(text, s, style)
+  local int, p = match(text, "^(%d+)()", s)
+  if not int then return nil end
+  if #int <= 3 then
+    for _, pattern in ipairs(GROUP_PATTERNS[style]) do
+      local grouped = false
+      for _ = 1, 8 do
+        local g, p2 = match(text, pattern, p)
+        if not g or is_digit(byte(text, p2)) then break end
+        int, p, grouped = int .. g, p2, true
+      end
+      if grouped then break end
+    end
+  end
+  local frac, p3 = match(text, FRACTION_PATTERN[style], p)
+  if frac then return int, frac, p3 end
+  return int, "", p
+end
+
+-- The longest word of `list` written at p (after an optional space), and the position after it.
+local function word_at(text, p, index, need_space)
+  local q = p
+  if byte(text, q) == 32 then q = q + 1 elseif need_space then return nil end
+  local b = byte(text, q)
+  local list = b and index[b]
+  if not list then return nil end
+  for i = 1, #list do
+    local w = list[i][1]
+    if sub(text, q, q + #w - 1) == w then
+      local after = byte(text, q + #w)
+      -- whole words only, except where the script has no spaces
+      if not (after and is_word_byte(after) and is_word_byte(byte(w, #w)) and byte(w, #w) < 128) then
+        return list[i][2], q + #w, w
+      end
+    end
+  end
+  return nil
+end
+
+-- Money or a percentage at s in one of the FOREIGN languages; returns the position of the last
+-- byte read, or nil when the number is not one (the English rules then read it).
+local function foreign_number_at(text, s)
+  -- fast exit: what follows the digits (and their separators) cannot start a foreign word
+  -- (a window of 40 bytes: a run of 250,000 thousands groups must not be walked from each group)
+  local window = sub(text, s, s + 39)
+  local nb = byte(window, match(window, "^[%d%., ]*()"))
+  if not nb or not FOREIGN_NEXT[nb] then return nil end
+  for _, L in ipairs(FOREIGN) do
+    local int, frac, p
+    if L.next_bytes[nb] then int, frac, p = foreign_number(text, s, L.number_style) end
+    if int then
+      local exp, q, scale_word = word_at(text, p, L.scale_list, false)
+      local after_scale = q or p
+      local joined = false
+      if exp and L.joins then
+        for _, j in ipairs(L.joins) do
+          local jq = after_scale
+          if byte(text, jq) == 32 then jq = jq + 1 end
+          if sub(text, jq, jq + #j - 1) == j then
+            after_scale = jq + #j - (byte(j, #j) == 32 and 1 or 0)
+            joined = true
+            break
+          end
+        end
+      end
+      -- "5 million dollars", "1 Million Euro": a scale English writes the same way is left to
+      -- the English rules unless a join of this language follows ("1,5 million d'euros")
+      if exp and not joined and SCALES[lower(scale_word)] then exp = nil; after_scale = p end
+      local code, stop, word = word_at(text, after_scale, L.currency_list, false)
+      -- Without a scale of its own language, a currency that English writes the same way
+      -- ("5 euros", "10,000 dollars") is left to the English rules, as is a comma before
+      -- exactly three digits ("10,000 €" may be ten thousand).
+      if code and not exp and (not find(word, "[\128-\255]") or (L.number_style == "comma" and #frac == 3)) then
+        code = nil
+      end
+      if code then
+        S.money_spans[#S.money_spans + 1] = { s, stop - 1 }
+        S.money[#S.money + 1] = {
+          text = sub(text, s, stop - 1),
+          currency = currency_code(code, text),
+          value = decimal_value(int, frac, exp or 0),
+        }
+        return stop - 1
+      end
+      if not exp then
+        for _, w in ipairs(L.percents) do
+          local pq = p
+          if byte(text, pq) == 32 then pq = pq + 1 end
+          if w ~= "%" and sub(text, pq, pq + #w - 1) == w and not is_word_byte(byte(text, pq + #w)) then
+            S.percentages[#S.percentages + 1] = decimal_value(int, frac, 0)
+            return pq + #w - 1
+          end
+        end
+      end
+    end
+  end
+  return nil
+end
+
+-- People after a title: `外交部发言人毛宁`, `министр иностранных дел КНР Ван И`.
+local CJK_NAME_STOPS = { "在", "表示", "说", "說", "会见", "會見", "同", "与", "與", "和", "于", "於", "的", "称",
+  "稱", "指出", "强调", "強調", "举行", "舉行", "出席", "访问", "訪問", "将", "將", "也", "等", "今天", "日前",
+  "近日", "当天", "當天", "一行" }
+local function cjk_name(text, p)
+  -- at most 4 ideographs (3 bytes each), or a transliteration with "·", ending before a stop
+  local q, n = p, 0
+  while n < 8 do
+    local b = byte(text, q)
+    if not b or b < 228 or b > 233 then
+      if sub(text, q, q + 1) == "\194\183" then q = q + 2 else break end      -- ·
+    else
+      local stop = false
+      for _, w in ipairs(CJK_NAME_STOPS) do
+        if sub(text, q, q + #w - 1) == w then stop = true; break end
+      end
+      if stop then break end
+      q, n = q + 3, n + 1
+    end
+  end
+  if n < 2 or n > 4 and not find(sub(text, p, q - 1), "\194\183", 1, true) then return nil end
+  return sub(text, p, q - 1), q
+end
+
+local function scan_foreign_people(text)
+  for _, L in ipairs(FOREIGN) do
+    for _, t in ipairs(L.title_list) do
+      local title = t[1]
+      local from = 1
+      while true do
+        local a, e = find(text, title, from, true)
+        if not a then break end
+        from = e + 1
+        local prev = byte(text, a - 1)
+        if L.name_rule == "cjk" then
+          local name = cjk_name(text, e + 1)
+          if name then add_person(name, 2, title, a, true) end
+        elseif not (prev and is_word_byte(prev)) then
+          local p = e + 1
+          -- skip a country after the title: `министр иностранных дел КНР Ван И`
+          while byte(text, p) == 32 do
+            local w, we = match(text, "^ ([^%s,%.]+)()", p)
+            if w and L.skip_set[w] then p = we else break end
+          end
+          local words, q = {}, p
+          while #words < 3 do
+            local w, we = match(text, "^ ([\208-\209][\128-\191][^%s,%.;:]*)()", q)
+            -- Cyrillic capitals: А–Я are D0 90–D0 AF, Ё is D0 81
+            if not w then break end
+            local b2 = byte(w, 2)
+            if not (byte(w, 1) == 208 and (b2 >= 144 and b2 <= 175 or b2 == 129)) then break end
+            words[#words + 1] = w
+            q = we
+          end
+          if #words >= 2 then add_person(concat(words, " "), #words, title, a, true) end
+        end
+      end
+    end
+  end
+end
+
 -- the number at s; returns the position of its last byte (what the pass may skip)
 local function number_at(text, s)
   local prev = byte(text, s - 1)
@@ -1224,6 +1503,10 @@ local function number_at(text, s)
       if valid_year(y) then add_date(s, y, m, d) end
       return q - 1
     end
+  end
+  do
+    local stop = foreign_number_at(text, s)
+    if stop then return stop end
   end
   local int, frac, p = read_number(text, s)
   local cur, cstart, cstr = read_currency_before(text, s)
@@ -1659,6 +1942,7 @@ local function extract(text, pub)
   local ex = config.extract
   scan_numbers(text)        -- first: the capitalised-word pass skips money expressions
   scan_capitalised(text)
+  if S.foreign and ex.people then scan_foreign_people(text) end
   if ex.quotes then scan_quotes(text) end
   local st = S
   S = nil

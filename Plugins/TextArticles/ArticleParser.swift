@@ -63,8 +63,8 @@ struct Article {
 
     /// Adds a caption unless the same words and credit are already there.
     mutating func addCaption(_ c: ArticleCaption) {
-        let key = ArticleCaption(text: c.text?.collapsedSpaces, credit: c.credit.collapsedSpaces)
-        if !captions.contains(where: { ArticleCaption(text: $0.text?.collapsedSpaces, credit: $0.credit.collapsedSpaces) == key }) {
+        let key = ArticleCaption(text: c.text?.collapsedSpaces, credit: c.credit?.collapsedSpaces)
+        if !captions.contains(where: { ArticleCaption(text: $0.text?.collapsedSpaces, credit: $0.credit?.collapsedSpaces) == key }) {
             captions.append(key)
         }
     }
@@ -97,7 +97,7 @@ enum ArticleProblem: Error, CustomStringConvertible {
 /// 6. the trailer: `Key: value` lines (`meta`), `Tags:`, `Related:` lines and lists, captions,
 ///    copyright lines, separators.
 struct ArticleParser: Sendable {
-    let classify: LineClassifier
+    var classify: LineClassifier
 
     init(dates: DateParser) {
         classify = LineClassifier(dates: dates)
@@ -135,6 +135,14 @@ struct ArticleParser: Sendable {
         if article.publishedText == nil, let first = article.paragraphs.first, let date = dateline(first) {
             article.published = date
             article.publishedText = date.text
+        }
+        if let first = article.paragraphs.first, first.hasCJK {
+            let (date, names) = cjkDateline(first)
+            if article.publishedText == nil, let date {
+                article.published = date
+                article.publishedText = date.text
+            }
+            article.add([.authors(names)])
         }
         return article
     }
@@ -180,6 +188,31 @@ struct ArticleParser: Sendable {
             return false
         }
         return t.isAllCaps || [" / ", " | ", " > ", " › ", " » ", " :: "].contains { t.contains($0) }
+            || Self.sections.contains(t.lowercased())
+    }
+
+    /// Section names of every language that make a kicker even when not in capitals.
+    static let sections = ArticleVocabulary.merged(\.sections)
+    static let datelineEnds = ArticleVocabulary.merged(\.datelineEnds)
+
+    /// An agency dateline in Chinese at the start of the first paragraph:
+    /// `新华社比什凯克11月20日电（记者 张三 李四）…`, `本报北京11月20日电 （记者 王五）`. The
+    /// reporters in the parenthesis are authors; a date with a year gives `published` (without
+    /// a year, as in `11月20日`, there is no date). The dateline stays in the paragraph.
+    private func cjkDateline(_ paragraph: String) -> (ParsedDate?, [String]) {
+        let head = String(paragraph.unicodeScalars.prefix(60))
+        guard let end = Self.datelineEnds.compactMap({ head.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound })
+        else { return (nil, []) }
+        let stamp = String(head[..<head.index(before: end.upperBound)])  // up to and with `日`
+        let date = classify.dates.parse(stamp).flatMap { d in d.range.upperBound == stamp.endIndex ? d : nil }
+        var rest = head[end.upperBound...].drop { $0 == " " }
+        guard let open = rest.first, open == "（" || open == "(" else { return (date, []) }
+        rest = rest.dropFirst()
+        guard let close = rest.firstIndex(where: { $0 == "）" || $0 == ")" }) else { return (date, []) }
+        let inner = String(rest[..<close]).trimmed
+        guard LineClassifier.rolePrefixes.contains(where: { inner.hasPrefix($0) }),
+              let names = LineClassifier.names(inner, requireCapitals: false) else { return (date, []) }
+        return (date, names)
     }
 
     /// Finds the title line; returns its index (`nil` when front matter gave the title and no
@@ -224,7 +257,8 @@ struct ArticleParser: Sendable {
             if article.section == nil, n + 1 < candidates.count, isKicker(line) {
                 let next = lines[candidates[n + 1]]
                 // A headline does not end with a full stop; a paragraph or a standfirst does.
-                if isTitleLike(next), !next.text.hasSuffix("."), classify.header(next) == nil {
+                if isTitleLike(next), !next.text.hasSuffix("."), !(next.text.hasCJK && next.text.endsLikeSentence),
+                   classify.header(next) == nil {
                     consumed[k] = true
                     article.section = line.text.collapsedSpaces
                     continue
@@ -471,13 +505,14 @@ struct ArticleParser: Sendable {
     /// A `Related:`, `Read more:` or `Tags:` line inside the body.
     private func relatedOrTags(_ text: String) -> [LineFact]? {
         // The label is short and at the start: `Related:`, `READ MORE:`, `Tags:`, `[Related]`.
-        guard let first = text.utf8.first, first == 0x28 || first == 0x5B || (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7A
+        guard let first = text.utf8.first,
+              first == 0x28 || first == 0x5B || first >= 0xC0 || (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7A
         else { return nil }
         let stripped = text.withoutWrappingBrackets
         if stripped.utf8.count <= 40 {
             let lower = stripped.lowercased()
             if LineClassifier.relatedLabels.contains(lower.trimmingPunctuation),
-               stripped.hasSuffix(":") || stripped.isAllCaps || lower.hasPrefix("related") {
+               stripped.hasSuffix(":") || stripped.hasSuffix("：") || stripped.isAllCaps || lower.hasPrefix("related") {
                 return [.relatedHeading]
             }
         }

@@ -4,8 +4,8 @@ import SluiceCore
 struct ArticleCaption: Hashable {
     /// The caption's words, or `nil` for a bare credit line (`Photo: Xinhua`).
     var text: String?
-    /// Who made or supplied the picture.
-    var credit: String
+    /// Who made or supplied the picture; `nil` for a caption that names nobody (`图为…`).
+    var credit: String?
 }
 
 /// What one header, byline or trailer line says.
@@ -26,40 +26,21 @@ enum LineFact {
 
 /// Recognizes the kinds of lines that surround an article's body.
 struct LineClassifier: Sendable {
-    let dates: DateParser
+    var dates: DateParser
 
     // MARK: Labels
 
-    static let publishedLabels: Set<String> = [
-        "published", "published on", "published at", "publication date", "first published", "posted", "posted on",
-        "posted at", "date", "dated", "created", "released", "issued", "filed", "pubdate", "publish date",
-        "date published", "originally published",
-    ]
-    static let updatedLabels: Set<String> = [
-        "updated", "last updated", "updated on", "updated at", "modified", "last modified", "revised", "last revised",
-        "edited", "date modified", "lastmod",
-    ]
+    static let publishedLabels = ArticleVocabulary.merged(\.publishedLabels)
+    static let updatedLabels = ArticleVocabulary.merged(\.updatedLabels)
     static let dateLabels = publishedLabels.union(updatedLabels)
-    static let authorLabels: Set<String> = [
-        "by", "author", "authors", "byline", "writer", "writers", "reporter", "reporters", "written by", "reported by",
-        "story by", "words by", "text by",
-    ]
-    static let sectionLabels: Set<String> = ["section", "category", "categories", "kicker", "desk", "channel"]
-    static let tagLabels: Set<String> = ["tags", "tag", "keywords", "topics", "filed under", "subjects"]
-    static let relatedLabels: Set<String> = [
-        "related", "related article", "related articles", "related story", "related stories", "related news",
-        "related coverage", "related content", "related links", "related reading", "read more", "read also",
-        "also read", "see also", "more on this", "more on this story", "recommended", "you may also like",
-        "further reading",
-    ]
+    /// Words beside a date that say nothing more (`on`, `le`, `am`, `el`).
+    static let dateFillers = ArticleVocabulary.merged(\.dateFillers)
+    static let authorLabels = ArticleVocabulary.merged(\.authorLabels)
+    static let sectionLabels = ArticleVocabulary.merged(\.sectionLabels)
+    static let tagLabels = ArticleVocabulary.merged(\.tagLabels)
+    static let relatedLabels = ArticleVocabulary.merged(\.relatedLabels)
     /// Keys that are taken as `meta` in the header too, and with long values in the trailer.
-    static let metaKeys: Set<String> = [
-        "source", "sources", "editor", "editors", "editing", "edited by", "editor in charge", "editor-in-charge",
-        "responsible editor", "chief editor", "copy editor", "reporter", "translator", "translated by", "proofreader",
-        "contact", "email", "e-mail", "copyright", "credit", "credits", "agency", "location", "dateline", "language",
-        "url", "link", "note", "notes", "correction", "clarification", "disclaimer", "word count", "photo editor",
-        "graphics", "additional reporting", "reporting", "producer", "illustration", "video", "via", "origin",
-    ]
+    static let metaKeys = ArticleVocabulary.merged(\.metaKeys)
 
     // MARK: Header lines
 
@@ -85,6 +66,14 @@ struct LineClassifier: Sendable {
             let separators: Set<Character> = ["/", "|", "–", "—", "-", "·", "•"]
             guard before.isEmpty || before.last.map(separators.contains) == true,
                   after.isEmpty || after.first.map(separators.contains) == true else {
+                // A date and a labelled part after spaces: `2025-11-20 08:15:32　来源：新华网`.
+                if before.isEmpty, let facts = labeled(after, inHeader: true) {
+                    return [.published(date, text: date.text)] + facts
+                }
+                // A place before the date: `Madrid, 5 de febrero de 2025`.
+                if after.isEmpty, before.hasSuffix(","), Self.isPlace(String(before.dropLast())) {
+                    return [.published(date, text: date.text)]
+                }
                 return parts(text.splitSpaced(["/", "–", "—"]).filter { !$0.isEmpty })
             }
             let others = (before + " / " + after).splitSpaced(["/", "–", "—", "-"]).map { $0.trimmingPunctuation }
@@ -155,10 +144,11 @@ struct LineClassifier: Sendable {
     /// `Updated 2:15 PM EST, Fri November 21, 2025`, `Posted on March 3, 2024 by Jane Roe`,
     /// `Posted by Jane Roe on March 3, 2024`: a date label without a colon.
     private func prefixedDate(_ text: String) -> [LineFact]? {
-        guard let first = text.utf8.first, (first | 0x20) >= 0x61, (first | 0x20) <= 0x7A else { return nil }
-        let lower = String(text.unicodeScalars.prefix(24)).lowercased()
+        guard let first = text.unicodeScalars.first, first.properties.isAlphabetic else { return nil }
+        let lower = String(text.unicodeScalars.prefix(32)).lowercased()
         var best: (label: String, updated: Bool)?
-        for label in Self.dateLabels where lower.hasPrefix(label + " ") {
+        for label in Self.dateLabels where lower.hasPrefix(label + " ")
+            || (label.hasCJK && lower.hasPrefix(label) && !lower.hasPrefix(label + "：") && !lower.hasPrefix(label + ":")) {
             if best == nil || label.count > best!.label.count { best = (label, Self.updatedLabels.contains(label)) }
         }
         guard let (label, updated) = best else { return nil }
@@ -174,14 +164,18 @@ struct LineClassifier: Sendable {
         // The date must come early (`Posted on …`, `Posted by X on …`), not in a sentence.
         let before = String(rest[..<date.range.lowerBound]).trimmed
         let beforeIsByline = before.lowercased().hasPrefix("by ")
-        guard before.isEmpty || beforeIsByline || before.lowercased() == "on" || before.lowercased() == "at" else {
+        guard before.isEmpty || beforeIsByline || Self.dateFillers.contains(before.lowercased()) else {
             return nil
         }
         var facts: [LineFact] = [updated ? .updated(date, text: date.text) : .published(date, text: date.text)]
         if let names = namesBesideDate(rest, date) {
             facts.append(updated ? .meta(Self.creditKey(label), names.joined(separator: ", ")) : .authors(names))
         } else if !leftover(rest, without: date).isEmpty {
-            return nil
+            // A second labelled date after a comma: `Publié le … à 22 h 10, modifié le …`.
+            let after = String(rest[date.range.upperBound...]).trimmed
+            guard before.isEmpty, after.hasPrefix(",") || after.hasPrefix(";"),
+                  let more = prefixedDate(String(after.dropFirst()).trimmed) else { return nil }
+            facts += more
         }
         return facts
     }
@@ -203,12 +197,18 @@ struct LineClassifier: Sendable {
         return nil
     }
 
+    /// A place name before a date: one to three words, each starting with a capital.
+    static func isPlace(_ text: String) -> Bool {
+        let words = text.split(separator: " ")
+        return (1...3).contains(words.count) && words.allSatisfy { $0.unicodeScalars.first?.properties.isUppercase ?? false }
+    }
+
     /// What is left of a line besides a date, without separators and connecting words.
     private func leftover(_ text: String, without date: ParsedDate?) -> String {
         var rest = text
         if let date { rest.removeSubrange(date.range) }
         let words = rest.split(whereSeparator: { !$0.isLetter && !$0.isNumber })
-            .filter { !["on", "at", "posted", "published", "updated", "date", "time", "local"].contains($0.lowercased()) }
+            .filter { !Self.dateFillers.contains($0.lowercased()) }
         return words.joined(separator: " ")
     }
 
@@ -221,15 +221,30 @@ struct LineClassifier: Sendable {
     /// `By A and B`, `BY A, B AND C`, `By A, Staff Writer`, `By A | March 3, 2024`.
     func byline(_ text: String) -> [LineFact]? {
         var rest: String
-        if text.hasPrefixIgnoringCase("by ") {
-            rest = String(text.dropFirst(3))
-        } else if let label = ["written by ", "story by ", "words by ", "reporting by ", "reported by ", "text by "]
-            .first(where: { text.hasPrefixIgnoringCase($0) }) {
+        var latin = true
+        if let label = Self.bylinePrefixes.first(where: { text.lowercased().hasPrefix($0) }) {
             rest = String(text.dropFirst(label.count))
+            latin = !label.hasCJK
+            // `Par`, `Von`, `Por` also open sentences (`Par ailleurs, …`): their names must be
+            // full names (two capitalised words or more) or an outlet.
+            if latin, !ArticleVocabulary.english.bylinePrefixes.contains(label) {
+                let candidate = rest.trimmed
+                guard let names = Self.names(candidate, requireCapitals: true),
+                      names.allSatisfy({ $0.split(separator: " ").count >= 2 }) else { return nil }
+            }
+        } else if let prefix = Self.rolePrefixes.first(where: { text.hasPrefix($0) }), text.scalarCount <= 40 {
+            // `新华社记者张三`, `本报记者 张三 李四`.
+            rest = String(text.dropFirst(prefix.count))
+            latin = false
         } else {
             return nil
         }
         rest = rest.trimmed
+        if !latin {
+            guard let names = Self.names(rest, requireCapitals: false), !names.isEmpty,
+                  names.allSatisfy({ $0.hasCJK }) else { return nil }
+            return [.authors(names)]
+        }
         // `By A | China Daily | Updated: …` is split on its bars by the caller.
         if rest.contains(" | ") { return nil }
         var facts: [LineFact] = []
@@ -255,16 +270,13 @@ struct LineClassifier: Sendable {
 
     // MARK: Names
 
-    static let roleWords: Set<String> = [
-        "writer", "writers", "reporter", "reporters", "correspondent", "correspondents", "editor", "editors", "staff",
-        "contributor", "contributors", "contributing", "columnist", "journalist", "journalists", "chief", "producer",
-        "intern", "photographer", "special", "senior", "bureau", "desk", "team", "newsroom", "analyst",
-    ]
-    static let outletWords: Set<String> = [
-        "times", "news", "daily", "post", "press", "agency", "reuters", "xinhua", "ap", "afp", "bloomberg", "cnn",
-        "bbc", "wire", "herald", "journal", "tribune", "gazette", "magazine", "online", "network", "service",
-        "telegraph", "guardian", "review", "weekly", "dpa", "efe", "kyodo", "yonhap", "tass",
-    ]
+    /// Roles and outlets, of every language.
+    static let roleWords = ArticleVocabulary.merged(\.roleWords)
+    static let bylinePrefixes = ArticleVocabulary.merged(\.bylinePrefixes)
+    static let rolePrefixes = ArticleVocabulary.merged(\.rolePrefixes)
+    static let roleSuffixes = Set(ArticleVocabulary.merged(\.roleSuffixes))
+    static let nameJoiners = ArticleVocabulary.merged(\.nameJoiners)
+    static let placeWords = ArticleVocabulary.merged(\.placeWords)
     static let particles: Set<String> = [
         "de", "da", "di", "del", "della", "der", "den", "van", "von", "la", "le", "du", "dos", "das", "bin", "binti",
         "ibn", "al", "el", "ter", "ten", "y", "zu", "st.", "d'", "e",
@@ -283,10 +295,36 @@ struct LineClassifier: Sendable {
             s = String(s.unicodeScalars.dropLast())
         }
         guard !s.isEmpty, s.scalarCount <= 200 else { return nil }
+        // An agency in parentheses after the names: `Par Jean Dupont (AFP)`.
+        while s.hasSuffix(")") || s.hasSuffix("）"), let open = s.lastIndex(where: { $0 == "(" || $0 == "（" }),
+              s[open...].scalarCount <= 30 {
+            s = String(s[..<open]).trimmed
+        }
         // `with` joins a co-author or an agency (`By A with B`, `By A with the Associated Press`:
-        // the agency is dropped below as an outlet).
-        for joiner in [" and ", " And ", " AND ", " & ", " und ", " y ", " with ", " With ", " WITH "] {
+        // the agency is dropped below as an outlet); every language's `and` joins names.
+        for joiner in nameJoiners {
             s = s.replacingOccurrences(of: joiner, with: ", ")
+        }
+        // Chinese names separated by spaces: `张三 李四`, after a role (`记者`) or before `摄`.
+        if s.hasCJK {
+            // `李小華／綜合報導`, `王小明/台北報導`: what follows the slash is a place or a role.
+            if let slash = s.firstIndex(where: { $0 == "／" || $0 == "/" }) { s = String(s[..<slash]).trimmed }
+            var words = s.split(whereSeparator: { $0 == " " || $0 == "," || $0 == ";" }).map(String.init)
+            if let first = words.first, let role = rolePrefixes.first(where: { first.hasPrefix($0) }) {
+                words[0] = String(first.dropFirst(role.count))
+                if words[0].isEmpty { words.removeFirst() }
+            }
+            while let last = words.last, roleSuffixes.contains(last) { words.removeLast() }
+            if let last = words.last, let mark = roleSuffixes.first(where: { last.hasSuffix($0) && last.count > $0.count }) {
+                words[words.count - 1] = String(last.dropLast(mark.count))
+            }
+            guard !words.isEmpty, words.allSatisfy({ w in
+                w.hasCJK && (w.count <= 4 || (w.contains("·") && w.count <= 12))
+                    && w.unicodeScalars.allSatisfy { $0.isCJK || $0 == "·" || $0 == "•" }
+            }) else { return nil }
+            var unique: [String] = []
+            for w in words where !unique.contains(w) { unique.append(w) }
+            return unique
         }
         var result: [String] = []
         var sawPiece = false
@@ -299,12 +337,13 @@ struct LineClassifier: Sendable {
                 result.append(last + " " + piece)
                 continue
             }
-            if let r = piece.asciiRange(of: " in ") { piece = piece.bytes(0..<r.lowerBound).trimmed }
-            if let r = piece.asciiRange(of: " for ") { piece = piece.bytes(0..<r.lowerBound).trimmed }
+            for place in placeWords {
+                if let r = piece.range(of: place) { piece = String(piece[..<r.lowerBound]).trimmed }
+            }
             var words = piece.split(separator: " ").map(String.init)
             if let r = words.lastIndex(where: { w in
                 let key = w.lowercased().trimmingPunctuation
-                return roleWords.contains(key) || outletWords.contains(key) || key.contains(".com")
+                return roleWords.contains(key) || key.contains(".com")
             }) {
                 words = Array(words[(r + 1)...])
                 if words.isEmpty { continue }
@@ -336,25 +375,18 @@ struct LineClassifier: Sendable {
 
     // MARK: Captions
 
-    static let creditLabels = [
-        "Photo credit:", "Photo courtesy of", "Photo courtesy:", "Image credit:", "Photograph:", "Photographs:",
-        "Photos:", "Photo:", "Photo by", "Photos by", "Image:", "Picture:", "Pictures:", "Credit:", "PHOTO:",
-        "PHOTOS:", "File photo:", "Video:",
-    ]
+    static let creditLabels = ArticleVocabulary.merged(\.creditLabels)
     static let creditLabelBytes = creditLabels.map { Array($0.utf8) }
     /// Which bytes start a credit label (a table: this test runs on every byte of the body).
     static let labelInitials: [Bool] = (0..<256).map { b in creditLabels.contains { $0.utf8.first == UInt8(b) } }
-    static let agencies: Set<String> = [
-        "xinhua", "ap", "afp", "reuters", "epa", "getty images", "getty", "cfp", "ic", "vcg", "cns", "china news service",
-        "bloomberg", "kyodo", "yonhap", "aap", "anp", "dpa", "efe", "tass", "sputnik", "anadolu", "nurphoto",
-        "shutterstock", "alamy", "ians", "pti", "ani", "sipa", "zuma",
-    ]
+    static let agencies = ArticleVocabulary.merged(\.agencies)
 
     /// A photo caption: `TEXT Photo: CREDIT`, `TEXT (Photo: CREDIT)`, `TEXT (Photo by CREDIT)`,
     /// `TEXT Photograph: CREDIT` (The Guardian), `TEXT (AP Photo/NAME)`, `TEXT (Xinhua/NAME)`,
     /// `TEXT Credit: CREDIT`, or a bare `Photo: CREDIT` line.
     func caption(_ text: String) -> ArticleCaption? {
         guard text.scalarCount <= 1000 else { return nil }
+        if let first = text.utf8.first, first >= 0xE3, let c = Self.cjkCaption(text) { return c }
         // A trailing parenthesis.
         if text.hasSuffix(")"), let open = text.lastIndex(of: "(") {
             let inner = String(text[text.index(after: open)..<text.index(before: text.endIndex)]).trimmed
@@ -387,14 +419,51 @@ struct LineClassifier: Sendable {
         return ArticleCaption(text: before.isEmpty ? nil : before, credit: credit)
     }
 
+    static let parenthesizedCreditLabels = ArticleVocabulary.merged(\.parenthesizedCreditLabels)
+    static let captionStarts = ArticleVocabulary.merged(\.captionStarts)
+    static let photographerMarks = ArticleVocabulary.merged(\.photographerMarks)
+
+    /// A Chinese caption: `图为…。新华社记者 张三 摄`, `…（记者 张三 摄）`, a bare `（记者 张三 摄）`,
+    /// or `图为…` with no credit. Captions that end in a photographer's mark give the credit as
+    /// written before the mark.
+    static func cjkCaption(_ text: String) -> ArticleCaption? {
+        let scalars = Array(text.unicodeScalars)
+        func string(_ r: Range<Int>) -> String { String(String.UnicodeScalarView(scalars[r])).trimmed }
+        func creditBeforeMark(_ s: String) -> String? {
+            guard let mark = photographerMarks.first(where: { s.hasSuffix($0) }) else { return nil }
+            let credit = String(s.dropLast(mark.count)).trimmed
+            guard !credit.isEmpty, credit.scalarCount <= 30, !credit.contains("，"), !credit.contains(",") else { return nil }
+            return credit
+        }
+        // `…（记者 张三 摄）`
+        if let last = scalars.last, last == "）" || last == ")",
+           let open = scalars.lastIndex(where: { $0 == "（" || $0 == "(" }),
+           let credit = creditBeforeMark(string((open + 1)..<(scalars.count - 1))) {
+            let before = string(0..<open)
+            return ArticleCaption(text: before.isEmpty ? nil : before, credit: credit)
+        }
+        // `图为…。新华社记者 张三 摄`
+        if let end = scalars.lastIndex(where: { "。！？”".unicodeScalars.contains($0) }), end + 1 < scalars.count,
+           let credit = creditBeforeMark(string((end + 1)..<scalars.count)) {
+            return ArticleCaption(text: string(0..<(end + 1)), credit: credit)
+        }
+        if captionStarts.contains(where: { text.hasPrefix($0) }), text.scalarCount <= 300 {
+            return ArticleCaption(text: text, credit: nil)
+        }
+        return nil
+    }
+
     /// The credit inside a caption's closing parenthesis, if it is one.
     static func parenthesizedCredit(_ inner: String) -> String? {
         let lower = inner.lowercased()
-        for label in ["photo:", "photos:", "photo by", "photos by", "photograph:", "photo credit:", "image:",
-                      "image credit:", "credit:", "picture:", "file photo:", "courtesy of", "photo courtesy of",
-                      "photo/"] where lower.hasPrefix(label) {
+        for label in parenthesizedCreditLabels where lower.hasPrefix(label) {
             let credit = String(inner.dropFirst(label.count)).trimmed
             return credit.isEmpty || credit.scalarCount > 100 ? nil : credit
+        }
+        // (Photo AFP), (photo Reuters / Jean Dupont)
+        if lower.hasPrefix("photo "), let agency = lower.dropFirst(6).split(separator: "/").first,
+           agencies.contains(agency.trimmed) {
+            return String(inner.dropFirst(6)).trimmed
         }
         // (AP Photo/Name), (Xinhua/Name), (Getty Images)
         if let slash = inner.firstIndex(of: "/") {
@@ -493,12 +562,7 @@ struct LineClassifier: Sendable {
     }
 
     /// Keys that mark a trailer line whatever their value looks like.
-    static let trailerKeys: Set<String> = [
-        "editor", "editors", "source", "sources", "contact", "contacts", "reporter", "reporters", "translator",
-        "translated by", "writer", "author", "authors", "photo", "photos", "photographer", "credit", "credits", "email",
-        "e-mail", "copyright", "correspondent", "producer", "desk", "filed", "via", "originally published",
-        "first published", "chief editor", "executive editor", "responsible editor", "web editor", "copy editor",
-    ]
+    static let trailerKeys = ArticleVocabulary.merged(\.trailerKeys)
 
     static let creditRoles: Set<String> = [
         "reporting", "additional reporting", "editing", "edited", "writing", "compiled", "compiling", "graphics", "research",

@@ -206,6 +206,16 @@ extension StringProtocol {
 func lowerASCII(_ c: UInt8) -> UInt8 { (c >= 0x41 && c <= 0x5A) ? c + 0x20 : c }
 
 extension Unicode.Scalar {
+    /// A CJK ideograph, kana or hangul syllable: each counts as a word.
+    var isCJK: Bool {
+        switch value {
+        case 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7AF, 0xF900...0xFAFF, 0x20000...0x3134F:
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Sentence-final punctuation.
     var endsSentence: Bool { ".!?。！？…".unicodeScalars.contains(self) }
     /// A closing quote or bracket that may follow sentence-final punctuation.
@@ -216,7 +226,7 @@ extension Unicode.Scalar {
             let v = value
             return (v >= 0x21 && v <= 0x2F) || (v >= 0x3A && v <= 0x40) || (v >= 0x5B && v <= 0x60) || (v >= 0x7B && v <= 0x7E)
         }
-        return "“”‘’«»–—…·•".unicodeScalars.contains(self)
+        return "“”‘’«»–—…·•：，。；（）【】".unicodeScalars.contains(self)
     }
 }
 
@@ -236,26 +246,32 @@ extension String {
     }
 
     /// Splits a `Key: value` line. The key is 1–`maxWords` words, starts with a capital letter
-    /// and holds only letters, spaces, `-`, `'`, `&` and `/`.
+    /// (or a letter of a script without case, such as Chinese) and holds only letters, spaces,
+    /// `-`, `'`, `&` and `/`. The colon may be full-width (`来源：新华社`) or, as French
+    /// typography has it, after a space (`Source : AFP`).
     func keyValue(maxWords: Int = 4, maxKeyLength: Int = 32) -> (key: String, value: String)? {
         // The colon must come early: look only at the first bytes.
-        guard let colon = withBytes({ b -> Int? in
+        guard let (colon, colonLength) = withBytes({ b -> (Int, Int)? in
             var i = 0
             while i < min(b.count, maxKeyLength * 4 + 1) {
-                if b[i] == 0x3A { return i }
+                if b[i] == 0x3A { return (i, 1) }
+                // U+FF1A FULLWIDTH COLON: EF BC 9A.
+                if b[i] == 0xEF, i + 2 < b.count, b[i + 1] == 0xBC, b[i + 2] == 0x9A { return (i, 3) }
                 i += 1
             }
             return nil
         }) else { return nil }
-        let key = bytes(0..<colon)
-        guard let first = key.unicodeScalars.first, first.properties.isUppercase,
+        var key = bytes(0..<colon)
+        if key.hasSuffix(" "), !key.hasSuffix("  ") { key.removeLast() }
+        guard let first = key.unicodeScalars.first,
+              first.properties.isUppercase || (first.properties.isAlphabetic && !first.properties.isCased),
               key.scalarCount <= maxKeyLength, !key.hasSuffix(" ") else { return nil }
         var words = 1
         for s in key.unicodeScalars {
             if s == " " { words += 1 } else if !(s.properties.isAlphabetic || "-'&/".unicodeScalars.contains(s)) { return nil }
         }
         guard words <= maxWords else { return nil }
-        return (key, bytes(from: colon + 1).trimmed)
+        return (key, bytes(from: colon + colonLength).trimmed)
     }
 
     /// Removes one pair of surrounding brackets or parentheses: `(Editor: X)` → `Editor: X`.
@@ -266,7 +282,50 @@ extension String {
             // Only when the brackets enclose the whole line, not `(a) … (b)`.
             if !inner.utf8.contains(f) { return inner.trimmed }
         }
+        // Full-width: （…）, 【…】, 〔…〕 (three bytes each).
+        if f >= 0xE3, let open = unicodeScalars.first, let close = unicodeScalars.last {
+            for (o, c) in [("（", "）"), ("【", "】"), ("〔", "〕")] where open == o.unicodeScalars.first && close == c.unicodeScalars.first {
+                let inner = String(unicodeScalars.dropFirst().dropLast())
+                if !inner.contains(o) { return inner.trimmed }
+            }
+        }
         return self
+    }
+
+    /// Whether the text has a Chinese, Japanese or Korean character.
+    var hasCJK: Bool {
+        withBytes { b in
+            // Every such character's UTF-8 starts with E3–ED or F0 (supplementary ideographs).
+            b.contains { ($0 >= 0xE3 && $0 <= 0xED) || $0 == 0xF0 }
+        } && unicodeScalars.contains { $0.isCJK }
+    }
+
+    /// The article's word count: whitespace-separated words, where a word holding Chinese,
+    /// Japanese or Korean characters counts each such character as a word, plus each run of
+    /// other letters or digits in it (`2025年11月20日` is 6 words, `“中国”` is 2). Text without
+    /// those characters counts exactly as ``wordCount``.
+    var articleWordCount: Int {
+        guard hasCJK else { return wordCount }
+        var count = 0
+        for word in split(whereSeparator: { $0.isWhitespace }) {
+            guard word.unicodeScalars.contains(where: \.isCJK) else {
+                count += 1
+                continue
+            }
+            var inRun = false
+            for s in word.unicodeScalars {
+                if s.isCJK {
+                    count += 1
+                    inRun = false
+                } else if s.properties.isAlphabetic || s.properties.numericType != nil {
+                    if !inRun { count += 1 }
+                    inRun = true
+                } else {
+                    inRun = false
+                }
+            }
+        }
+        return count
     }
 
     /// Splits on separators surrounded by spaces (` | `), trimming the parts.

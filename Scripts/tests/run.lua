@@ -512,6 +512,72 @@ test("options: works without the sluice module (plain tables)", function()
   assert(ok, err)
 end)
 
+-- ============================================================================ other languages
+test("languages: Chinese amounts with 亿 and 万亿, currency written after", function()
+  eq(money("双边贸易额达到142.5亿美元，投资1.4万亿元人民币，另有300万欧元。"), {
+    { text = "142.5亿美元", currency = "USD", value = 14250000000 },
+    { text = "1.4万亿元人民币", currency = "CNY", value = 1400000000000 },
+    { text = "300万欧元", currency = "EUR", value = 3000000 },
+  })
+  eq(money("雙邊貿易額達142.5億美元。"), { { text = "142.5億美元", currency = "USD", value = 14250000000 } })
+end)
+test("languages: Russian amounts with млрд and млн, decimal comma, thousands with spaces", function()
+  eq(money("товарооборот составил 14,25 млрд долларов, кредит на 250 млн рублей и 14 250 сомов."), {
+    { text = "14,25 млрд долларов", currency = "USD", value = 14250000000 },
+    { text = "250 млн рублей", currency = "RUB", value = 250000000 },
+    { text = "14 250 сомов", currency = "KGS", value = 14250 },
+  })
+  eq(money("кредит 2 млрд долларов США"), { { text = "2 млрд долларов США", currency = "USD", value = 2000000000 } })
+end)
+test("languages: French amounts with milliards de / milliard d'", function()
+  eq(money("ont atteint 3,89 milliards de dollars, et un plan de 1,2 milliard d'euros."), {
+    { text = "3,89 milliards de dollars", currency = "USD", value = 3890000000 },
+    { text = "1,2 milliard d'euros", currency = "EUR", value = 1200000000 },
+  })
+end)
+test("languages: German amounts with Mrd. and Mio.", function()
+  eq(money("stieg auf 10,36 Mrd. US-Dollar; 4,7 Milliarden Euro und 250 Mio. Euro."), {
+    { text = "10,36 Mrd. US-Dollar", currency = "USD", value = 10360000000 },
+    { text = "4,7 Milliarden Euro", currency = "EUR", value = 4700000000 },
+    { text = "250 Mio. Euro", currency = "EUR", value = 250000000 },
+  })
+end)
+test("languages: Spanish amounts with millones de, thousands with dots", function()
+  eq(money("alcanzó los 14.250 millones de dólares y 4.700 millones de euros."), {
+    { text = "14.250 millones de dólares", currency = "USD", value = 14250000000 },
+    { text = "4.700 millones de euros", currency = "EUR", value = 4700000000 },
+  })
+end)
+test("languages: the dollar option applies to dollars in every language", function()
+  local p = load_rule({ dollar = "AUD" })
+  eq(facts("14,25 млрд долларов", nil, p).money, { { text = "14,25 млрд долларов", currency = "AUD", value = 14250000000 } })
+end)
+test("languages: English amounts are left to the English rules (10,000 euros is ten thousand)", function()
+  eq(money("A café paid 10,000 euros, 5 million dollars and 1 Million Euro."), {
+    { text = "10,000 euros", currency = "EUR", value = 10000 },
+    { text = "5 million dollars", currency = "USD", value = 5000000 },
+    { text = "1 Million Euro", currency = "EUR", value = 1000000 },
+  })
+end)
+test("languages: percentages with a decimal comma and percent words", function()
+  eq(pct("hausse de 53,8 % et 53.8%; рост на 13,1 процента; ein Plus von 13,1 Prozent; un 20 por ciento; 8,5 pour cent"),
+    { 53.8, 53.8, 13.1, 13.1, 20, 8.5 })
+  eq(pct("同比增长13.1%，占比53.8％。"), { 13.1, 53.8 })
+end)
+test("languages: Chinese people after a title; the name ends at a digit or a verb", function()
+  eq(people("外交部发言人毛宁24日表示。中国外交部长王毅会见吉尔吉斯斯坦总统扎帕罗夫。"), {
+    { name = "毛宁", title = "外交部发言人" },
+    { name = "王毅", title = "外交部长" },
+    { name = "扎帕罗夫", title = "总统" },
+  })
+end)
+test("languages: Russian people after a title, a country between them skipped", function()
+  eq(people("Об этом заявил министр иностранных дел КНР Ван И. Его принял президент Садыр Жапаров."), {
+    { name = "Ван И", title = "министр иностранных дел" },
+    { name = "Садыр Жапаров", title = "президент" },
+  })
+end)
+
 -- ============================================================================ the seed
 test("seed: the facts of the seed article equal the hand-written expected file", function()
   local root = scripts .. "/.."

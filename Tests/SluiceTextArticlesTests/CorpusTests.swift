@@ -7,13 +7,18 @@ import Testing
 /// The corpus in Tests/Fixtures/articles: every `NAME.txt` / `NAME.md` has a hand-written
 /// `NAME.expected.json` beside it. The expected file lists every field except `id` (a hash
 /// nobody can write by hand; its recipe and stability are pinned in SourceTests) and `body`
-/// (checked here to be the paragraphs joined with a blank line).
+/// (checked here to be the paragraphs joined with a blank line). The English articles written
+/// before the `language` field existed do not list it: their language must be `en`.
 @Suite("article corpus")
 struct CorpusTests {
-    @Test("the corpus has at least 20 articles, each with an expected record")
-    func corpusIsComplete() {
+    @Test("the corpus has at least 20 articles, and 5 in each language besides English, each with an expected record")
+    func corpusIsComplete() throws {
         let names = Corpus.articleNames
         #expect(names.count >= 20)
+        for language in ["zh", "ru", "fr", "de", "es"] {
+            let count = names.filter { $0.hasPrefix(language + "_") }.count
+            #expect(count >= 5, "\(count) articles in \(language)")
+        }
         for name in names {
             let expected = (Corpus.articles as NSString).appendingPathComponent(Self.expectedName(name))
             #expect(FileManager.default.fileExists(atPath: expected), "\(name) has no \(Self.expectedName(name))")
@@ -26,10 +31,11 @@ struct CorpusTests {
         let path = (Corpus.articles as NSString).appendingPathComponent(name)
         let expectedPath = (Corpus.articles as NSString).appendingPathComponent(Self.expectedName(name))
         let expectedText = try String(contentsOfFile: expectedPath, encoding: .utf8)
-        guard case .object(let expected) = try JSONReader.parse(expectedText) else {
+        guard case .object(var expected) = try JSONReader.parse(expectedText) else {
             Issue.record("\(Self.expectedName(name)) is not a JSON object")
             return
         }
+        if expected["language"] == nil { expected["language"] = "en" }
         let (records, letters) = try readArticles(path)
         #expect(letters.isEmpty, "dead letters: \(letters.map(\.error))")
         try #require(records.count == 1, "expected one record from \(name), got \(records.count)")

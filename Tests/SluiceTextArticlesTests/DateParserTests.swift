@@ -48,9 +48,60 @@ struct DateParserTests {
         #expect(String(c.0[parsed.range]) == c.2)
     }
 
+    /// Dates as Chinese, Russian, French, German and Spanish papers write them.
+    static let otherLanguages: [(String, String, String)] = [
+        ("2025年11月20日 22:10", "2025-11-20T22:10:00", "2025年11月20日 22:10"),
+        ("2025年11月20日22时10分", "2025-11-20T22:10:00", "2025年11月20日22时10分"),
+        ("北京时间2025年11月20日22时10分", "2025-11-20T22:10:00+08:00", "北京时间2025年11月20日22时10分"),
+        ("2025年11月20日 22:10（北京时间）", "2025-11-20T22:10:00+08:00", "2025年11月20日 22:10（北京时间）"),
+        ("發布時間：2025年11月20日 22:10 北京時間", "2025-11-20T22:10:00+08:00", "2025年11月20日 22:10 北京時間"),
+        ("20 ноября 2025 г.", "2025-11-20", "20 ноября 2025 г."),
+        ("20 ноября 2025 года, 22:10 МСК", "2025-11-20T22:10:00+03:00", "20 ноября 2025 года, 22:10 МСК"),
+        ("четверг, 20 ноября 2025, 09:30 по московскому времени", "2025-11-20T09:30:00+03:00",
+         "четверг, 20 ноября 2025, 09:30 по московскому времени"),
+        ("le 20 novembre 2025 à 22 h 10", "2025-11-20T22:10:00", "20 novembre 2025 à 22 h 10"),
+        ("Publié le 1er décembre 2025 à 07h00", "2025-12-01T07:00:00", "1er décembre 2025 à 07h00"),
+        ("jeudi 20 novembre 2025 à 22 h 10 (heure de Paris)", "2025-11-20T22:10:00+01:00",
+         "jeudi 20 novembre 2025 à 22 h 10 (heure de Paris)"),
+        ("20. November 2025", "2025-11-20", "20. November 2025"),
+        ("Donnerstag, 20. November 2025, 22:10 Uhr MEZ", "2025-11-20T22:10:00+01:00",
+         "Donnerstag, 20. November 2025, 22:10 Uhr MEZ"),
+        ("Stand: 20.11.2025 22.10 Uhr", "2025-11-20T22:10:00", "20.11.2025 22.10 Uhr"),
+        ("30. Oktober 2024 um 8 Uhr", "2024-10-30T08:00:00", "30. Oktober 2024 um 8 Uhr"),
+        ("Madrid, 5 de febrero de 2025", "2025-02-05", "5 de febrero de 2025"),
+        ("5 de febrero de 2025, 22:10 horas", "2025-02-05T22:10:00", "5 de febrero de 2025, 22:10 horas"),
+        ("2025年11月20日 22点", "2025-11-20T22:00:00", "2025年11月20日 22点"),
+        ("jueves, 20 de noviembre de 2025 a las 22:10 CET", "2025-11-20T22:10:00+01:00",
+         "jueves, 20 de noviembre de 2025 a las 22:10 CET"),
+        ("20 de julio de 2025, 22:10 hora peninsular", "2025-07-20T22:10:00+02:00",
+         "20 de julio de 2025, 22:10 hora peninsular"),
+    ]
+
+    @Test("dates written in Chinese, Russian, French, German and Spanish", arguments: otherLanguages)
+    func otherLanguage(_ c: (String, String, String)) throws {
+        let parsed = try #require(DateParser().parse(c.0), "no date in \(c.0)")
+        #expect(parsed.iso == c.1)
+        #expect(parsed.text == c.2)
+    }
+
+    @Test("day first for all-number dates with slashes when asked (05/02/2025 is 5 February), month first by default")
+    func dayFirst() {
+        #expect(DateParser().parse("05/02/2025")?.iso == "2025-05-02")
+        #expect(DateParser(dayFirst: true).parse("05/02/2025")?.iso == "2025-02-05")
+        #expect(DateParser(dayFirst: true).parse("11/20/2025")?.iso == "2025-11-20", "a number over 12 decides")
+    }
+
+    @Test("zone names of other languages are time zone specs too")
+    func otherLanguageZones() {
+        #expect(TimeZoneSpec("北京时间") == TimeZoneSpec(secondsFromUTC: 8 * 3600))
+        #expect(TimeZoneSpec("МСК") == TimeZoneSpec(secondsFromUTC: 3 * 3600))
+        #expect(TimeZoneSpec("MESZ") == TimeZoneSpec(secondsFromUTC: 2 * 3600))
+    }
+
     @Test("text without a full date gives nothing", arguments: [
         "no date here", "Nov. 2", "BEIJING, Nov. 2 (Xinhua) --", "Feb 29, 2023", "2025-13-01", "32 March 2024",
         "The 2024 budget", "at 10:30 on the day", "May we see it 2025", "",
+        "БИШКЕК, 20 ноября — РИА Новости.", "新华社比什凯克11月20日电", "le 20 novembre", "Bischkek (dpa) -",
     ])
     func rejected(_ text: String) {
         #expect(DateParser().parse(text) == nil)

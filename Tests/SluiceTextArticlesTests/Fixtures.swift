@@ -18,7 +18,8 @@ enum Corpus {
 
     /// The record fields `text_articles` produces, in order.
     static let fieldOrder = ["id", "source", "section", "title", "authors", "published", "published_text", "updated",
-                             "updated_text", "captions", "tags", "related", "meta", "paragraphs", "body", "word_count"]
+                             "updated_text", "captions", "tags", "related", "meta", "paragraphs", "body", "word_count",
+                             "language"]
 }
 
 /// Runs `text_articles` on a path and returns records and dead letters.

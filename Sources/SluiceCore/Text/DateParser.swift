@@ -113,7 +113,11 @@ public struct ParsedDate: Sendable, Hashable {
 /// is over 12), `20.11.2025` and `20-11-2025` (day first unless the second number is over 12),
 /// `2025年11月20日`, and full ISO 8601 (`2025-07-15T10:20:30.123+08:00`). A weekday may come
 /// first (`Thursday, Nov 20, 2025`, `Thu 20 Nov 2025`). A year is required: `Nov. 2` alone is
-/// not a date.
+/// not a date. The words of other languages come from ``DateVocabulary/builtIn`` (Chinese,
+/// Russian, French, German, Spanish): `20 ноября 2025 г.`, `le 1er décembre 2025 à 22 h 10`,
+/// `Donnerstag, 20. November 2025, 22:10 Uhr`, `5 de febrero de 2025 a las 22:10`,
+/// `2025年11月20日22时10分`, and zones such as `北京时间` (also before the date), `МСК`, `MEZ`,
+/// `heure de Paris`, `hora peninsular`. With ``dayFirst`` set, `05/02/2025` is 5 February.
 ///
 /// Times, after the date (`Nov 20, 2025 10:10 PM`, `…, 10:10 p.m.`, `… at 4pm`, `… | 22:10`) or
 /// before it (`2:15 PM EST, Fri November 21, 2025`): `10:10 PM`, `10:10pm`, `10 a.m.`, `22:10`,
@@ -133,19 +137,39 @@ public struct ParsedDate: Sendable, Hashable {
 public struct DateParser: Sendable {
     /// The zone for times the text gives without one (`nil`: such times stay without offset).
     public var defaultTimeZone: TimeZoneSpec?
+    /// Whether an all-number date with slashes is read day first (`05/02/2025` = 5 February),
+    /// as everywhere but in the United States. Default `false` (month first); a number over 12
+    /// decides either way.
+    public var dayFirst: Bool
 
     /// Creates a parser.
-    public init(defaultTimeZone: TimeZoneSpec? = nil) {
+    public init(defaultTimeZone: TimeZoneSpec? = nil, dayFirst: Bool = false) {
         self.defaultTimeZone = defaultTimeZone
+        self.dayFirst = dayFirst
     }
 
-    /// The first date in `text`, or `nil` when there is none.
+    /// The first date in `text`, or `nil` when there is none. A zone named before the date
+    /// (`北京时间2025年11月20日22时10分`) applies to its time.
     public func parse(_ text: String) -> ParsedDate? {
         let tokens = DateTokenizer.tokens(text)
         var i = 0
         while i < tokens.count {
-            if tokens[i].kind != .symbol, let found = Self.match(tokens, at: i) {
-                return finish(found, tokens: tokens, text: text)
+            if tokens[i].kind != .symbol {
+                // A zone phrase first: `北京时间 2025年…`, `Moscow time 20 ноября…`.
+                var z = i
+                if let (spec, end) = Self.phraseZone(tokens, z), end < tokens.count {
+                    z = end
+                    if let found = Self.match(tokens, at: z, dayFirst: dayFirst), var time = found.time {
+                        if time.zone == nil { time.zone = spec }
+                        var m = found
+                        m.time = time
+                        m.start = i
+                        return finish(m, tokens: tokens, text: text)
+                    }
+                }
+                if let found = Self.match(tokens, at: i, dayFirst: dayFirst) {
+                    return finish(found, tokens: tokens, text: text)
+                }
             }
             i += 1
         }
@@ -186,20 +210,20 @@ public struct DateParser: Sendable {
         return result
     }
 
-    static func match(_ t: [DateToken], at start: Int) -> Match? {
+    static func match(_ t: [DateToken], at start: Int, dayFirst: Bool = false) -> Match? {
         // A time first: `2:15 PM EST, Fri November 21, 2025`.
         var i = start
         if let time = time(t, &i) {
             var j = i
             skipConnectors(t, &j, words: ["on"])
             _ = weekday(t, &j)
-            if let day = dateCore(t, &j) { return Match(day: day, time: time, start: start, end: j) }
+            if let day = dateCore(t, &j, dayFirst: dayFirst) { return Match(day: day, time: time, start: start, end: j) }
         }
         // A date, maybe after a weekday, maybe followed by a time.
         i = start
         _ = weekday(t, &i)
         let isoStart = i
-        guard let day = dateCore(t, &i) else { return nil }
+        guard let day = dateCore(t, &i, dayFirst: dayFirst) else { return nil }
         var end = i
         var timeFound: Time?
         var j = i
@@ -207,7 +231,7 @@ public struct DateParser: Sendable {
             j += 1  // ISO 8601 `T`
             if let time = time(t, &j) { timeFound = time; end = j }
         } else {
-            skipConnectors(t, &j, words: ["at"])
+            skipConnectors(t, &j, words: DateVocabulary.all.timeConnectors)
             if let time = time(t, &j) { timeFound = time; end = j }
         }
         return Match(day: day, time: timeFound, start: start, end: end)
@@ -216,7 +240,7 @@ public struct DateParser: Sendable {
     /// Skips `,`, `|`, dashes, `@`, `/`, `·`, `•` and the given words between a date and a time.
     private static func skipConnectors(_ t: [DateToken], _ i: inout Int, words: Set<String>) {
         var count = 0
-        while i < t.count, count < 3 {
+        while i < t.count, count < 4 {
             let tok = t[i]
             if tok.kind == .symbol, ",|-–—@/·•".contains(tok.text) {
                 i += 1
@@ -229,13 +253,8 @@ public struct DateParser: Sendable {
         }
     }
 
-    private static let weekdays: Set<String> = [
-        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-        "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
-    ]
-
     private static func weekday(_ t: [DateToken], _ i: inout Int) -> Bool {
-        guard i < t.count, t[i].kind == .word, weekdays.contains(t[i].lower) else { return false }
+        guard i < t.count, t[i].kind == .word, DateVocabulary.all.weekdays.contains(t[i].lower) else { return false }
         var j = i + 1
         if j < t.count, t[j].isSymbol("."), !t[j].spaceBefore { j += 1 }
         if j < t.count, t[j].isSymbol(",") { j += 1 }
@@ -243,26 +262,37 @@ public struct DateParser: Sendable {
         return true
     }
 
-    private static let months: [String: Int] = [
-        "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
-        "september": 9, "october": 10, "november": 11, "december": 12,
-        "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10,
-        "nov": 11, "dec": 12,
-    ]
-
     private static func month(_ t: [DateToken], _ i: inout Int) -> Int? {
-        guard i < t.count, t[i].kind == .word, let m = months[t[i].lower] else { return nil }
+        guard i < t.count, t[i].kind == .word, let m = DateVocabulary.all.months[t[i].lower] else { return nil }
         i += 1
         if i < t.count, t[i].isSymbol("."), !t[i].spaceBefore { i += 1 }
         return m
     }
 
+    /// `20th`, `1er`, `1º`, and the German `20.` of `20. November`.
     private static func ordinalSuffix(_ t: [DateToken], _ i: inout Int) {
-        if i < t.count, t[i].kind == .word, !t[i].spaceBefore, ["st", "nd", "rd", "th"].contains(t[i].lower) { i += 1 }
+        guard i < t.count, !t[i].spaceBefore else { return }
+        if t[i].kind == .word, DateVocabulary.all.ordinals.contains(t[i].lower) {
+            i += 1
+        } else if t[i].kind == .symbol, t[i].text == "." || t[i].text == "º" || t[i].text == "°" {
+            i += 1
+        }
+    }
+
+    /// `de` (`5 de febrero de 2025`), `of` (`20th of November`).
+    private static func skipDayOf(_ t: [DateToken], _ i: inout Int) {
+        if i < t.count, t[i].kind == .word, DateVocabulary.all.dayOfWords.contains(t[i].lower) { i += 1 }
+    }
+
+    /// `г.`, `года` after a Russian year.
+    private static func yearMarker(_ t: [DateToken], _ i: inout Int) {
+        guard i < t.count, t[i].kind == .word, DateVocabulary.all.yearMarkers.contains(t[i].lower) else { return }
+        i += 1
+        if i < t.count, t[i].isSymbol("."), !t[i].spaceBefore { i += 1 }
     }
 
     /// The date part, in any accepted order.
-    static func dateCore(_ t: [DateToken], _ i: inout Int) -> Day? {
+    static func dateCore(_ t: [DateToken], _ i: inout Int, dayFirst: Bool = false) -> Day? {
         guard i < t.count else { return nil }
         let start = i
         // Year first: 2025-07-15, 2025/07/15, 2025.07.15, 2025年7月15日.
@@ -292,23 +322,29 @@ public struct DateParser: Sendable {
             return day
         }
         guard t[i].digits <= 2, let first = t[i].number else { return nil }
-        // Day first: 20 November 2025 / 20th of Nov. 2025.
+        // Day first: 20 November 2025 / 20th of Nov. 2025 / 20. November 2025 / 1er mars 2025 /
+        // 5 de febrero de 2025 / 20 ноября 2025 г.
         var j = i + 1
         ordinalSuffix(t, &j)
-        if j < t.count, t[j].isWord("of") { j += 1 }
+        skipDayOf(t, &j)
         if let m = month(t, &j) {
             if j < t.count, t[j].isSymbol(",") { j += 1 }
+            skipDayOf(t, &j)
             guard j < t.count, t[j].digits == 4, let y = t[j].number, let day = valid(y, m, first) else { return nil }
             i = j + 1
+            yearMarker(t, &i)
             return day
         }
         // All numbers: 11/20/2025 (month first), 20.11.2025 and 20-11-2025 (day first).
         if i + 4 < t.count, t[i + 1].kind == .symbol, "/.-".contains(t[i + 1].text), t[i + 3].text == t[i + 1].text,
            t[i + 2].digits <= 2, t[i + 4].digits == 4, let second = t[i + 2].number, let y = t[i + 4].number,
            !t[i + 1].spaceBefore, !t[i + 2].spaceBefore, !t[i + 3].spaceBefore, !t[i + 4].spaceBefore {
-            let monthFirst = t[i + 1].text == "/" ? first <= 12 : second > 12
+            let monthFirst = t[i + 1].text == "/" && !dayFirst ? first <= 12 : second > 12
             let day = monthFirst ? valid(y, first, second) : valid(y, second, first)
-            if day != nil { i += 5 }
+            if day != nil {
+                i += 5
+                yearMarker(t, &i)
+            }
             return day
         }
         return nil
@@ -327,7 +363,18 @@ public struct DateParser: Sendable {
         var fraction: String?
         var hasMinutes = false
         var dotted = false
-        if j + 1 < t.count, t[j].isSymbol(":") || t[j].isSymbol("."), !t[j].spaceBefore, !t[j + 1].spaceBefore,
+        var marked = false
+        if j < t.count, t[j].kind == .word, DateVocabulary.all.hourMarks.contains(t[j].lower) {
+            // `22 h 10`, `22h10`, `22 h`, `22时10分`, `22点`.
+            marked = true
+            j += 1
+            if j < t.count, t[j].digits <= 2, let m = t[j].number {
+                minute = m
+                hasMinutes = true
+                j += 1
+                if j < t.count, t[j].kind == .word, DateVocabulary.all.minuteMarks.contains(t[j].lower) { j += 1 }
+            }
+        } else if j + 1 < t.count, t[j].isSymbol(":") || t[j].isSymbol("."), !t[j].spaceBefore, !t[j + 1].spaceBefore,
            t[j + 1].digits == 2, let m = t[j + 1].number {
             dotted = t[j].text == "."
             minute = m
@@ -345,13 +392,18 @@ public struct DateParser: Sendable {
             }
         }
         let meridiem = amPM(t, &j)
+        // `22:10 Uhr`, `22.10 h`, `22 Uhr`, `22:10 horas`.
+        if meridiem == nil, j < t.count, t[j].kind == .word, DateVocabulary.all.timeSuffixes.contains(t[j].lower) {
+            marked = true
+            j += 1
+        }
         var zoneSpec: TimeZoneSpec?
         var k = j
         if let (spec, end) = zone(t, &k, allowZ: true) {
             zoneSpec = spec
             j = end
         }
-        if meridiem == nil && (!hasMinutes || (dotted && zoneSpec == nil)) { return nil }
+        if meridiem == nil && !marked && (!hasMinutes || (dotted && zoneSpec == nil)) { return nil }
         if let pm = meridiem {
             guard (0...12).contains(hour) else { return nil }
             if pm && hour < 12 { hour += 12 } else if !pm && hour == 12 { hour = 0 }
@@ -407,6 +459,7 @@ public struct DateParser: Sendable {
     static func zone(_ t: [DateToken], _ i: inout Int, allowZ: Bool) -> (TimeZoneSpec, Int)? {
         guard i < t.count else { return nil }
         let tok = t[i]
+        if tok.isSymbol("（") { return phraseZone(t, i) }
         if tok.isSymbol("(") {
             var j = i + 1
             if let (spec, end) = zone(t, &j, allowZ: false), end < t.count, t[end].isSymbol(")") { return (spec, end + 1) }
@@ -438,6 +491,29 @@ public struct DateParser: Sendable {
         var seconds = cities[tok.lower]
         if tok.lower == "hong", j < t.count, t[j].isWord("kong") { seconds = 8 * 3600; j += 1 }
         if let seconds, j < t.count, t[j].isWord("time") { return (TimeZoneSpec(secondsFromUTC: seconds), j + 1) }
+        return phraseZone(t, i)
+    }
+
+    /// A zone named in words of a language's table (`北京时间`, `МСК`, `по московскому
+    /// времени`, `MEZ`, `hora peninsular`) at token `i`, in parentheses or not; returns the zone
+    /// and the token index after it.
+    static func phraseZone(_ t: [DateToken], _ i: Int) -> (TimeZoneSpec, Int)? {
+        guard i < t.count else { return nil }
+        if t[i].isSymbol("(") || t[i].isSymbol("（") {
+            if let (spec, end) = phraseZone(t, i + 1), end < t.count, t[end].isSymbol(")") || t[end].isSymbol("）") {
+                return (spec, end + 1)
+            }
+            return nil
+        }
+        guard t[i].kind == .word, let candidates = DateVocabulary.all.zonesByFirstWord[t[i].lower] else { return nil }
+        for (words, spec) in candidates where i + words.count <= t.count {
+            var ok = true
+            for (n, w) in words.enumerated() where t[i + n].lower != w {
+                ok = false
+                break
+            }
+            if ok { return (spec, i + words.count) }
+        }
         return nil
     }
 
@@ -543,5 +619,159 @@ enum DateTokenizer {
 
     private static func isIdeograph(_ c: Unicode.Scalar) -> Bool {
         (0x3000...0x9FFF).contains(c.value) || (0xF900...0xFAFF).contains(c.value) || (0x20000...0x2FFFF).contains(c.value)
+    }
+}
+
+/// The words one language writes dates and times with. The parser reads every language in
+/// ``builtIn`` at once (their words do not collide), so a new language is a new table here,
+/// not new code.
+public struct DateVocabulary: Sendable {
+    /// ISO 639-1 code of the language.
+    public var language: String
+    /// Month names and abbreviations, lower case (an abbreviation's `.` is optional).
+    public var months: [String: Int]
+    /// Weekday names and abbreviations, lower case (skipped before a date).
+    public var weekdays: Set<String>
+    /// Letters written right after the day number: `th` (`20th`), `er` (`1er`).
+    public var ordinals: Set<String>
+    /// Words between day, month and year: `of` (`20th of November`), `de` (`5 de febrero de 2025`).
+    public var dayOfWords: Set<String>
+    /// Words after the year: `г` (`2025 г.`), `года`.
+    public var yearMarkers: Set<String>
+    /// Words between a date and its time: `at`, `à`, `um`, `a las`, `в`.
+    public var timeConnectors: Set<String>
+    /// Words between hours and minutes: `h` (`22 h 10`), `时` (`22时10分`).
+    public var hourMarks: Set<String>
+    /// Words after the minutes of an hour-marked time: `分` (`22时10分`), `min`.
+    public var minuteMarks: Set<String>
+    /// Words after a time: `Uhr` (`22:10 Uhr`), `horas`.
+    public var timeSuffixes: Set<String>
+    /// Zones named in words, as written (any case): `北京时间` (+08:00), `МСК` (+03:00),
+    /// `heure de Paris` (Europe/Paris).
+    public var zones: [(String, TimeZoneSpec)]
+
+    /// Creates a table; empty by default.
+    public init(language: String, months: [String: Int] = [:], weekdays: Set<String> = [], ordinals: Set<String> = [],
+                dayOfWords: Set<String> = [], yearMarkers: Set<String> = [], timeConnectors: Set<String> = [],
+                hourMarks: Set<String> = [], minuteMarks: Set<String> = [], timeSuffixes: Set<String> = [],
+                zones: [(String, TimeZoneSpec)] = []) {
+        self.language = language
+        self.months = months
+        self.weekdays = weekdays
+        self.ordinals = ordinals
+        self.dayOfWords = dayOfWords
+        self.yearMarkers = yearMarkers
+        self.timeConnectors = timeConnectors
+        self.hourMarks = hourMarks
+        self.minuteMarks = minuteMarks
+        self.timeSuffixes = timeSuffixes
+        self.zones = zones
+    }
+
+    private static func zone(_ identifier: String) -> TimeZoneSpec {
+        TimeZone(identifier: identifier).map { TimeZoneSpec(kind: .named($0)) } ?? TimeZoneSpec(secondsFromUTC: 0)
+    }
+
+    /// English, Chinese (simplified and traditional), Russian, French, German and Spanish.
+    public static let builtIn: [DateVocabulary] = [
+        DateVocabulary(
+            language: "en",
+            months: ["january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,
+                     "september": 9, "october": 10, "november": 11, "december": 12,
+                     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+                     "oct": 10, "nov": 11, "dec": 12],
+            weekdays: ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+                       "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"],
+            ordinals: ["st", "nd", "rd", "th"], dayOfWords: ["of"], timeConnectors: ["at"]),
+        DateVocabulary(
+            // 2025年11月20日 is read by the parser's year-first rule; 22时10分, 22點 and 北京时间 here.
+            language: "zh", hourMarks: ["时", "時", "点", "點"], minuteMarks: ["分"],
+            zones: [("北京时间", TimeZoneSpec(secondsFromUTC: 8 * 3600)), ("北京時間", TimeZoneSpec(secondsFromUTC: 8 * 3600)),
+                    ("台北时间", TimeZoneSpec(secondsFromUTC: 8 * 3600)), ("台北時間", TimeZoneSpec(secondsFromUTC: 8 * 3600)),
+                    ("香港时间", TimeZoneSpec(secondsFromUTC: 8 * 3600)), ("香港時間", TimeZoneSpec(secondsFromUTC: 8 * 3600)),
+                    ("莫斯科时间", TimeZoneSpec(secondsFromUTC: 3 * 3600))]),
+        DateVocabulary(
+            language: "ru",
+            months: ["января": 1, "февраля": 2, "марта": 3, "апреля": 4, "мая": 5, "июня": 6, "июля": 7,
+                     "августа": 8, "сентября": 9, "октября": 10, "ноября": 11, "декабря": 12,
+                     "январь": 1, "февраль": 2, "март": 3, "апрель": 4, "май": 5, "июнь": 6, "июль": 7,
+                     "август": 8, "сентябрь": 9, "октябрь": 10, "ноябрь": 11, "декабрь": 12,
+                     "янв": 1, "фев": 2, "мар": 3, "апр": 4, "июн": 6, "июл": 7, "авг": 8, "сен": 9, "сент": 9,
+                     "окт": 10, "ноя": 11, "нояб": 11, "дек": 12],
+            weekdays: ["понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье",
+                       "пн", "вт", "ср", "чт", "пт", "сб", "вс"],
+            yearMarkers: ["г", "года", "год"], timeConnectors: ["в"],
+            zones: [("МСК", TimeZoneSpec(secondsFromUTC: 3 * 3600)),
+                    ("по московскому времени", TimeZoneSpec(secondsFromUTC: 3 * 3600)),
+                    ("по Москве", TimeZoneSpec(secondsFromUTC: 3 * 3600)),
+                    ("время московское", TimeZoneSpec(secondsFromUTC: 3 * 3600))]),
+        DateVocabulary(
+            language: "fr",
+            months: ["janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
+                     "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+                     "décembre": 12, "decembre": 12,
+                     "janv": 1, "févr": 2, "avr": 4, "juil": 7, "déc": 12],
+            weekdays: ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+            ordinals: ["er", "re"], timeConnectors: ["à"], hourMarks: ["h"], minuteMarks: ["min"],
+            zones: [("heure de Paris", zone("Europe/Paris")), ("heure française", zone("Europe/Paris")),
+                    ("heure de Moscou", TimeZoneSpec(secondsFromUTC: 3 * 3600)),
+                    ("heure de Pékin", TimeZoneSpec(secondsFromUTC: 8 * 3600))]),
+        DateVocabulary(
+            language: "de",
+            months: ["januar": 1, "jänner": 1, "februar": 2, "märz": 3, "maerz": 3, "april": 4, "mai": 5, "juni": 6,
+                     "juli": 7, "august": 8, "september": 9, "oktober": 10, "november": 11, "dezember": 12,
+                     "jän": 1, "febr": 2, "mrz": 3, "okt": 10, "dez": 12],
+            weekdays: ["montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag", "sonnabend"],
+            timeConnectors: ["um"], timeSuffixes: ["uhr"],
+            zones: [("MEZ", TimeZoneSpec(secondsFromUTC: 3600)), ("MESZ", TimeZoneSpec(secondsFromUTC: 2 * 3600)),
+                    ("Moskauer Zeit", TimeZoneSpec(secondsFromUTC: 3 * 3600)),
+                    ("Pekinger Zeit", TimeZoneSpec(secondsFromUTC: 8 * 3600))]),
+        DateVocabulary(
+            language: "es",
+            months: ["enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+                     "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+                     "ene": 1, "abr": 4, "ago": 8, "dic": 12],
+            weekdays: ["lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado", "domingo"],
+            dayOfWords: ["de", "del"], timeConnectors: ["a", "las", "la"], timeSuffixes: ["horas", "hrs", "hs"],
+            zones: [("hora peninsular", zone("Europe/Madrid")), ("hora de Madrid", zone("Europe/Madrid")),
+                    ("hora de Pekín", TimeZoneSpec(secondsFromUTC: 8 * 3600)),
+                    ("hora de Moscú", TimeZoneSpec(secondsFromUTC: 3 * 3600))]),
+    ]
+
+    /// Every built-in table merged: what the parser reads.
+    static let all: Merged = Merged(builtIn)
+
+    struct Merged: Sendable {
+        var months: [String: Int] = [:]
+        var weekdays: Set<String> = []
+        var ordinals: Set<String> = []
+        var dayOfWords: Set<String> = []
+        var yearMarkers: Set<String> = []
+        var timeConnectors: Set<String> = []
+        var hourMarks: Set<String> = []
+        var minuteMarks: Set<String> = []
+        var timeSuffixes: Set<String> = []
+        /// Zone phrases as lower-case token texts, longest first, by their first token.
+        var zonesByFirstWord: [String: [([String], TimeZoneSpec)]] = [:]
+
+        init(_ tables: [DateVocabulary]) {
+            for v in tables {
+                months.merge(v.months) { first, _ in first }
+                weekdays.formUnion(v.weekdays)
+                ordinals.formUnion(v.ordinals)
+                dayOfWords.formUnion(v.dayOfWords)
+                yearMarkers.formUnion(v.yearMarkers)
+                timeConnectors.formUnion(v.timeConnectors)
+                hourMarks.formUnion(v.hourMarks)
+                minuteMarks.formUnion(v.minuteMarks)
+                timeSuffixes.formUnion(v.timeSuffixes)
+                for (phrase, spec) in v.zones {
+                    let words = DateTokenizer.tokens(phrase).map(\.lower)
+                    guard let first = words.first else { continue }
+                    zonesByFirstWord[first, default: []].append((words, spec))
+                }
+            }
+            for key in zonesByFirstWord.keys { zonesByFirstWord[key]?.sort { $0.0.count > $1.0.count } }
+        }
     }
 }

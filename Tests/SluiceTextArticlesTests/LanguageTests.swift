@@ -1,0 +1,115 @@
+import Foundation
+import SluiceCore
+import SluiceTestSupport
+@testable import SluiceTextArticles
+import Testing
+
+/// Articles in languages other than English: the detector, CJK word counts, and the header
+/// shapes of each language that the corpus does not already pin.
+@Suite("other languages")
+struct LanguageTests {
+    @Test("CLD2 names the language of each of the six languages, traditional Chinese as zh", arguments: [
+        ("中国外交部长王毅19日在比什凯克会见吉尔吉斯斯坦总统扎帕罗夫，双方同意深化合作。", "zh"),
+        ("中國外交部長王毅19日在比什凱克會見吉爾吉斯總統扎帕羅夫，雙方同意深化合作。", "zh"),
+        ("Министр иностранных дел Китая Ван И встретился с президентом Киргизии в Бишкеке.", "ru"),
+        ("Le ministre chinois des affaires étrangères a rencontré le président kirghiz à Bichkek.", "fr"),
+        ("Der chinesische Außenminister traf den kirgisischen Präsidenten in Bischkek.", "de"),
+        ("El ministro chino de Asuntos Exteriores se reunió con el presidente kirguís en Biskek.", "es"),
+        ("China and Kyrgyzstan vowed deeper cooperation on connectivity and security on Wednesday.", "en"),
+    ])
+    func detects(_ c: (String, String)) {
+        #expect(LanguageDetector.detect(c.0) == c.1)
+    }
+
+    @Test("text with no letters has no language")
+    func noLanguage() {
+        #expect(LanguageDetector.detect("") == nil)
+        #expect(LanguageDetector.detect("12 345 — 2025") == nil)
+    }
+
+    @Test("a text longer than the sample is cut at a character boundary, not inside one")
+    func longText() {
+        let text = String(repeating: "中国外交部长王毅会见扎帕罗夫。", count: 2_000)  // 3 bytes per character
+        #expect(text.utf8.count > LanguageDetector.sampleBytes)
+        #expect(LanguageDetector.detect(text) == "zh")
+    }
+
+    @Test("each CJK character is a word; other runs in a word count once; text without CJK counts as before")
+    func cjkWordCount() {
+        #expect("2025年11月20日".articleWordCount == 6)
+        #expect("“中国”".articleWordCount == 2)
+        #expect("中国 外交部".articleWordCount == 5)
+        #expect("한국어 テスト".articleWordCount == 6)
+        #expect("a — b, c.".articleWordCount == 4)
+        #expect("".articleWordCount == 0)
+    }
+
+    @Test("every language's table is data the parser merges: six languages, one code each")
+    func tables() {
+        #expect(ArticleVocabulary.builtIn.map(\.language) == ["en", "zh", "ru", "fr", "de", "es"])
+        #expect(DateVocabulary.builtIn.map(\.language) == ["en", "zh", "ru", "fr", "de", "es"])
+        #expect(LineClassifier.publishedLabels.isSuperset(of: ["published", "发布时间", "опубликовано", "publié le",
+                                                               "veröffentlicht am", "publicado el"]))
+    }
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var text: String
+        var expect: Fields
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "a sentence opening with Par, Von or Por is not a byline",
+             text: "Le rail chinois\n\nPar ailleurs, le ministre a rencontré le président.\n\nVon Montag an gilt der neue Fahrplan.\n\nPor su parte, el ministro habló.\n",
+             expect: ["authors": [], "paragraphs": ["Par ailleurs, le ministre a rencontré le président.",
+                                                    "Von Montag an gilt der neue Fahrplan.",
+                                                    "Por su parte, el ministro habló."]]),
+        Case(name: "an agency in parentheses after a byline's names is not an author",
+             text: "Le rail chinois\nPar Jean Dupont (AFP)\n\nBichkek (AFP) — Le projet avance.\n",
+             expect: ["authors": ["Jean Dupont"], "paragraphs": ["Bichkek (AFP) — Le projet avance."]]),
+        Case(name: "a Chinese agency dateline gives its reporters as authors and stays in the paragraph",
+             text: "王毅会见扎帕罗夫\n\n新华社比什凯克11月19日电（记者 张三 李四）王毅19日会见扎帕罗夫。\n",
+             expect: ["authors": ["张三", "李四"], "published": nil,
+                      "paragraphs": ["新华社比什凯克11月19日电（记者 张三 李四）王毅19日会见扎帕罗夫。"]]),
+        Case(name: "a Chinese agency dateline with a year gives the date",
+             text: "王毅会见扎帕罗夫\n\n本报北京2025年11月19日电（记者王五）王毅19日会见扎帕罗夫。\n",
+             expect: ["authors": ["王五"], "published": "2025-11-19", "published_text": "2025年11月19日"]),
+        Case(name: "a Chinese paragraph opening with 记者 is not a byline",
+             text: "铁路项目取得进展\n\n记者从项目指挥部获悉，多个标段已开工。\n",
+             expect: ["authors": [], "paragraphs": ["记者从项目指挥部获悉，多个标段已开工。"]]),
+        Case(name: "a Russian dateline without a year gives no date; Фото: is a credit",
+             text: "Ван И в Бишкеке\n\nБИШКЕК, 20 ноября — РИА Новости. Министр прибыл в Бишкек.\n\nФото: РИА Новости\n",
+             expect: ["published": nil, "captions": [["text": nil, "credit": "РИА Новости"]],
+                      "paragraphs": ["БИШКЕК, 20 ноября — РИА Новости. Министр прибыл в Бишкек."]]),
+        Case(name: "a caption that names nobody has a null credit; 责任编辑 in brackets is meta",
+             text: "中吉乌铁路开工\n\n图为施工现场。\n\n项目进展顺利。\n\n【责任编辑：赵六】\n",
+             expect: ["captions": [["text": "图为施工现场。", "credit": nil]], "meta": ["责任编辑": "赵六"],
+                      "paragraphs": ["项目进展顺利。"]]),
+        Case(name: "a Chinese caption credited to an agency's release (新华社发) and a French Crédit photo",
+             text: "中吉乌铁路开工\n\n施工现场一景。新华社发\n\nLes travaux ont commencé. Crédit photo : AFP\n\n项目进展顺利。\n",
+             expect: ["captions": [["text": "施工现场一景。", "credit": "新华社"],
+                                   ["text": "Les travaux ont commencé.", "credit": "AFP"]],
+                      "paragraphs": ["项目进展顺利。"]]),
+        Case(name: "a Spanish all-number date is read day first",
+             text: "Pekín y Biskek aceleran el ferrocarril\nPublicado: 05/02/2025 10:30\n\nChina y Kirguistán acordaron este miércoles acelerar la construcción de la línea.\n",
+             expect: ["published": "2025-02-05T10:30:00", "language": "es"]),
+        Case(name: "an English all-number date stays month first",
+             text: "Rail link agreed\nPublished: 05/02/2025 10:30\n\nChina and Kyrgyzstan agreed on Wednesday to speed up the construction of the railway line.\n",
+             expect: ["published": "2025-05-02T10:30:00", "language": "en"]),
+    ]
+
+    @Test("each shape of another language gives the fields it decides", arguments: cases)
+    func shape(_ c: Case) throws {
+        let dir = TemporaryDirectory("articles-languages")
+        try dir.write("a.txt", c.text)
+        let (records, letters) = try readArticles(dir.path)
+        #expect(letters.isEmpty, "\(letters.map(\.error))")
+        let record = try #require(records.first)
+        var diffs: [String] = []
+        for (field, want) in c.expect where record[field] != want {
+            diffs.append("\(field): expected \(json(want)), got \(json(record[field]))")
+        }
+        #expect(diffs.isEmpty, "\(diffs.joined(separator: "\n"))")
+    }
+}
