@@ -9,6 +9,7 @@ let plugins: [(target: String, folder: String, extra: [Target.Dependency])] = [
     ("SluiceSQLite", "SQLite", ["CSQLite"]),
     ("SluiceLuaStages", "Lua", ["SluiceLua"]),
     ("SluiceBasics", "Basics", [.product(name: "Crypto", package: "swift-crypto")]),
+    ("SluiceExec", "Exec", []),
 ]
 
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SluiceBasics
 import SluiceCore
+import SluiceExec
 import SluiceJSON
 import SluiceLuaStages
 import SluiceSQLite
@@ -11,7 +12,7 @@ import Synchronization
 
 /// The stage families built into `sluice`.
 public var builtinPlugins: [any SluicePlugin.Type] {
-    [TextArticlesPlugin.self, JSONPlugin.self, SQLitePlugin.self, LuaPlugin.self, BasicsPlugin.self]
+    [TextArticlesPlugin.self, JSONPlugin.self, SQLitePlugin.self, LuaPlugin.self, BasicsPlugin.self, ExecPlugin.self]
 }
 
 /// Entry point of the `sluice` command.
