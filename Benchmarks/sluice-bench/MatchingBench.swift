@@ -1,9 +1,11 @@
 import Foundation
+import SluiceCore
 import SluiceLua
 
 /// Speed of the bounded matchers on a 1.5 KB article body, against stock `lua5.4` running the
-/// same Lua patterns when it is installed, plus how long a runaway pattern takes to exhaust a
-/// 50,000,000-step budget.
+/// same Lua patterns when it is installed (the engine API, then the `string.*` functions called
+/// from a rule, Lua → Swift call included), plus how long a runaway pattern takes to exhaust a
+/// 50,000,000-step budget. "× lua5.4" is stock Lua's time divided by ours (above 1: faster).
 enum MatchingBench {
     static let body = Array("""
         BEIJING — China's exports rose 7.2% in October, the customs office said on Nov. 7, 2025, \
@@ -30,6 +32,8 @@ enum MatchingBench {
     static let luaCases: [(String, Op, String)] = [
         ("money gmatch", .gmatch, "%$[%d,]+%.?%d*%s*%a*"),
         ("words gmatch", .gmatch, "%a+"),
+        ("word count gsub %S+", .gsub, "%S+"),
+        ("numbers gmatch (%d+)", .gmatch, "(%d+)"),
         ("frontier words", .gmatch, "%f[%w]%w+"),
         ("squeeze spaces gsub", .gsub, "%s+"),
         ("percent find", .find, "(%d+%.?%d*)%%"),
@@ -78,11 +82,74 @@ enum MatchingBench {
         return Double(String(decoding: data, as: UTF8.self))
     }
 
+    /// The `string.*` calls of the issue's Lua job, made from a rule (the Lua → Swift boundary
+    /// and the pushing of results included) and by stock lua5.4 on the same body.
+    static let ruleCallCases: [(String, String)] = [
+        ("gsub(body, \"%S+\", \"\")", "string.gsub(body, \"%S+\", \"\")"),
+        ("gmatch money %$[%d%.]+ %a+illion", "for m in string.gmatch(body, \"%$[%d%.]+ %a+illion\") do end"),
+        ("gmatch words %a+", "for w in string.gmatch(body, \"%a+\") do end"),
+        ("gsub(body, \"%s+\", \" \")", "string.gsub(body, \"%s+\", \" \")"),
+        ("gsub(body, \"%a+\", function)", "string.gsub(body, \"%a+\", string.upper)"),
+        ("find(body, \"(%d+%.?%d*)%%\")", "string.find(body, \"(%d+%.?%d*)%%\")"),
+    ]
+
+    static func ruleCalls() throws {
+        print("string.* from a rule               µs/call  stock lua5.4 µs/call  × lua5.4")
+        let literal = "\"" + body.map { "\\\($0)" }.joined() + "\""
+        let rounds = 500
+        for (name, call) in ruleCallCases {
+            let source = """
+                local body = \(literal)
+                function process(record)
+                  for _ = 1, \(rounds) do \(call) end
+                  return record
+                end
+                """
+            let script = LuaScript(source: source, path: "bench.lua", displayName: "bench.lua")
+            let rule = try LuaRule(script: script, settings: LuaSettings(
+                stageName: "bench", limits: LuaLimits(maxInstructions: 0, maxMemory: 0)))
+            let record = Record([:], origin: .synthetic("bench"))
+            var best = Double.infinity
+            for _ in 0..<5 {
+                // CPU time of this thread, as stock Lua's os.clock, so other processes do not count.
+                let start = LuaBench.cpuTime()
+                _ = rule.process(record)
+                best = min(best, (LuaBench.cpuTime() - start) * 1e6 / Double(rounds))
+            }
+            var stockBest: Double?
+            let lua = "/usr/bin/lua5.4"
+            if FileManager.default.isExecutableFile(atPath: lua) {
+                let stockScript = """
+                    local body = \(literal)
+                    local best = math.huge
+                    for _ = 1, 5 do
+                      local t = os.clock()
+                      for _ = 1, \(rounds) do \(call) end
+                      best = math.min(best, os.clock() - t)
+                    end
+                    io.write(string.format("%.6f", best / \(rounds) * 1e6))
+                    """
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: lua)
+                process.arguments = ["-e", stockScript]
+                let pipe = Pipe()
+                process.standardOutput = pipe
+                if (try? process.run()) != nil {
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    stockBest = Double(String(decoding: data, as: UTF8.self))
+                }
+            }
+            let stock = stockBest.map { String(format: "%8.2f              %5.2f", $0, $0 / best) } ?? "     n/a"
+            print(String(format: "%-34@ %7.2f  ", name as NSString, best) + stock)
+        }
+    }
+
     static func run() throws {
         print("== Matching: \(body.count)-byte article body ==")
         let iterations = 2_000
         try body.withUnsafeBufferPointer { s in
-            print("Lua patterns                 µs/call  steps/call  stock lua5.4 µs/call")
+            print("Lua patterns                 µs/call  steps/call  stock lua5.4 µs/call  × lua5.4")
             for (name, op, source) in luaCases {
                 let pattern = try LuaPattern(source)
                 var steps = 0
@@ -95,7 +162,8 @@ enum MatchingBench {
                     }
                     steps = 50_000_000 - budget.remaining
                 }
-                let stock = stockLua(source, op, iterations: iterations).map { String(format: "%8.2f", $0) } ?? "     n/a"
+                let stockMicros = stockLua(source, op, iterations: iterations)
+                let stock = stockMicros.map { String(format: "%8.2f              %5.2f", $0, $0 / micros) } ?? "     n/a"
                 print(String(format: "%-26@ %8.2f  %10d  ", name as NSString, micros, steps) + stock)
             }
             print("Regex                        µs/call  steps/call  matches")
@@ -111,6 +179,8 @@ enum MatchingBench {
                 print(String(format: "%-26@ %8.2f  %10d  %7d", name as NSString, micros, steps, count))
             }
         }
+
+        try ruleCalls()
 
         print("== Runaway patterns against a 50,000,000-step budget ==")
         let aaaa = Array(String(repeating: "a", count: 5000).utf8)

@@ -84,22 +84,25 @@ extension LuaEngine {
             return 2
         }
         let compiled = try luaPattern(patternBytes)
+        let pattern = compiled.value
         var budget = MatchBudget(steps: vm.matchSteps)
-        let found: LuaPatternMatch?
-        do {
-            found = try compiled.value.match(in: subject, from: start, budget: &budget)
-        } catch {
-            throw matchFailure(error)
+        defer { vm.matchSteps = budget.remaining }
+        return try pattern.items.withMatcher(subject: subject, budget: &budget) { (m) throws(LuaRaise) -> Int32 in
+            let found: Bool
+            do throws(MatchError) {
+                found = try m.find(from: start, anchored: pattern.isAnchored, skipEnd: -1)
+            } catch {
+                throw matchFailure(error)
+            }
+            guard found else { lua_pushnil(t); return 1 }
+            var n: Int32 = 0
+            if find {
+                lua_pushinteger(t, lua_Integer(m.matchStart + 1))
+                lua_pushinteger(t, lua_Integer(m.matchEnd))
+                n = 2
+            }
+            return n + (try pushCaptures(t, m, wholeWhenNone: !find))
         }
-        vm.matchSteps = budget.remaining
-        guard let match = found else { lua_pushnil(t); return 1 }
-        var n: Int32 = 0
-        if find {
-            lua_pushinteger(t, lua_Integer(match.range.lowerBound + 1))
-            lua_pushinteger(t, lua_Integer(match.range.upperBound))
-            n = 2
-        }
-        return n + (try pushCaptures(t, match, subject: subject, wholeWhenNone: !find))
     }
 
     /// Lua's plain find (`lmemfind`): `memchr` to the needle's first byte, then `memcmp`. A
@@ -122,25 +125,26 @@ extension LuaEngine {
         return nil
     }
 
-    /// Pushes a match's captures (or the whole match when it has none and `wholeWhenNone`);
-    /// returns how many values were pushed. An unclosed capture is Lua's "unfinished capture".
-    func pushCaptures(_ t: OpaquePointer, _ match: LuaPatternMatch, subject: UnsafeBufferPointer<UInt8>,
-                      wholeWhenNone: Bool) throws(LuaRaise) -> Int32 {
-        let captures = match.captures
-        if captures.isEmpty {
+    /// Pushes the captures of the matcher's last match (or the whole match when it has none
+    /// and `wholeWhenNone`); returns how many values were pushed. An unclosed capture is Lua's
+    /// "unfinished capture".
+    @inline(__always)
+    func pushCaptures(_ t: OpaquePointer, _ m: LuaPatternMatcher, wholeWhenNone: Bool) throws(LuaRaise) -> Int32 {
+        let count = m.captureCount
+        if count == 0 {
             guard wholeWhenNone else { return 0 }
-            pushBytes(t, UnsafeBufferPointer(rebasing: subject[match.range]))
+            pushBytes(t, UnsafeBufferPointer(rebasing: m.subject[m.matchStart..<m.matchEnd]))
             return 1
         }
-        guard lua_checkstack(t, Int32(captures.count) + 2) != 0 else { throw .message("too many captures") }
-        for capture in captures {
-            switch capture {
-            case .substring(let r): pushBytes(t, UnsafeBufferPointer(rebasing: subject[r]))
+        guard lua_checkstack(t, Int32(count) + 2) != 0 else { throw .message("too many captures") }
+        for k in 0..<count {
+            switch m.rawCapture(k) {
+            case .substring(let r): pushBytes(t, UnsafeBufferPointer(rebasing: m.subject[r]))
             case .position(let p): lua_pushinteger(t, lua_Integer(p))
             case .unfinished: throw .message("unfinished capture")
             }
         }
-        return Int32(captures.count)
+        return Int32(count)
     }
 
     // MARK: - gmatch
@@ -174,34 +178,33 @@ extension LuaEngine {
         guard let subject = stringBytes(t, upvalueIndex(2)), let patternBytes = stringBytes(t, upvalueIndex(3)) else {
             return 0
         }
-        var source = Int(sluice_tointeger(t, upvalueIndex(4)))
+        let source = Int(sluice_tointeger(t, upvalueIndex(4)))
         let last = Int(sluice_tointeger(t, upvalueIndex(5)))
         let compiled = try luaPattern(patternBytes)
         var budget = MatchBudget(steps: vm.matchSteps)
         defer { vm.matchSteps = budget.remaining }
-        while source <= subject.count {
-            let found: LuaPatternMatch?
-            do {
-                found = try compiled.value.match(in: subject, from: source, budget: &budget)
-            } catch {
-                throw matchFailure(error)
+        return try compiled.value.items.withMatcher(subject: subject, budget: &budget) { (m) throws(LuaRaise) -> Int32 in
+            // An empty match where the previous one ended is skipped (`find`'s `skipEnd`).
+            var found = false
+            if source <= subject.count {
+                do throws(MatchError) {
+                    found = try m.find(from: source, anchored: false, skipEnd: last)
+                } catch {
+                    throw matchFailure(error)
+                }
             }
-            guard let found else { break }
-            if found.range.upperBound == last {
-                // An empty match where the previous one ended: try one byte further.
-                source = found.range.lowerBound + 1
-                continue
+            guard found else {
+                lua_pushinteger(t, lua_Integer(subject.count + 1))
+                lua_copy(t, -1, upvalueIndex(4))
+                lua_settop(t, -2)
+                return 0
             }
-            lua_pushinteger(t, lua_Integer(found.range.upperBound))
+            lua_pushinteger(t, lua_Integer(m.matchEnd))
             lua_copy(t, -1, upvalueIndex(4))
             lua_copy(t, -1, upvalueIndex(5))
             lua_settop(t, -2)
-            return try pushCaptures(t, found, subject: subject, wholeWhenNone: true)
+            return try pushCaptures(t, m, wholeWhenNone: true)
         }
-        lua_pushinteger(t, lua_Integer(subject.count + 1))
-        lua_copy(t, -1, upvalueIndex(4))
-        lua_settop(t, -2)
-        return 0
     }
 
     // MARK: - gsub
@@ -219,59 +222,48 @@ extension LuaEngine {
         let pattern = try luaPattern(patternBytes).value
         let replacement: LuaReplacement? = replType == LUA_TSTRING || replType == LUA_TNUMBER
             ? LuaReplacement(try args.bytes(3)) : nil
-        var iterator = LuaMatchIterator.gsub(pattern, maxReplacements: maxReplacements, subjectLength: subject.count)
-        var out: [UInt8] = []
-        out.reserveCapacity(subject.count)
-        var copied = 0
+        var out = LuaByteBuffer(capacity: subject.count)
         var budget = MatchBudget(steps: vm.matchSteps)
-        do {
-            while let m = try iterator.next(in: subject, budget: &budget) {
-                out.append(contentsOf: subject[copied..<m.range.lowerBound])
-                copied = m.range.upperBound
-                if let replacement {
-                    try replacement.expand(m, subject: subject, into: &out)
-                    continue
-                }
+        let count = try pattern.substitute(
+            in: subject, replacement: replacement, maxReplacements: maxReplacements, budget: &budget, into: &out,
+            failure: { (error: MatchError) -> LuaRaise in matchFailure(error) },
+            replace: { (m, buffer) throws(LuaRaise) in
                 // A table or a function: the value decides; false or nil keeps the match.
-                vm.matchSteps = budget.remaining
+                vm.matchSteps = m.remaining
                 if replType == LUA_TTABLE {
                     sluice_pushcfunction(t, sluice_index_function)
                     lua_pushvalue(t, 3)
-                    push(try m.capture(at: 0), subject: subject, on: t)
+                    do throws(MatchError) {
+                        push(try m.capture(at: 0), subject: subject, on: t)
+                    } catch {
+                        throw matchFailure(error)
+                    }
                     try vm.nestedCall(t, nargs: 2, nresults: 1)
                 } else {
                     lua_pushvalue(t, 3)
-                    let n = try pushCaptures(t, m, subject: subject, wholeWhenNone: true)
+                    let n = try pushCaptures(t, m, wholeWhenNone: true)
                     try vm.nestedCall(t, nargs: n, nresults: 1)
                 }
-                budget = MatchBudget(steps: vm.matchSteps)
-                try appendReplacement(t, match: m, subject: subject, into: &out)
-            }
-        } catch let error as MatchError {
-            throw matchFailure(error)
-        } catch let error as LuaRaise {
-            throw error
-        } catch {
-            throw .message("\(error)")
-        }
+                m.remaining = vm.matchSteps
+                try appendReplacement(t, start: m.matchStart, end: m.matchEnd, subject: subject, into: &buffer)
+            })
         vm.matchSteps = budget.remaining
-        out.append(contentsOf: subject[copied..<subject.count])
-        pushBytes(t, out)
-        lua_pushinteger(t, lua_Integer(iterator.matchCount))
+        pushBytes(t, out.bytes)
+        lua_pushinteger(t, lua_Integer(count))
         return 2
     }
 
     /// Appends the replacement value on the stack top (popping it), as Lua's `add_value`.
-    func appendReplacement(_ t: OpaquePointer, match: LuaPatternMatch, subject: UnsafeBufferPointer<UInt8>,
-                           into out: inout [UInt8]) throws(LuaRaise) {
+    func appendReplacement(_ t: OpaquePointer, start: Int, end: Int, subject: UnsafeBufferPointer<UInt8>,
+                           into out: inout LuaByteBuffer) throws(LuaRaise) {
         defer { lua_settop(t, -2) }
         switch lua_type(t, -1) {
         case LUA_TNIL:
-            out.append(contentsOf: subject[match.range])
+            out.append(subject, start, end)
         case LUA_TBOOLEAN where lua_toboolean(t, -1) == 0:
-            out.append(contentsOf: subject[match.range])
+            out.append(subject, start, end)
         case LUA_TSTRING, LUA_TNUMBER:
-            if let bytes = stringBytes(t, -1) { out.append(contentsOf: bytes) }
+            if let bytes = stringBytes(t, -1) { out.append(bytes, 0, bytes.count) }
         default:
             throw .message("invalid replacement value (a \(typeName(t, -1)))")
         }

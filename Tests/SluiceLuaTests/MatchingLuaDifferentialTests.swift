@@ -283,13 +283,40 @@ struct MatchingLuaDifferentialTests {
         return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
     }
 
-    @Test("find, match, gmatch and gsub agree with lua5.4 on every case, errors included")
-    func differential() throws {
+    /// Cases for the single-class fast path (`%S+`, `(%d+)`, `()%a*()` …): empty matches,
+    /// anchors, position captures, multibyte and NUL bytes, every replacement form, limits and
+    /// inits, next to near-misses that stay on the general machine (`.-`, `%f[%w]%w+`, `%a+$`).
+    static func fastPathCases() -> [Case] {
+        let patterns = [
+            "%S+", "%d+", "%a+", "[%w_]+", "%s+", "%s*", "%a*", "%a?", "%d", ".", ".+", ".*", "[^%s]+",
+            "[\u{80}-\u{FF}]+", "%z+", "[%z]*", "%w", "^%S+", "^%d*", "^.", "^%a?", "^[%w_]+", "(%S+)", "(%d*)",
+            "()%a+", "%a+()", "()(%w+)()", "()%s*", "^(%a+)", "^()%d+()", "(.)", "(%a?)", "[]]+", "%%+", "[^\u{0}]+",
+            ".-", "%a-", "%f[%w]%w+", "%f[%S]%S+", "%a+$", "^%a+$", "(%a+)%1",
+        ]
+        let subjects = [
+            "", " ", "a", "hello world", "  lead and trail  ", "12 345 6x7", "naïve café 日本 ok", "a_b-c d__e",
+            "\u{0}a\u{0}\u{0}b", "]]x%%%y", "\t\n\r\u{0B}\u{0C}", "éé", "x  y", "aaa",
+        ]
+        let replacements = ["<%0>", "%1", "", "[%2]", "%%", "x%", "%1%1", "-%0-", "%9", "%a"]
+        let inits: [Int?] = [nil, 1, 2, 0, -1, -4, 7, 100, 3]
+        let limits: [Int?] = [nil, nil, 1, 2, 0, -1, 3]
+        var cases: [Case] = []
+        var k = 0
+        for p in patterns {
+            for s in subjects {
+                k += 1
+                cases.append(Case(pattern: b(p), subject: b(s), luaInit: inits[k % inits.count],
+                                  replacement: b(replacements[k % replacements.count]), limit: limits[k % limits.count]))
+            }
+        }
+        return cases
+    }
+
+    /// Runs `cases` through both sides and records every difference.
+    static func compare(_ cases: [Case]) throws {
         let luaPath = "/usr/bin/lua5.4"
         try #require(FileManager.default.isExecutableFile(atPath: luaPath),
                      "the differential suite needs the stock interpreter: apt-get install lua5.4")
-        let cases = MatchingLuaDifferentialTests.allCases()
-        #expect(cases.count > 2500)
         let expected = try MatchingLuaDifferentialTests.luaResults(cases)
         try #require(expected.count == cases.count, "lua5.4 printed \(expected.count) lines for \(cases.count) cases")
         var failures = 0
@@ -311,6 +338,20 @@ struct MatchingLuaDifferentialTests {
             }
         }
         #expect(failures == 0, "\(failures) of \(cases.count) cases differ from lua5.4")
+    }
+
+    @Test("find, match, gmatch and gsub agree with lua5.4 on every case, errors included")
+    func differential() throws {
+        let cases = MatchingLuaDifferentialTests.allCases()
+        #expect(cases.count > 2500)
+        try MatchingLuaDifferentialTests.compare(cases)
+    }
+
+    @Test("the single-class fast path agrees with lua5.4 (empty matches, anchors, captures, bytes, limits)")
+    func fastPathDifferential() throws {
+        let cases = MatchingLuaDifferentialTests.fastPathCases()
+        #expect(cases.filter { LuaPattern($0.pattern, fastPaths: true).usesFastPath }.count > 400)
+        try MatchingLuaDifferentialTests.compare(cases)
     }
 }
 

@@ -92,6 +92,108 @@ struct PatternFunctionTests {
         #expect(value == 390)   // what stock lua5.4 gives: k > 50 cannot match
     }
 
+    /// A Lua chunk exercising the Lua-facing find/match/gmatch/gsub on fast-path patterns and
+    /// near-misses, returning every result hex-encoded (errors with their position prefix
+    /// removed), so the same chunk can run in a rule and in stock lua5.4.
+    static let bindingChunk = #"""
+        local subjects = { "", "hello world", "  lead  trail ", "12 345 6x7", "naïve café 日本", "a\0b\0\0c", "x", "aaa" }
+        local patterns = { "%S+", "%d+", "%a+", "[%w_]+", "(%S+)", "()%a+()", "()(%w+)()", "%s*", "^%S+", "^(%a*)",
+                           ".", "%a?", "%f[%w]%w+", ".-", "%a+$", "[a" }
+        local repls = { "<%0>", "%1", "", "[%1|%0]", "%%", "%2",
+                        function(a, b) return tostring(a):upper() .. (b ~= nil and tostring(b) or "") end,
+                        function() return nil end, function() return false end, function(w) if #tostring(w) > 3 then return "#" end end,
+                        { hello = "HI", world = 42, ["12"] = "twelve", lead = false }, 7 }
+        local counts = { false, 1, 2, 0, -1, false }
+        local function enc(ok, ...)
+          if not ok then return "E:" .. (tostring((...)):gsub("^[^\n]-:%d+: ", "")) end
+          local t = table.pack(...)
+          local o = {}
+          for i = 1, t.n do o[#o + 1] = type(t[i]) .. ":" .. tostring(t[i]) end
+          return table.concat(o, ",")
+        end
+        local function gm(s, p, init)
+          local g = {}
+          local it = string.gmatch(s, p, init)
+          while true do
+            local r = table.pack(it())
+            if r[1] == nil then break end
+            g[#g + 1] = enc(true, table.unpack(r, 1, r.n))
+          end
+          return table.concat(g, ";")
+        end
+        local out = {}
+        for i, s in ipairs(subjects) do
+          for j, p in ipairs(patterns) do
+            out[#out + 1] = enc(pcall(string.find, s, p))
+            out[#out + 1] = enc(pcall(string.find, s, p, 3))
+            out[#out + 1] = enc(pcall(string.match, s, p, -4))
+            out[#out + 1] = enc(pcall(gm, s, p))
+            out[#out + 1] = enc(pcall(gm, s, p, 2))
+            for k, r in ipairs(repls) do
+              local n = counts[(i + j + k) % #counts + 1]
+              if n then out[#out + 1] = enc(pcall(string.gsub, s, p, r, n))
+              else out[#out + 1] = enc(pcall(string.gsub, s, p, r)) end
+            end
+          end
+        end
+        return (table.concat(out, "\n"):gsub(".", function(c) return string.format("%02x", c:byte()) end))
+        """#
+
+    @Test("string.find/match/gmatch/gsub in a rule agree with lua5.4 on fast-path patterns and every replacement kind")
+    func bindingsMatchStockLua() throws {
+        let luaPath = "/usr/bin/lua5.4"
+        try #require(FileManager.default.isExecutableFile(atPath: luaPath), "needs the stock interpreter: apt-get install lua5.4")
+        let chunk = PatternFunctionTests.bindingChunk
+        let folder = TemporaryDirectory("sluice-binding-diff")
+        let script = try folder.write("stock.lua", "io.write((function()\n\(chunk)\nend)())")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: luaPath)
+        process.arguments = [script]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let expected = String(decoding: data, as: UTF8.self)
+        try #require(expected.count > 1000)
+        let fixture = try ScriptFixture("function process(record) return { result = (function()\n\(chunk)\nend)() } end",
+                                        limits: LuaLimits(maxInstructions: 0, maxMemory: 0))
+        guard case .string(let ours)? = fixture.output([:])?["result"] else {
+            Issue.record("the rule returned no result")
+            return
+        }
+        if ours != expected {
+            let decode = { (hex: String) -> [String] in
+                var bytes: [UInt8] = []
+                var i = hex.startIndex
+                while i < hex.endIndex, let j = hex.index(i, offsetBy: 2, limitedBy: hex.endIndex),
+                      let b = UInt8(hex[i..<j], radix: 16) { bytes.append(b); i = j }
+                return String(decoding: bytes, as: UTF8.self).components(separatedBy: "\n")
+            }
+            let (a, b) = (decode(ours), decode(expected))
+            for (k, (x, y)) in zip(a, b).enumerated() where x != y {
+                Issue.record("line \(k): ours \(x.debugDescription), lua5.4 \(y.debugDescription)")
+                break
+            }
+            #expect(a.count == b.count)
+        }
+        #expect(ours == expected)
+    }
+
+    @Test("a fast-path gsub over a huge string is cut off by the step budget")
+    func fastPathBudget() throws {
+        let f = try ScriptFixture("""
+            function process(r)
+              local _, n = string.gsub(string.rep("word ", 2000000), "%S+", "")
+              r.n = n
+              return r
+            end
+            """, limits: LuaLimits(maxInstructions: 1_000_000, maxMemory: 64 << 20))
+        let failure = try #require(f.failure(["go": true]))
+        #expect(failure.message == "rule.lua:2: pattern too complex: step budget exhausted")
+        #expect(failure.kind == .patternBudget)
+    }
+
     @Test("a gsub replacement function that fails fails the record at its own line")
     func gsubFunctionError() throws {
         let f = try ScriptFixture("""

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A compiled Lua 5.4 pattern with the exact semantics of stock Lua's `string.find`,
 /// `string.match`, `string.gmatch` and `string.gsub`, but bounded by a `MatchBudget`.
 ///
@@ -36,12 +42,20 @@ public struct LuaPattern: Sendable {
     /// reaches the bad item. The signature stays throwing so callers need not change if an
     /// eager check is ever added.
     public init<C: Collection>(_ pattern: C) throws(MatchError) where C.Element == UInt8 {
-        let bytes = Array(pattern)
+        self.init(Array(pattern), fastPaths: true)
+    }
+
+    /// Compiles `bytes`; `fastPaths: false` keeps every match on the general machine (the tests
+    /// check that both give the same results and charge the same steps).
+    init(_ bytes: [UInt8], fastPaths: Bool) {
         source = bytes
         isAnchored = bytes.first == UInt8(ascii: "^")
-        items = LuaPatternProgram(bytes, from: isAnchored ? 1 : 0)
-        gmatchItems = isAnchored ? LuaPatternProgram(bytes, from: 0) : items
+        items = LuaPatternProgram(bytes, from: isAnchored ? 1 : 0, fastPaths: fastPaths)
+        gmatchItems = isAnchored ? LuaPatternProgram(bytes, from: 0, fastPaths: fastPaths) : items
     }
+
+    /// Whether matches of this pattern take the single-class fast path (`%S+`, `(%d+)`, …).
+    var usesFastPath: Bool { items.repetition != nil }
 
     /// Compiles a pattern given as a Swift string (its UTF-8 bytes).
     public init(_ pattern: String) throws(MatchError) {
@@ -106,8 +120,10 @@ public struct LuaPattern: Sendable {
     public func match(in subject: UnsafeBufferPointer<UInt8>, from start: Int,
                       budget: inout MatchBudget) throws(MatchError) -> LuaPatternMatch? {
         guard start <= subject.count else { return nil }
-        return try LuaPatternMatcher.firstMatch(items, subject: subject, from: max(0, start), anchored: isAnchored,
-                                                skipEnd: -1, budget: &budget)
+        let anchored = isAnchored
+        return try items.withMatcher(subject: subject, budget: &budget) { (m) throws(MatchError) -> LuaPatternMatch? in
+            try m.find(from: max(0, start), anchored: anchored, skipEnd: -1) ? m.makeMatch() : nil
+        }
     }
 
     /// `string.find(subject, pattern, init, plain)` with Lua's argument rules: `luaInit` is
@@ -143,10 +159,18 @@ public struct LuaPattern: Sendable {
     /// time instead.
     public func allMatches(in subject: UnsafeBufferPointer<UInt8>, luaInit: Int = 1,
                            budget: inout MatchBudget) throws(MatchError) -> [LuaPatternMatch] {
-        var iterator = LuaMatchIterator.gmatch(self, luaInit: luaInit, subjectLength: subject.count)
-        var result: [LuaPatternMatch] = []
-        while let m = try iterator.next(in: subject, budget: &budget) { result.append(m) }
-        return result
+        var source = LuaPattern.startOffset(luaInit: luaInit, length: subject.count)
+        guard source <= subject.count else { return [] }
+        return try gmatchItems.withMatcher(subject: subject, budget: &budget) { (m) throws(MatchError) -> [LuaPatternMatch] in
+            var result: [LuaPatternMatch] = []
+            var last = -1
+            while source <= subject.count, try m.find(from: source, anchored: false, skipEnd: last) {
+                result.append(m.makeMatch())
+                source = m.matchEnd
+                last = source
+            }
+            return result
+        }
     }
 
     /// `string.gsub(subject, pattern, replacement, n)` with a string replacement. Returns the new
@@ -155,20 +179,12 @@ public struct LuaPattern: Sendable {
     public func gsub(in subject: UnsafeBufferPointer<UInt8>, replacement: LuaReplacement,
                      maxReplacements: Int? = nil,
                      budget: inout MatchBudget) throws(MatchError) -> (bytes: [UInt8], count: Int) {
-        var iterator = LuaMatchIterator.gsub(self, maxReplacements: maxReplacements,
-                                             subjectLength: subject.count)
-        var out: [UInt8] = []
-        out.reserveCapacity(subject.count)
-        var copied = 0
-        var count = 0
-        while let m = try iterator.next(in: subject, budget: &budget) {
-            out.append(contentsOf: subject[copied..<m.range.lowerBound])
-            try replacement.expand(m, subject: subject, into: &out)
-            copied = m.range.upperBound
-            count += 1
-        }
-        out.append(contentsOf: subject[copied..<subject.count])
-        return (out, count)
+        var out = LuaByteBuffer(capacity: subject.count)
+        let count = try substitute(in: subject, replacement: replacement,
+                                   maxReplacements: maxReplacements ?? (subject.count + 1),
+                                   budget: &budget, into: &out,
+                                   failure: { $0 }, replace: { (_, _) throws(MatchError) in })
+        return (out.array(), count)
     }
 }
 
@@ -257,9 +273,9 @@ enum LuaPatternItem: Sendable {
     case fail(Int32)
 }
 
-/// A pattern compiled to items (small values, for a fast matching loop), with the byte sets
-/// and error messages they refer to.
-struct LuaPatternProgram: Sendable {
+/// A pattern parsed to items (small values, for a fast matching loop), with the byte sets
+/// and error messages they refer to. `LuaPatternProgram` keeps them where matching reads them.
+struct LuaPatternParse: Sendable {
     var items: [LuaPatternItem] = []
     /// 256 flags per set: `table[set << 8 | byte]` says whether the byte is in the set.
     var table: [Bool] = []
@@ -453,114 +469,313 @@ extension LuaPatternItem {
     }
 }
 
-/// The matching machine: lstrlib's `match` over compiled items, charging the budget.
-struct LuaPatternMatcher {
-    let items: UnsafeBufferPointer<LuaPatternItem>
-    let table: UnsafeBufferPointer<Bool>
+/// A compiled pattern in memory that never moves: the items, the byte-set table and the error
+/// messages, plus what the matcher precomputes once (the first item's set, the single-class fast
+/// path). Matching reads it through raw pointers, so a match step neither copies nor retains
+/// anything (the profile of `gsub(body, "%S+", "")` showed ≥ 45 % of each match spent on
+/// per-match set-up: copying the program's arrays with retain/release and re-initialising the
+/// matcher).
+///
+/// Immutable after `init`; the pointers are owned and freed by the instance, hence
+/// `@unchecked Sendable`.
+final class LuaPatternProgram: @unchecked Sendable {
+    let items: UnsafeMutablePointer<LuaPatternItem>
+    let itemCount: Int
+    /// 256 flags per set: `table[set << 8 | byte]` says whether the byte is in the set.
+    let table: UnsafeMutablePointer<Bool>
     let messages: [String]
+    /// When the first item must consume one byte of a set (`.one` or `.plus`), that set: an
+    /// unanchored search skips offsets whose byte is not in it. -1 otherwise.
+    let firstSet: Int32
+    /// When that set is a single byte, that byte (the skip is a `memchr`-like scan). -1 otherwise.
+    let firstByte: Int
+    /// The single-class repetition this program is, if it is one (the fast path).
+    let repetition: LuaSingleRepetition?
+
+    /// Compiles the pattern `p` from byte `start`. `fastPaths: false` keeps every match on the
+    /// general machine (the tests compare both).
+    init(_ p: [UInt8], from start: Int, fastPaths: Bool = true) {
+        let parse = LuaPatternParse(p, from: start)
+        itemCount = parse.items.count
+        items = .allocate(capacity: max(1, itemCount))
+        items.initialize(from: parse.items, count: itemCount)
+        table = .allocate(capacity: max(1, parse.table.count))
+        table.initialize(from: parse.table, count: parse.table.count)
+        messages = parse.messages
+        var firstSet: Int32 = -1
+        var firstByte = -1
+        if let first = parse.items.first, case .single(let set, let q) = first, q == .one || q == .plus {
+            firstSet = set
+            let members = (0..<256).filter { parse.table[Int(set) << 8 | $0] }
+            if members.count == 1 { firstByte = members[0] }
+        }
+        self.firstSet = firstSet
+        self.firstByte = firstByte
+        repetition = fastPaths ? LuaSingleRepetition(parse.items) : nil
+    }
+
+    deinit {
+        items.deinitialize(count: itemCount)
+        items.deallocate()
+        table.deallocate()
+    }
+
+    /// Runs `body` with a matcher over `subject` (set up once for every match `body` asks
+    /// for), charging `budget`; the budget is updated whatever the outcome.
+    @inline(__always)
+    func withMatcher<R, E: Error>(subject: UnsafeBufferPointer<UInt8>, budget: inout MatchBudget,
+                                  _ body: (inout LuaPatternMatcher) throws(E) -> R) throws(E) -> R {
+        try withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * LuaPattern.maxCaptures) { (storage) throws(E) -> R in
+            // A non-empty temporary allocation always has a base address.
+            let base = storage.baseAddress.unsafelyUnwrapped
+            var matcher = LuaPatternMatcher(program: self, subject: subject, captures: base,
+                                            remaining: budget.remaining)
+            defer { budget.remaining = max(0, matcher.remaining) }
+            return try body(&matcher)
+        }
+    }
+}
+
+/// A pattern that is one single-byte class with `*`, `+`, `?` or no quantifier (`%S+`, `%d+`,
+/// `[%w_]+`, `.`), possibly inside one capture and between position captures (`(%a+)`,
+/// `()%d+()`): each match is one tight loop over the subject instead of the general machine.
+/// Results, and the steps charged to the budget, are exactly those of the general machine.
+struct LuaSingleRepetition: Sendable {
+    let set: Int32
+    let quantifier: LuaQuantifier
+    /// `()` before the class.
+    let positionBefore: Bool
+    /// `(` … `)` around the class.
+    let substring: Bool
+    /// `()` after the class.
+    let positionAfter: Bool
+    /// Steps the general machine charges for the items before the class (one each).
+    let prefixSteps: Int
+    /// Steps it charges for the items after the class (one each).
+    let suffixSteps: Int
+
+    /// The fast path for `items`, or nil when they are not of that shape.
+    init?(_ items: [LuaPatternItem]) {
+        var i = 0
+        let positionBefore = i < items.count && { if case .positionCapture = items[i] { return true }; return false }()
+        if positionBefore { i += 1 }
+        let substring = i < items.count && { if case .openCapture = items[i] { return true }; return false }()
+        if substring { i += 1 }
+        guard i < items.count, case .single(let set, let quantifier) = items[i], quantifier != .minus else { return nil }
+        i += 1
+        if substring {
+            guard i < items.count, case .closeCapture = items[i] else { return nil }
+            i += 1
+        }
+        let positionAfter = i < items.count && { if case .positionCapture = items[i] { return true }; return false }()
+        if positionAfter { i += 1 }
+        guard i == items.count else { return nil }
+        self.set = set
+        self.quantifier = quantifier
+        self.positionBefore = positionBefore
+        self.substring = substring
+        self.positionAfter = positionAfter
+        prefixSteps = (positionBefore ? 1 : 0) + (substring ? 1 : 0)
+        suffixSteps = (positionAfter ? 1 : 0) + (substring ? 1 : 0)
+    }
+}
+
+/// The matching machine: lstrlib's `match` over compiled items, charging the budget. One
+/// matcher serves every match of a find, gmatch step or gsub call; the last match's bounds and
+/// captures stay in it until the next `find`.
+struct LuaPatternMatcher {
+    let items: UnsafeMutablePointer<LuaPatternItem>
+    let itemCount: Int
+    let table: UnsafeMutablePointer<Bool>
+    /// Kept alive by the caller of `withMatcher` for the matcher's whole life.
+    unowned(unsafe) let program: LuaPatternProgram
     let subject: UnsafeBufferPointer<UInt8>
     var level = 0
-    /// Start offsets of the captures (stack memory, `maxCaptures` entries).
+    /// Start offsets of the captures (`maxCaptures` entries).
     let captureStart: UnsafeMutablePointer<Int>
     /// Lengths of the captures, or `unfinished` / `position`.
     let captureLength: UnsafeMutablePointer<Int>
     var depth = LuaPattern.maxDepth
+    /// Steps left; below zero only while a `budgetExceeded` is being thrown.
     var remaining: Int
+    /// The bounds of the last match `find` returned.
+    var matchStart = 0
+    var matchEnd = 0
+    /// The program's fast path and first-item facts, copied once per call out of the program.
+    let repetition: LuaSingleRepetition?
+    let firstSet: Int32
+    let firstByte: Int
 
     static let unfinished = -1
     static let position = -2
 
-    /// The first match of `program` at offsets from `start` (only `start` when anchored),
-    /// skipping matches that end at `skipEnd` (gmatch/gsub's `lastmatch` rule; -1 for none).
-    /// The budget is updated whatever the outcome. Capture storage is a stack allocation, so a
-    /// call allocates nothing unless it returns captures.
-    static func firstMatch(_ program: LuaPatternProgram, subject: UnsafeBufferPointer<UInt8>, from start: Int,
-                           anchored: Bool, skipEnd: Int,
-                           budget: inout MatchBudget) throws(MatchError) -> LuaPatternMatch? {
-        var remaining = budget.remaining
-        var failure: MatchError?
-        let found: LuaPatternMatch? = program.items.withUnsafeBufferPointer { items -> LuaPatternMatch? in
-            program.table.withUnsafeBufferPointer { table -> LuaPatternMatch? in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * LuaPattern.maxCaptures) { storage -> LuaPatternMatch? in
-                    guard let base = storage.baseAddress else { return nil }
-                    var matcher = LuaPatternMatcher(items: items, table: table, messages: program.messages,
-                                                    subject: subject, captureStart: base,
-                                                    captureLength: base + LuaPattern.maxCaptures,
-                                                    remaining: remaining)
-                    defer { remaining = matcher.remaining }
-                    do throws(MatchError) {
-                        var from = start
-                        while true {
-                            guard let m = try matcher.scan(from: from, anchored: anchored) else { return nil }
-                            if m.range.upperBound != skipEnd { return m }
-                            if anchored || m.range.lowerBound >= subject.count { return nil }
-                            from = m.range.lowerBound + 1
-                        }
-                    } catch {
-                        failure = error
-                        return nil
-                    }
-                }
-            }
-        }
-        budget.remaining = max(0, remaining)
-        if let failure { throw failure }
-        return found
+    init(program: LuaPatternProgram, subject: UnsafeBufferPointer<UInt8>, captures: UnsafeMutablePointer<Int>,
+         remaining: Int) {
+        items = program.items
+        itemCount = program.itemCount
+        table = program.table
+        self.program = program
+        repetition = program.repetition
+        firstSet = program.firstSet
+        firstByte = program.firstByte
+        self.subject = subject
+        captureStart = captures
+        captureLength = captures + LuaPattern.maxCaptures
+        self.remaining = remaining
     }
 
-    init(items: UnsafeBufferPointer<LuaPatternItem>, table: UnsafeBufferPointer<Bool>, messages: [String],
-         subject: UnsafeBufferPointer<UInt8>, captureStart: UnsafeMutablePointer<Int>,
-         captureLength: UnsafeMutablePointer<Int>, remaining: Int) {
-        self.items = items
-        self.table = table
-        self.messages = messages
-        self.subject = subject
-        self.captureStart = captureStart
-        self.captureLength = captureLength
-        self.remaining = remaining
+    /// The first match at offsets from `start` (only `start` when anchored), skipping matches
+    /// that end at `skipEnd` (gmatch/gsub's `lastmatch` rule; -1 for none). On success the match
+    /// is in `matchStart`, `matchEnd` and the captures.
+    @inline(__always)
+    mutating func find(from start: Int, anchored: Bool, skipEnd: Int) throws(MatchError) -> Bool {
+        var from = start
+        while true {
+            guard try scan(from: from, anchored: anchored) else { return false }
+            if matchEnd != skipEnd { return true }
+            if anchored || matchStart >= subject.count { return false }
+            from = matchStart + 1
+        }
     }
 
     /// Tries the items at each offset from `start` (only `start` when anchored), like
     /// lstrlib's `str_find_aux` loop.
-    mutating func scan(from start: Int, anchored: Bool) throws(MatchError) -> LuaPatternMatch? {
+    mutating func scan(from start: Int, anchored: Bool) throws(MatchError) -> Bool {
         let n = subject.count
         // When the first item must consume a byte, offsets where that byte is not in its set
         // cannot match and are skipped without entering the machine (same result as Lua).
-        var firstSet: Int32?
-        if !anchored, let first = items.first, case .single(let index, let q) = first, q == .one || q == .plus {
-            firstSet = index
-        }
+        let firstSet = anchored ? -1 : self.firstSet
         var s1 = start
         while true {
-            if let firstSet {
-                while s1 < n && !contains(firstSet, subject[s1]) {
-                    s1 += 1
-                    remaining -= 1
-                }
-                if remaining < 0 { throw .budgetExceeded }
-                if s1 >= n { return nil }
-            }
-            level = 0
-            depth = LuaPattern.maxDepth
-            let e = try doMatch(s1, 0)
-            if e >= 0 {
-                var captures: [LuaPatternCapture] = []
-                if level > 0 {
-                    captures.reserveCapacity(level)
-                    for k in 0..<level {
-                        switch captureLength[k] {
-                        case LuaPatternMatcher.position: captures.append(.position(captureStart[k] + 1))
-                        case LuaPatternMatcher.unfinished: captures.append(.unfinished(start: captureStart[k]))
-                        default: captures.append(.substring(captureStart[k]..<(captureStart[k] + captureLength[k])))
+            if firstSet >= 0 {
+                let from = s1
+                if firstByte >= 0 {
+                    // One literal byte (`%$`, `<`): memchr's vector loop instead of a table
+                    // lookup per byte.
+                    if s1 < n, let base = subject.baseAddress {
+                        if let hit = memchr(base + s1, Int32(firstByte), n - s1) {
+                            s1 = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+                        } else {
+                            s1 = n
                         }
                     }
+                } else {
+                    let row = table + Int(firstSet) << 8
+                    while s1 < n && !row[Int(subject[s1])] { s1 += 1 }
                 }
-                return LuaPatternMatch(range: s1..<e, captures: captures)
+                try charge(s1 - from)
+                if s1 >= n { return false }
             }
-            if anchored || s1 >= n { return nil }
+            let e = try matchAt(s1)
+            if e >= 0 {
+                matchStart = s1
+                matchEnd = e
+                return true
+            }
+            if anchored || s1 >= n { return false }
             s1 += 1
         }
     }
+
+    /// The end of a match of the whole pattern at `s`, or -1 (captures set on success).
+    @inline(__always)
+    mutating func matchAt(_ s: Int) throws(MatchError) -> Int {
+        if let repetition { return try matchRepetition(repetition, at: s) }
+        level = 0
+        depth = LuaPattern.maxDepth
+        return try doMatch(s, 0)
+    }
+
+    /// The fast path: a single class with its quantifier, in a loop. Charges what `doMatch`
+    /// would: one step per item reached, plus the bytes `maxExpand` looks at.
+    @inline(__always)
+    mutating func matchRepetition(_ r: LuaSingleRepetition, at s: Int) throws(MatchError) -> Int {
+        let n = subject.count
+        let length: Int
+        switch r.quantifier {
+        case .plus, .star:
+            var e = s
+            let row = table + Int(r.set) << 8
+            while e < n && row[Int(subject[e])] { e += 1 }
+            length = e - s
+            if length == 0 && r.quantifier == .plus {
+                try charge(r.prefixSteps + 1)
+                return -1
+            }
+            // `+`: the item, then `maxExpand` from the second byte; `*`: the item, then all.
+            try charge(r.prefixSteps + 1 + r.suffixSteps + (r.quantifier == .plus ? length - 1 : length))
+        case .one, .optional:
+            length = s < n && contains(r.set, subject[s]) ? 1 : 0
+            if length == 0 && r.quantifier == .one {
+                try charge(r.prefixSteps + 1)
+                return -1
+            }
+            try charge(r.prefixSteps + 1 + r.suffixSteps)
+        case .minus:
+            // Never chosen for the fast path (see `LuaSingleRepetition.init`).
+            level = 0
+            depth = LuaPattern.maxDepth
+            return try doMatch(s, 0)
+        }
+        let e = s + length
+        level = 0
+        if r.positionBefore {
+            captureStart[level] = s
+            captureLength[level] = LuaPatternMatcher.position
+            level += 1
+        }
+        if r.substring {
+            captureStart[level] = s
+            captureLength[level] = length
+            level += 1
+        }
+        if r.positionAfter {
+            captureStart[level] = e
+            captureLength[level] = LuaPatternMatcher.position
+            level += 1
+        }
+        return e
+    }
+
+    // MARK: - Reading the last match
+
+    /// How many captures the last match has.
+    var captureCount: Int { level }
+
+    /// Capture `k` of the last match as recorded (may be `.unfinished`).
+    @inline(__always)
+    func rawCapture(_ k: Int) -> LuaPatternCapture {
+        switch captureLength[k] {
+        case LuaPatternMatcher.position: return .position(captureStart[k] + 1)
+        case LuaPatternMatcher.unfinished: return .unfinished(start: captureStart[k])
+        default: return .substring(captureStart[k]..<(captureStart[k] + captureLength[k]))
+        }
+    }
+
+    /// Lua's `get_onecapture` on the last match: capture `index` (0-based), where index 0 of a
+    /// pattern without captures is the whole match. Throws as `LuaPatternMatch.capture(at:)`.
+    @inline(__always)
+    func capture(at index: Int) throws(MatchError) -> LuaPatternCapture {
+        if index >= level {
+            if index != 0 { throw .malformed("invalid capture index %\(index + 1)") }
+            return .substring(matchStart..<matchEnd)
+        }
+        let c = rawCapture(index)
+        if case .unfinished = c { throw .malformed("unfinished capture") }
+        return c
+    }
+
+    /// The last match as a value (allocates only when it has captures).
+    func makeMatch() -> LuaPatternMatch {
+        var captures: [LuaPatternCapture] = []
+        if level > 0 {
+            captures.reserveCapacity(level)
+            for k in 0..<level { captures.append(rawCapture(k)) }
+        }
+        return LuaPatternMatch(range: matchStart..<matchEnd, captures: captures)
+    }
+
+    // MARK: - The general machine
 
     /// Whether `byte` is in set number `set`.
     @inline(__always)
@@ -583,7 +798,7 @@ struct LuaPatternMatcher {
         var s = s0
         var i = i0
         while true {
-            if i == items.count { return s }
+            if i == itemCount { return s }
             try charge(1)
             switch items[i] {
             case .positionCapture:
@@ -656,7 +871,7 @@ struct LuaPatternMatcher {
                     return try minExpand(s, set, i)
                 }
             case .fail(let index):
-                throw .malformed(messages[Int(index)])
+                throw .malformed(program.messages[Int(index)])
             }
         }
     }
