@@ -74,6 +74,8 @@ public struct SQLiteSink: Sink {
         OptionSpec("table", .string, required: true, doc: "the table to write (created from the records' fields)"),
         OptionSpec("key", .stringOrList, doc: "field or fields identifying a record: writes become upserts"),
         OptionSpec("fts", .list(.string), doc: "fields kept in an FTS5 full-text index <table>_fts"),
+        OptionSpec("fts_tokenizer", .oneOf(["unicode61", "porter", "trigram"]), default: "unicode61",
+                   doc: "how the index splits text: unicode61 (words), porter (English stems), trigram (any 3 characters: Chinese, Japanese, substrings)"),
         OptionSpec("indexes", .any, doc: "indexes to create: a field, or a list whose items are fields or lists of fields (composite)"),
         OptionSpec("batch_size", .integer, default: 10_000, doc: "rows per transaction: committed after the batch that reaches it (a flush also commits)"),
         OptionSpec("busy_timeout", .integer, default: 5_000, doc: "milliseconds to wait for a database locked by another writer"),
@@ -93,10 +95,13 @@ public struct SQLiteSink: Sink {
     public let batchSize: Int
     /// Milliseconds to wait for a lock.
     public let busyTimeout: Int
+    /// The FTS5 tokenizer: `unicode61`, `porter` or `trigram`.
+    public let ftsTokenizer: String
 
     /// Creates a sink directly.
     public init(path: String, table: String, key: [String] = [], fts: [String] = [], indexes: [[String]] = [],
-                batchSize: Int = 10_000, busyTimeout: Int = 5_000) {
+                batchSize: Int = 10_000, busyTimeout: Int = 5_000, ftsTokenizer: String = "unicode61") {
+        self.ftsTokenizer = ftsTokenizer
         self.path = path
         self.table = table
         self.key = key
@@ -158,7 +163,17 @@ public struct SQLiteSink: Sink {
         guard batchSize >= 1 else { throw options.error("batch_size", "option 'batch_size' must be at least 1") }
         let timeout = options.int("busy_timeout") ?? 5_000
         guard timeout >= 0 else { throw options.error("busy_timeout", "option 'busy_timeout' must not be negative") }
-        self.init(path: path, table: table, key: key, fts: fts, indexes: indexes, batchSize: batchSize, busyTimeout: timeout)
+        self.init(path: path, table: table, key: key, fts: fts, indexes: indexes, batchSize: batchSize, busyTimeout: timeout,
+                  ftsTokenizer: options.string("fts_tokenizer") ?? "unicode61")
+    }
+
+    /// The `tokenize` argument of the FTS5 table for ``ftsTokenizer`` ("" for the default).
+    var tokenizeClause: String {
+        switch ftsTokenizer {
+        case "porter": return ", tokenize='porter unicode61'"
+        case "trigram": return ", tokenize='trigram'"
+        default: return ""
+        }
     }
 
     /// The name of the index on `fields`: `idx_<table>_<field>_<field>…` (always quoted in SQL).
@@ -465,8 +480,11 @@ final class SQLiteSinkWriter: SinkWriter {
                 let found = try db.strings("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = ?1", [.string(trigger)])
                 if found.isEmpty { haveTriggers = false }
             }
-            if current.map(identifierKey) == sink.fts.map(identifierKey) && haveTriggers { return }
-            context.logger.info("rebuilding the full-text index \(ftsName) for fields \(sink.fts)")
+            // The tokenizer the index was made with is in its CREATE statement.
+            let made = sql.range(of: "trigram", options: .caseInsensitive) != nil ? "trigram"
+                : sql.range(of: "porter", options: .caseInsensitive) != nil ? "porter" : "unicode61"
+            if current.map(identifierKey) == sink.fts.map(identifierKey) && haveTriggers && made == sink.ftsTokenizer { return }
+            context.logger.info("rebuilding the full-text index \(ftsName) for fields \(sink.fts) (tokenizer \(sink.ftsTokenizer))")
             for trigger in triggers { try db.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(trigger))") }
             try db.execute("DROP TABLE \(fts)")
         }
@@ -475,7 +493,7 @@ final class SQLiteSinkWriter: SinkWriter {
         let newValues = cols.map { "new.\($0)" }.joined(separator: ", ")
         let oldValues = cols.map { "old.\($0)" }.joined(separator: ", ")
         try db.execute("""
-            CREATE VIRTUAL TABLE \(fts) USING fts5(\(colList), content=\(quoteLiteral(sink.table)), content_rowid='rowid');
+            CREATE VIRTUAL TABLE \(fts) USING fts5(\(colList), content=\(quoteLiteral(sink.table)), content_rowid='rowid'\(sink.tokenizeClause));
             CREATE TRIGGER \(quoteIdentifier(triggers[0])) AFTER INSERT ON \(quotedTable) BEGIN
               INSERT INTO \(fts) (rowid, \(colList)) VALUES (new.rowid, \(newValues));
             END;
