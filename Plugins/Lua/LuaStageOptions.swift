@@ -60,6 +60,7 @@ struct FailurePolicy {
     let stage: String
 
     func apply(_ failure: LuaFailure, to record: Record, output: inout TransformOutput, logger: Logger) throws {
+        let failure = failure.explainingMissingFields(in: record.fields)
         switch policy {
         case .deadLetter:
             output.deadLetter(record, error: failure.message, details: failure.details)
