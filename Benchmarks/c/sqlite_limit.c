@@ -7,7 +7,7 @@
  *                [--sync off|normal|full] [--batch ROWS] [--upsert] [--key FIELD]
  *
  * Defaults are the best measured settings for a bulk load into a new table: rollback journal,
- * 64 KiB pages, synchronous=NORMAL, one transaction, plain INSERT, key `id`. It prints
+ * 32 KiB pages, synchronous=NORMAL, one transaction, plain INSERT, key `id`. It prints
  * `rows=N seconds=S` (wall time of open, parse, insert and commit).
  * Build: cc -O2 -o sqlite_limit sqlite_limit.c -lsqlite3
  */
@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *journal = "delete", *sync = "normal", *key = "id";
-    int page_size = 65536, upsert = 0;
+    int page_size = 32768, upsert = 0;
     long batch = 0;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--journal") && i + 1 < argc) journal = argv[++i];

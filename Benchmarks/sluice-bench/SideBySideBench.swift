@@ -35,8 +35,8 @@ enum SideBySideBench {
 
     static let environment = ProcessInfo.processInfo.environment
     static let quick = environment["BENCH_QUICK"].map { $0 != "0" && !$0.isEmpty } ?? false
-    static let records = environment["BENCH_RECORDS"].flatMap { Int($0) } ?? (quick ? 2_000 : 200_000)
-    static let articles = environment["BENCH_ARTICLES"].flatMap { Int($0) } ?? (quick ? 200 : 10_000)
+    static let records = environment["BENCH_RECORDS"].flatMap { Int($0) } ?? (quick ? 1_000 : 200_000)
+    static let articles = environment["BENCH_ARTICLES"].flatMap { Int($0) } ?? (quick ? 100 : 10_000)
     static let runs = max(1, environment["BENCH_RUNS"].flatMap { Int($0) } ?? (quick ? 1 : 3))
     static let jobs = Set((environment["BENCH_JOBS"] ?? "1,2,3").split(separator: ",").compactMap { Int($0) })
     static let python = environment["PYTHON"] ?? "python3"
@@ -85,7 +85,7 @@ enum SideBySideBench {
             [python, repository + "/Benchmarks/python/jsonl_to_sqlite.py", data, work + "/out.db"], work: work)))
         if let limit = try cLimit(folder) {
             rows.append(Row(label: "C, SQLite API (the limit)", measure: try measureProgram([limit, data, work + "/out.db"], work: work),
-                            note: "rollback journal, 64 KiB pages"))
+                            note: "rollback journal, 32 KiB pages"))
         } else {
             rows.append(Row(label: "C, SQLite API (the limit)", measure: nil, note: "no cc: not measured"))
         }

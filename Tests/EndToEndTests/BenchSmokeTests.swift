@@ -2,7 +2,7 @@ import Foundation
 import SluiceTestSupport
 import Testing
 
-/// `make bench` in its smoke mode (`BENCH_QUICK=1`: 2,000 records, 200 articles, one pass) on the
+/// `make bench` in its smoke mode (`BENCH_QUICK=1`: 1,000 records, 100 articles, one pass) on the
 /// debug build: every job runs and prints its table. Nothing about speed is asserted.
 @Suite("make bench, quick mode")
 struct BenchSmokeTests {
@@ -37,8 +37,8 @@ struct BenchSmokeTests {
                         "issue 13 goals"] {
             #expect(text.contains(heading), "missing '\(heading)' in:\n\(text)")
         }
-        #expect(text.contains("(sluice wrote 2000 rows to bench)"), "\(text)")
-        #expect(text.contains("(sluice wrote 2000 lines)"), "\(text)")
+        #expect(text.contains("(sluice wrote 1000 rows to bench)"), "\(text)")
+        #expect(text.contains("(sluice wrote 1000 lines)"), "\(text)")
         #expect(text.contains("| sluice json → sqlite (key: id) |"), "\(text)")
         #expect(!text.contains("sluice failed"), "\(text)")
     }

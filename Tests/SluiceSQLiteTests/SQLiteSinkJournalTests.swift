@@ -17,17 +17,17 @@ struct SQLiteSinkJournalTests {
         try writer.close()
     }
 
-    @Test("a database the sink creates is filled with a rollback journal and 64 KiB pages, and left in WAL mode")
+    @Test("a database the sink creates is filled with a rollback journal and 32 KiB pages, and left in WAL mode")
     func newDatabase() throws {
         let dir = TemporaryDirectory()
         let db = dir.file("out/new.db")
         try whileOpen(SQLiteSink(path: db, table: "t", key: ["id"])) { () throws in
             #expect(try rows(db, "PRAGMA journal_mode") == [["delete"]])
-            #expect(try rows(db, "PRAGMA page_size") == [[65_536]])
+            #expect(try rows(db, "PRAGMA page_size") == [[32_768]])
         }
         #expect(try rows(db, "PRAGMA journal_mode") == [["wal"]])
         #expect(try rows(db, "SELECT id, text FROM t ORDER BY id") == [[1, "one"], [2, "two"]])
-        // The bookkeeping table of delivery marks lives in the same (64 KiB-page) database.
+        // The bookkeeping table of delivery marks lives in the same (32 KiB-page) database.
         #expect(try rows(db, "SELECT count(*) FROM sqlite_master WHERE name = '_sluice_delivered'") == [[1]])
     }
 
@@ -50,7 +50,7 @@ struct SQLiteSinkJournalTests {
         try whileOpen(SQLiteSink(path: walDB, table: "t", journal: .wal)) { () throws in
             #expect(try rows(walDB, "PRAGMA journal_mode") == [["wal"]])
         }
-        #expect(try rows(walDB, "PRAGMA page_size") == [[65_536]])
+        #expect(try rows(walDB, "PRAGMA page_size") == [[32_768]])
         let deleteDB = dir.file("delete.db")
         try exec(deleteDB, "PRAGMA journal_mode = WAL; CREATE TABLE other (x INTEGER);")
         try whileOpen(SQLiteSink(path: deleteDB, table: "t", journal: .delete)) { () throws in
