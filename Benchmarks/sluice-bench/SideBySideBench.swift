@@ -245,7 +245,14 @@ enum SideBySideBench {
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             print("  (sluice wrote \(count) rows to \(table))")
         case .lines(let file):
-            let count = (try? String(contentsOfFile: file, encoding: .utf8))?.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } ?? 0
+            // Counted in chunks: this process must stay small (see ``runProgram``).
+            var count = 0
+            if let handle = FileHandle(forReadingAtPath: file) {
+                while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    count += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                }
+                try? handle.close()
+            }
             print("  (sluice wrote \(count) lines)")
         }
         return best
@@ -269,9 +276,27 @@ enum SideBySideBench {
         return best ?? Measure(seconds: .infinity, maxRSS: 0, status: -1)
     }
 
-    /// Spawns `arguments` (stdout and stderr to files in `work`), waits with `wait4` for its
-    /// own resource usage: wall time and peak RSS of that child alone.
+    /// Spawns `arguments` (stdout and stderr to files in `work`) and waits for it: its wall time
+    /// and peak RSS. Linux carries the spawning process's peak RSS into a child's `ru_maxrss`
+    /// across `exec` (a 800 MB bench process made every child "800 MB"), so the program runs
+    /// under GNU `/usr/bin/time`, itself small, which reports the program's own peak; without
+    /// it, `wait4`'s figure is used (an upper bound).
     static func runProgram(_ arguments: [String], work: String, stdin: String? = nil, stdout: String? = nil) throws -> Measure {
+        let timeTool = "/usr/bin/time"
+        guard FileManager.default.isExecutableFile(atPath: timeTool) else {
+            return try spawn(arguments, work: work, stdin: stdin, stdout: stdout)
+        }
+        let rssFile = work + "/maxrss.txt"
+        var m = try spawn([timeTool, "-f", "%M", "-o", rssFile] + arguments, work: work, stdin: stdin, stdout: stdout)
+        if let text = try? String(contentsOfFile: rssFile, encoding: .utf8),
+           let kb = text.split(separator: "\n").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
+            m.maxRSS = kb * 1024
+        }
+        return m
+    }
+
+    /// Spawns `arguments` and waits with `wait4` for its wall time and `ru_maxrss`.
+    static func spawn(_ arguments: [String], work: String, stdin: String? = nil, stdout: String? = nil) throws -> Measure {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
