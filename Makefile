@@ -45,10 +45,17 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-## Benchmarks on deterministic generated data (release build); prints records/s and MB/s.
+## Issue 13's jobs on deterministic generated data (release build), side by side with Python, the
+## SQLite C API (Benchmarks/c, the limit), sqlite-utils and lua5.4 + lua-cjson when installed:
+## records/s, MB/s, peak RSS, ratios. BENCH_QUICK=1: a smoke run on small data. BENCH=NAME runs
+## another benchmark of sluice-bench instead (articles, lua, pipeline, stores, delivery, matching).
+BENCH_C   := .build/bench/sqlite_limit
 bench: deps
+	$(SWIFT) build -c release --product sluice
 	$(SWIFT) build -c release --product sluice-bench
-	.build/release/sluice-bench $(BENCH)
+	@mkdir -p $(dir $(BENCH_C))
+	cc -O2 -o $(BENCH_C) Benchmarks/c/sqlite_limit.c $$(pkg-config --cflags --libs sqlite3)
+	BENCH_C_LIMIT=$(BENCH_C) SLUICE_BIN=.build/release/sluice .build/release/sluice-bench $(or $(BENCH),side-by-side)
 
 ## Install the release binary into $(PREFIX)/bin, the man page, and bash, zsh and fish completions
 ## (subcommands, options, config files, stage types). `make install PREFIX=$$HOME/.local` needs no root.

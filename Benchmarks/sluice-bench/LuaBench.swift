@@ -121,30 +121,11 @@ enum LuaBench {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// The records of ``BenchRecords`` (the same data `make bench` writes as JSON Lines).
     static func makeRecords(_ count: Int) -> [Record] {
-        let words = ["the", "trade", "deficit", "reached", "$14.25 billion", "in", "November", "according", "to",
-                     "officials", "who", "said", "growth", "slowed", "while", "exports", "rose", "by", "3.2%", "café",
-                     "Beijing", "and", "Washington", "agreed", "on", "new", "tariffs", "worth", "$300 million", "yesterday"]
-        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        var generator = BenchRecords()
         return (0..<count).map { n in
-            var body = ""
-            while body.utf8.count < 1500 {
-                // xorshift: cheap and the same every run
-                state ^= state << 13
-                state ^= state >> 7
-                state ^= state << 17
-                body += words[Int(state % UInt64(words.count))] + " "
-            }
-            let fields: Fields = [
-                "id": .string(String(format: "%016llx", UInt64(n) &* 0x9E37_79B9_7F4A_7C15)),
-                "url": .string("https://news.example.com/2025/11/20/article-\(n).html"),
-                "section": "CHINA / DIPLOMACY",
-                "title": .string("Trade talks resume as officials meet in Beijing, part \(n)"),
-                "published": "2025-11-20T22:10:00",
-                "author": "Jane Doe",
-                "body": .string(body),
-            ]
-            return Record(fields, origin: Origin(source: "bench", file: "bench.jsonl", line: n + 1))
+            Record(generator.fields(n), origin: Origin(source: "bench", file: "bench.jsonl", line: n + 1))
         }
     }
 

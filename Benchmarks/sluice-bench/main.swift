@@ -1,8 +1,10 @@
-// `make bench` (or `sluice-bench NAME…`): throughput on deterministic generated data, printed as
-// records/s and MB/s. Performance is measured here, never asserted in tests.
+// `make bench` runs `sluice-bench side-by-side` (issue 13's jobs against Python, the SQLite C API
+// and other tools); `sluice-bench NAME…` runs the others: throughput on deterministic generated
+// data, printed as records/s and MB/s. Performance is measured here, never asserted in tests.
 import Foundation
 
 let benches: [(name: String, run: () throws -> Void)] = [
+    ("side-by-side", SideBySideBench.run),
     ("articles", ArticlesBench.run),
     ("lua", LuaBench.run),
     ("pipeline", PipelineBench.run),

@@ -100,4 +100,87 @@ struct JSONTests {
         #expect(text.contains("\n  \"a\": [\n    1,"))
         #expect(try JSONReader.parse(text) == value)
     }
+
+    /// The escaping JSONWriter must produce, byte by byte (the reference for the fast writer).
+    static func referenceEscaped(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    @Test("a character needing care at every position of strings up to 24 bytes is written and read back exactly (the 8-byte scan's edges)",
+          arguments: ["\"", "\\", "\n", "\u{01}", "\u{1F}", "\u{7F}", "é", "😀", "/"])
+    func everyPosition(special: String) throws {
+        for length in 0...24 {
+            for position in 0...length {
+                let plain = String(repeating: "a", count: length)
+                let index = plain.index(plain.startIndex, offsetBy: position)
+                let text = String(plain[..<index]) + special + String(plain[index...])
+                let written = JSONWriter.string(.string(text))
+                #expect(written == Self.referenceEscaped(text), "length \(length), position \(position)")
+                #expect(try JSONReader.parse(written) == .string(text), "length \(length), position \(position)")
+                #expect(try JSONReader.parse("[\(written),\(written)]") == .array([.string(text), .string(text)]))
+            }
+        }
+    }
+
+    @Test("escapes next to long plain runs decode, non-ASCII included, in strings longer than a word")
+    func escapesAmidRuns() throws {
+        let text = #""0123456789\n0123456789\u00e9café0123456789\"end\ud83d\ude00 ok 漢字 012345678""#
+        #expect(try JSONReader.parse(text) == .string("0123456789\n0123456789écafé0123456789\"end😀 ok 漢字 012345678"))
+        #expect(try JSONReader.parse(#""\ud800 lone""#) == .string("\u{FFFD} lone"))
+        #expect(try JSONReader.parse(#""\udc00\ud800\u0041""#) == .string("\u{FFFD}\u{FFFD}A"))
+    }
+
+    @Test("invalid UTF-8 is an error at its byte wherever it sits in a long string, also where repairing would keep the length")
+    func invalidUTF8EveryPosition() {
+        for position in 0..<20 {
+            var bytes = Array(#"{"k": ""#.utf8)          // the string starts at byte 7
+            var content = Array(repeating: UInt8(ascii: "x"), count: 20)
+            content[position] = 0xFF
+            bytes += content + [0x22, 0x7D]
+            do {
+                _ = try JSONReader.parse(bytes)
+                Issue.record("invalid UTF-8 accepted at \(position)")
+            } catch {
+                #expect(error.message.contains("invalid UTF-8"))
+                #expect(error.offset == 7 + position)
+            }
+        }
+        // A 4-byte sequence cut short: decoding would put one U+FFFD (3 bytes) for F0 90 80, so
+        // the length alone would not tell.
+        for invalid: [UInt8] in [[0xF0, 0x90, 0x80, 0x41], [0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xC0, 0xAF]] {
+            let bytes = Array("\"abcdefghij".utf8) + invalid + Array("klmnop\"".utf8)
+            #expect(throws: JSONError.self, "\(invalid)") { try JSONReader.parse(bytes) }
+            let escaped = Array("\"abc\\ndefghij".utf8) + invalid + Array("klmnop\"".utf8)
+            #expect(throws: JSONError.self, "\(invalid) after an escape") { try JSONReader.parse(escaped) }
+        }
+    }
+
+    @Test("a raw control character in a string is an error at its place, also after a word of plain bytes")
+    func rawControlCharacter() {
+        for prefix in ["", "abcdefgh", "abcdefghijk", "abc\\ndefghijk"] {
+            let text = "\"" + prefix + "\n" + "rest\""
+            do {
+                _ = try JSONReader.parse(text)
+                Issue.record("raw newline accepted after \(prefix)")
+            } catch {
+                #expect(error.message.contains("control character"))
+            }
+        }
+    }
 }

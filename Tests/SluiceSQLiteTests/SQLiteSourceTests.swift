@@ -160,7 +160,7 @@ struct SQLiteSourceTests {
     func readsWhileWriterOpen() throws {
         let dir = TemporaryDirectory()
         let db = dir.file("a.db")
-        let writer = try SQLiteSink(path: db, table: "t").makeWriter(StageContext(name: "db"))
+        let writer = try SQLiteSink(path: db, table: "t", journal: .wal).makeWriter(StageContext(name: "db"))
         try writer.write([StageHarness.record(["n": 1])])
         try writer.flush()
         try writer.write([StageHarness.record(["n": 2])])
