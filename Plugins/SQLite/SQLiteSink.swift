@@ -129,22 +129,16 @@ public struct SQLiteSink: Sink {
     public let batchSize: Int
     /// Milliseconds to wait for a lock.
     public let busyTimeout: Int
-<<<<<<< HEAD
     /// The FTS5 tokenizer: `unicode61`, `porter` or `trigram`.
     public let ftsTokenizer: String
-
-    /// Creates a sink directly.
-    public init(path: String, table: String, key: [String] = [], fts: [String] = [], indexes: [[String]] = [],
-                batchSize: Int = 10_000, busyTimeout: Int = 5_000, ftsTokenizer: String = "unicode61") {
-        self.ftsTokenizer = ftsTokenizer
-=======
     /// How writes are journaled.
     public let journal: Journal
 
     /// Creates a sink directly.
     public init(path: String, table: String, key: [String] = [], fts: [String] = [], indexes: [[String]] = [],
-                batchSize: Int = 10_000, busyTimeout: Int = 5_000, journal: Journal = .auto) {
->>>>>>> perf
+                batchSize: Int = 10_000, busyTimeout: Int = 5_000, ftsTokenizer: String = "unicode61",
+                journal: Journal = .auto) {
+        self.ftsTokenizer = ftsTokenizer
         self.path = path
         self.table = table
         self.key = key
@@ -207,9 +201,9 @@ public struct SQLiteSink: Sink {
         guard batchSize >= 1 else { throw options.error("batch_size", "option 'batch_size' must be at least 1") }
         let timeout = options.int("busy_timeout") ?? 5_000
         guard timeout >= 0 else { throw options.error("busy_timeout", "option 'busy_timeout' must not be negative") }
-<<<<<<< HEAD
+        let journal = options.string("journal").flatMap(Journal.init(rawValue:)) ?? .auto
         self.init(path: path, table: table, key: key, fts: fts, indexes: indexes, batchSize: batchSize, busyTimeout: timeout,
-                  ftsTokenizer: options.string("fts_tokenizer") ?? "unicode61")
+                  ftsTokenizer: options.string("fts_tokenizer") ?? "unicode61", journal: journal)
     }
 
     /// The `tokenize` argument of the FTS5 table for ``ftsTokenizer`` ("" for the default).
@@ -219,11 +213,6 @@ public struct SQLiteSink: Sink {
         case "trigram": return ", tokenize='trigram'"
         default: return ""
         }
-=======
-        let journal = options.string("journal").flatMap(Journal.init(rawValue:)) ?? .auto
-        self.init(path: path, table: table, key: key, fts: fts, indexes: indexes, batchSize: batchSize, busyTimeout: timeout,
-                  journal: journal)
->>>>>>> perf
     }
 
     /// The name of the index on `fields`: `idx_<table>_<field>_<field>…` (always quoted in SQL).
