@@ -98,9 +98,26 @@ public struct SQLiteSink: Sink {
         OptionSpec("indexes", .any, doc: "indexes to create: a field, or a list whose items are fields or lists of fields (composite)"),
         OptionSpec("batch_size", .integer, default: 10_000, doc: "rows per transaction: committed after the batch that reaches it (a flush also commits)"),
         OptionSpec("busy_timeout", .integer, default: 5_000, doc: "milliseconds to wait for a database locked by another writer"),
+        OptionSpec("on_conflict", .oneOf(OnConflict.allCases.map(\.rawValue)), default: "update",
+                   doc: "with a key, a record whose key is already there: update (set the columns it has, keep the others), replace (the row becomes the record; columns it lacks are emptied), ignore (keep the old row)"),
         OptionSpec("journal", .oneOf(Journal.allCases.map(\.rawValue)), default: "auto",
                    doc: "auto: a rollback journal while filling a database the sink creates (pages written once, not twice), then WAL; wal: always WAL (readers never wait); delete: always a rollback journal"),
     ]
+
+    /// What a keyed sink does with a record whose key is already in the table.
+    ///
+    /// `update` is the default: a row often gathers fields from more than one record (a rule
+    /// adds `language` later, another pipeline adds `summary`), and an update that emptied them
+    /// would lose data silently. `replace` is for tables that must mirror the latest record
+    /// exactly.
+    public enum OnConflict: String, Sendable, CaseIterable {
+        /// Set the record's columns; keep the row's other columns.
+        case update
+        /// The row becomes the record (`INSERT OR REPLACE`: columns it lacks are NULL).
+        case replace
+        /// Keep the existing row.
+        case ignore
+    }
 
     /// How the sink journals its writes (see ``SQLiteSink``).
     public enum Journal: String, Sendable, CaseIterable {
@@ -133,12 +150,15 @@ public struct SQLiteSink: Sink {
     public let ftsTokenizer: String
     /// How writes are journaled.
     public let journal: Journal
+    /// What a keyed write does when the key is there.
+    public let onConflict: OnConflict
 
     /// Creates a sink directly.
     public init(path: String, table: String, key: [String] = [], fts: [String] = [], indexes: [[String]] = [],
                 batchSize: Int = 10_000, busyTimeout: Int = 5_000, ftsTokenizer: String = "unicode61",
-                journal: Journal = .auto) {
+                journal: Journal = .auto, onConflict: OnConflict = .update) {
         self.ftsTokenizer = ftsTokenizer
+        self.onConflict = onConflict
         self.path = path
         self.table = table
         self.key = key
@@ -203,7 +223,8 @@ public struct SQLiteSink: Sink {
         guard timeout >= 0 else { throw options.error("busy_timeout", "option 'busy_timeout' must not be negative") }
         let journal = options.string("journal").flatMap(Journal.init(rawValue:)) ?? .auto
         self.init(path: path, table: table, key: key, fts: fts, indexes: indexes, batchSize: batchSize, busyTimeout: timeout,
-                  ftsTokenizer: options.string("fts_tokenizer") ?? "unicode61", journal: journal)
+                  ftsTokenizer: options.string("fts_tokenizer") ?? "unicode61", journal: journal,
+                  onConflict: options.string("on_conflict").flatMap(OnConflict.init(rawValue:)) ?? .update)
     }
 
     /// The `tokenize` argument of the FTS5 table for ``ftsTokenizer`` ("" for the default).
@@ -724,9 +745,12 @@ final class SQLiteSinkWriter: SinkWriter {
     private func prepareInsert(_ names: [String]) throws -> Statement {
         if let cached = statements[names] { return cached }
         let cols = names.map(quoteIdentifier)
-        var sql = "INSERT INTO \(quotedTable) (\(cols.joined(separator: ", "))) VALUES ("
+        let verb = !sink.key.isEmpty && sink.onConflict == .replace ? "INSERT OR REPLACE" : "INSERT"
+        var sql = "\(verb) INTO \(quotedTable) (\(cols.joined(separator: ", "))) VALUES ("
             + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
-        if !sink.key.isEmpty {
+        if !sink.key.isEmpty && sink.onConflict == .ignore {
+            sql += " ON CONFLICT (\(sink.key.map(quoteIdentifier).joined(separator: ", "))) DO NOTHING"
+        } else if !sink.key.isEmpty && sink.onConflict == .update {
             let keyIDs = Set(sink.key.map(identifierKey))
             let updates = zip(names, cols).filter { !keyIDs.contains(identifierKey($0.0)) }.map { "\($0.1) = excluded.\($0.1)" }
             sql += " ON CONFLICT (\(sink.key.map(quoteIdentifier).joined(separator: ", "))) "
