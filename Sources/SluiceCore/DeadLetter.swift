@@ -70,7 +70,7 @@ public struct DeadLetter: Sendable {
         if let raw { f["raw"] = .string(raw) }
         if let rawBytes { f["raw_base64"] = .string(Data(rawBytes).base64EncodedString()) }
         for (k, v) in details where f[k] == nil { f[k] = v }
-        f["time"] = .string(Self.timestamp(time))
+        f["time"] = .string(Timestamp.string(time))
         return f
     }
 
@@ -113,7 +113,7 @@ public struct DeadLetter: Sendable {
             rawBytes = Array(data)
         }
         var time = Date()
-        if case .string(let text)? = json["time"], let parsed = Self.date(text) { time = parsed }
+        if case .string(let text)? = json["time"], let parsed = Timestamp.date(text) { time = parsed }
         var details = Fields()
         for (k, v) in json where !Self.reservedKeys.contains(k) { details[k] = v }
         self.init(stage: stage, error: error, origin: origin, record: record, raw: raw, rawBytes: rawBytes,
@@ -132,20 +132,6 @@ public struct DeadLetter: Sendable {
         try self.init(json: fields)
     }
 
-    static func timestamp(_ date: Date) -> String {
-        // A new formatter per letter: ISO8601DateFormatter is not Sendable, and letters are rare.
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
-
-    static func date(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
 }
 
 /// A dead-letter line that cannot be read back as a ``DeadLetter``.

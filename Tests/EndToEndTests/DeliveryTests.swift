@@ -229,5 +229,26 @@ struct DeliveryTests {
         #expect(FileManager.default.fileExists(atPath: dir.file(".sluice/one/state.db")))
         #expect(FileManager.default.fileExists(atPath: dir.file(".sluice/two/state.db")))
     }
-}
 
+    @Test("a damaged checkpoint store stops the run before anything is read or written (exit 1), naming the file and what to do")
+    func damagedCheckpointStore() throws {
+        let dir = TemporaryDirectory("sluice-bad-state")
+        try dir.write("in.jsonl", Self.lines(0..<5))
+        try dir.write("p.yaml", """
+            sources:
+              input: { type: json, path: in.jsonl }
+            sinks:
+              out: { type: json, inputs: [input], path: out.jsonl }
+            """)
+        try dir.write(".sluice/p/state.db", String(repeating: "garbage ", count: 40))
+        let result = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(".sluice/p/state.db is not a checkpoint store"), "stderr: \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("out.jsonl")), "nothing is written")
+        // Moved away, the next run starts afresh and delivers everything once.
+        try FileManager.default.removeItem(atPath: dir.file(".sluice/p/state.db"))
+        let again = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
+        #expect(again.status == 0)
+        #expect(try Self.jsonKeys(dir.file("out.jsonl")).lines == 5)
+    }
+}

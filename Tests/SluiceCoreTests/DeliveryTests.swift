@@ -171,3 +171,41 @@ struct DeliveryCoreTests {
         #expect(try store.load(source: "src")["numbers"]?.offset == 10_000)
     }
 }
+
+@Suite("Delivery: store epochs and file sets")
+struct DeliveryStoreEdgeTests {
+    @Test("a source left out of a full run (not in the config then) keeps an epoch above what it delivered when it comes back")
+    func sourceBackAfterFullRun() throws {
+        let dir = TemporaryDirectory()
+        let store = try SQLiteCheckpointStore(path: dir.file("state.db"))
+        try store.save([(source: "b", checkpoint: InputCheckpoint(input: "x", epoch: 3, offset: 10))])
+        try store.startFullRun(sources: ["a"])
+        #expect(try store.load(source: "b").baseEpoch == 4)
+        #expect(try store.load(source: "never-seen").baseEpoch == 4, "a new source starts at the current base epoch")
+    }
+
+    @Test("a file that is not a database where the store belongs is refused with a message that says what to do")
+    func damagedStore() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("state.db", String(repeating: "not a database ", count: 20))
+        #expect {
+            _ = try SQLiteCheckpointStore(path: dir.file("state.db"))
+        } throws: { error in
+            "\(error)".contains("is not a checkpoint store") && "\(error)".contains("move it away")
+        }
+    }
+
+    @Test("matchesAny: a folder or glob with a matching file, and nothing for an empty folder, a glob without match or a missing file")
+    func matchesAny() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("data/a.jsonl", "{}\n")
+        try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: true)
+        #expect(FileSet(pattern: dir.file("data"), extensions: ["jsonl"]).matchesAny())
+        #expect(FileSet(pattern: dir.file("data/*.jsonl")).matchesAny())
+        #expect(FileSet(pattern: dir.file("data/a.jsonl")).matchesAny())
+        #expect(!FileSet(pattern: dir.file("data"), extensions: ["txt"]).matchesAny())
+        #expect(!FileSet(pattern: dir.file("empty")).matchesAny())
+        #expect(!FileSet(pattern: dir.file("data/*.txt")).matchesAny())
+        #expect(!FileSet(pattern: dir.file("missing.jsonl")).matchesAny())
+    }
+}

@@ -60,8 +60,6 @@ final class DeliveryTracker: @unchecked Sendable {
     private var nextSequence = 0
     private var nextToFinalize = 0
     private var failed = false
-    /// Checkpoints saved so far in this run (for tests and the summary).
-    private(set) var saved = 0
 
     init(source: String, lock: NSLock, store: (any CheckpointStore)?, onFailure: @escaping @Sendable (any Error) -> Void) {
         self.source = source
@@ -109,7 +107,6 @@ final class DeliveryTracker: @unchecked Sendable {
             for action in actions { try action() }
             if let store, !latest.isEmpty {
                 try store.save(order.compactMap { latest[$0] }.map { (source: source, checkpoint: $0) })
-                saved += 1
             }
         } catch {
             // Nothing after this point is saved: the next run reads it again, and the sinks'

@@ -112,7 +112,12 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
                     dead_letters INTEGER NOT NULL, full INTEGER NOT NULL);
                 """)
         } catch {
+            let notADatabase = sqlite3_errcode(db) == SQLITE_NOTADB
             sqlite3_close_v2(db)
+            if notADatabase {
+                throw CheckpointError(message: "\(path) is not a checkpoint store (not an SQLite database); move it away and "
+                                      + "the next run starts afresh, reading every input again")
+            }
             throw error
         }
     }
@@ -128,8 +133,11 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
                 let cp = Self.checkpoint(row)
                 inputs[cp.input] = cp
             }
+            // A source the store has no row for (new, or back in the config after a full run
+            // forgot it) starts at the current base epoch, never below what sinks have marked.
             var base: Int64 = 1
-            try query("SELECT base_epoch FROM sources WHERE source = ?1", [.string(source)]) { base = $0.int(0) }
+            try query("SELECT coalesce((SELECT base_epoch FROM sources WHERE source = ?1), max(base_epoch), 1) FROM sources",
+                      [.string(source)]) { base = max(1, $0.int(0)) }
             return SourceCheckpoint(inputs: inputs, baseEpoch: base, enabled: true)
         }
     }
@@ -138,7 +146,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
         guard !checkpoints.isEmpty else { return }
         try locked {
             try transaction {
-                let now = Self.timestamp(Date())
+                let now = Timestamp.string(Date())
                 for (source, cp) in checkpoints {
                     var lastValue: Value = .null
                     if let v = cp.lastValue { lastValue = .string(JSONWriter.string(v)) }
@@ -154,19 +162,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
     }
 
     public func startFullRun(sources: [String]) throws {
-        try locked {
-            try transaction {
-                var highest: Int64 = 0
-                try query("SELECT max(epoch) FROM inputs") { highest = max(highest, $0.int(0)) }
-                try query("SELECT max(base_epoch) FROM sources") { highest = max(highest, $0.int(0)) }
-                try run("DELETE FROM inputs")
-                try run("DELETE FROM sources")
-                for source in sources {
-                    try run("INSERT INTO sources(source, base_epoch) VALUES (?1, ?2)", [.string(source), .int(highest + 1)])
-                }
-                try run("INSERT OR REPLACE INTO meta(key, value) VALUES ('full_run_pending', '1')")
-            }
-        }
+        try locked { try transaction { try restartAll(sources) } }
     }
 
     public func fullRunPending() throws -> Bool {
@@ -192,7 +188,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
                 try run("""
                     INSERT INTO runs(started, finished, status, records_read, delivered, dead_letters, full)
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                    """, [.string(Self.timestamp(record.started)), .string(Self.timestamp(record.finished)),
+                    """, [.string(Timestamp.string(record.started)), .string(Timestamp.string(record.finished)),
                           .string(record.status), .int(record.read), .int(record.delivered), .int(record.deadLetters),
                           .int(record.full ? 1 : 0)])
                 if record.status == "complete" { try run("DELETE FROM meta WHERE key = 'full_run_pending'") }
@@ -206,7 +202,8 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
             try query("""
                 SELECT started, finished, status, records_read, delivered, dead_letters, full FROM runs ORDER BY id DESC LIMIT 1
                 """) { row in
-                last = RunRecord(started: Self.date(row.text(0)), finished: Self.date(row.text(1)), status: row.text(2),
+                last = RunRecord(started: Timestamp.date(row.text(0)) ?? Date(timeIntervalSince1970: 0),
+                                 finished: Timestamp.date(row.text(1)) ?? Date(timeIntervalSince1970: 0), status: row.text(2),
                                  read: row.int(3), delivered: row.int(4), deadLetters: row.int(5), full: row.int(6) != 0)
             }
             return last
@@ -237,22 +234,35 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
                     try run("INSERT OR REPLACE INTO sources(source, base_epoch) VALUES (?1, ?2)",
                             [.string(source), .int(highest + 1)])
                 } else {
-                    var highest: Int64 = 0
-                    try query("SELECT max(epoch) FROM inputs") { highest = max(highest, $0.int(0)) }
-                    try query("SELECT max(base_epoch) FROM sources") { highest = max(highest, $0.int(0)) }
-                    var names: [String] = []
-                    try query("SELECT DISTINCT source FROM inputs UNION SELECT source FROM sources") { names.append($0.text(0)) }
-                    try run("DELETE FROM inputs")
-                    try run("DELETE FROM sources")
-                    for name in names {
-                        try run("INSERT INTO sources(source, base_epoch) VALUES (?1, ?2)", [.string(name), .int(highest + 1)])
-                    }
-                    // Everything is read again: the next run is a full one (file outputs start
-                    // afresh instead of getting every record appended a second time).
-                    try run("INSERT OR REPLACE INTO meta(key, value) VALUES ('full_run_pending', '1')")
+                    try restartAll([])
                 }
             }
         }
+    }
+
+    /// Forgets every input and raises the base epoch of `sources` and of every source the store
+    /// knows above any epoch delivered before; the next run is a full one (file outputs start
+    /// afresh instead of getting every record appended a second time). Call inside a transaction.
+    private func restartAll(_ sources: [String]) throws {
+        let highest = try highestEpoch()
+        var names = sources
+        try query("SELECT DISTINCT source FROM inputs UNION SELECT source FROM sources") {
+            if !names.contains($0.text(0)) { names.append($0.text(0)) }
+        }
+        try run("DELETE FROM inputs")
+        try run("DELETE FROM sources")
+        for name in names {
+            try run("INSERT INTO sources(source, base_epoch) VALUES (?1, ?2)", [.string(name), .int(highest + 1)])
+        }
+        try run("INSERT OR REPLACE INTO meta(key, value) VALUES ('full_run_pending', '1')")
+    }
+
+    /// The highest epoch any input or source reached.
+    private func highestEpoch() throws -> Int64 {
+        var highest: Int64 = 0
+        try query("SELECT max(epoch) FROM inputs") { highest = max(highest, $0.int(0)) }
+        try query("SELECT max(base_epoch) FROM sources") { highest = max(highest, $0.int(0)) }
+        return highest
     }
 
     // MARK: - SQLite plumbing
@@ -266,18 +276,6 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
         return InputCheckpoint(input: row.text(k), epoch: row.int(k + 1), offset: row.int(k + 2), line: row.int(k + 3),
                                complete: row.int(k + 4) != 0, size: row.int(k + 5), modified: row.double(k + 6),
                                fingerprint: row.text(k + 7), lastValue: lastValue, records: row.int(k + 9))
-    }
-
-    private static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
-
-    private static func date(_ text: String) -> Date {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text) ?? Date(timeIntervalSince1970: 0)
     }
 
     private func locked<R>(_ body: () throws -> R) throws -> R {

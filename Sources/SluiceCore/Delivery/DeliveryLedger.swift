@@ -74,13 +74,6 @@ public final class DeliveryLedger: @unchecked Sendable {
         isEnabled = true
     }
 
-    /// Forgets every mark (the sink's destination was replaced or emptied).
-    public func clear() {
-        committedMarks = [:]
-        current = [:]
-        dirty = []
-    }
-
     /// The records of `batch` that the sink has not committed before; advances the marks.
     ///
     /// Hot path (every record a sink receives): the mark being advanced and the committed one

@@ -64,19 +64,13 @@ public enum FileFingerprint {
 
     /// The fingerprint of the first `length` bytes of an open file (read with `pread`).
     public static func of(fd: Int32, length: Int64) -> String? {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ bytes: UnsafeRawBufferPointer) {
-            for b in bytes {
-                hash ^= UInt64(b)
-                hash = hash &* 0x0000_0100_0000_01b3
-            }
-        }
+        var hash = FNV1a()
         var buffer = [UInt8](repeating: 0, count: window)
         func hashRange(_ start: Int64, _ count: Int) -> Bool {
             guard count > 0 else { return true }
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(start)) }
             guard n == count else { return false }
-            buffer.withUnsafeBytes { mix(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            buffer.withUnsafeBytes { hash.add(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             return true
         }
         let head = Int(min(length, Int64(window)))
@@ -85,24 +79,29 @@ public enum FileFingerprint {
             let tailStart = max(Int64(head), length - Int64(window))
             guard hashRange(tailStart, Int(length - tailStart)) else { return nil }
         }
-        withUnsafeBytes(of: length.littleEndian) { mix($0) }
-        return String(hash, radix: 16)
+        return hash.finish(length: length)
     }
 
     /// FNV-1a (64 bits) of all of `bytes`, as hex: the fingerprint of a file read whole.
     public static func whole(_ bytes: UnsafeRawBufferPointer) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes {
-            hash ^= UInt64(b)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        withUnsafeBytes(of: Int64(bytes.count).littleEndian) { raw in
-            for b in raw {
-                hash ^= UInt64(b)
-                hash = hash &* 0x0000_0100_0000_01b3
+        var hash = FNV1a()
+        hash.add(bytes)
+        return hash.finish(length: Int64(bytes.count))
+    }
+
+    /// FNV-1a, 64 bits; the length is mixed in last.
+    private struct FNV1a {
+        var state: UInt64 = 0xcbf2_9ce4_8422_2325
+        mutating func add(_ bytes: UnsafeRawBufferPointer) {
+            for b in bytes {
+                state ^= UInt64(b)
+                state = state &* 0x0000_0100_0000_01b3
             }
         }
-        return String(hash, radix: 16)
+        mutating func finish(length: Int64) -> String {
+            withUnsafeBytes(of: length.littleEndian) { add($0) }
+            return String(state, radix: 16)
+        }
     }
 }
 
