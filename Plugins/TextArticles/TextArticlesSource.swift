@@ -166,16 +166,23 @@ public struct TextArticlesSource: Source {
             }
             // An article is one input, identified by its path, size, time and content: an
             // unchanged one is skipped, a changed one is read again as a new version.
+            // The file is read once: for its fingerprint (when the plan needs it) and the record.
+            var loaded: Result<Data, FileProblem>?
+            func content() -> Result<Data, FileProblem> {
+                if let loaded { return loaded }
+                let read = ArticleReader.load(file.path, maxBytes: maxBytes)
+                loaded = read
+                return read
+            }
+            func fingerprint() -> String? {
+                guard case .success(let data) = content() else { return nil }
+                return data.withUnsafeBytes { FileFingerprint.whole($0) }
+            }
             var epoch = checkpoint.baseEpoch
             var stamp: FileStamp?
-            var fingerprint: String?
             if checkpoint.enabled, let found = FileStamp(path: file.path) {
                 stamp = found
-                let content = { () -> String? in
-                    if fingerprint == nil { fingerprint = Self.contentFingerprint(file.path) }
-                    return fingerprint
-                }
-                switch checkpoint.planWhole(input: file.relativePath, stamp: found, fingerprint: content) {
+                switch checkpoint.planWhole(input: file.relativePath, stamp: found, fingerprint: fingerprint) {
                 case .skip:
                     unchanged += 1
                     continue
@@ -189,7 +196,7 @@ public struct TextArticlesSource: Source {
             let position = stamp.map { _ in Position(input: file.relativePath, epoch: epoch, offset: 0) }
             let origin = Origin(source: context.name, file: file.relativePath, line: 1, position: position)
             var records: Int64 = 0
-            switch reader.read(path: file.path, relativePath: file.relativePath) {
+            switch reader.read(content(), path: file.path, relativePath: file.relativePath) {
             case .success(let fields):
                 batch.append(Record(fields, origin: origin))
                 records = 1
@@ -201,7 +208,7 @@ public struct TextArticlesSource: Source {
             if let stamp {
                 context.progress(InputCheckpoint(input: file.relativePath, epoch: epoch, offset: 0, complete: true,
                                                  size: stamp.size, modified: stamp.modified,
-                                                 fingerprint: fingerprint ?? Self.contentFingerprint(file.path) ?? "",
+                                                 fingerprint: fingerprint() ?? "",
                                                  records: records))
             }
             if batch.count >= context.batchSize {
@@ -215,11 +222,6 @@ public struct TextArticlesSource: Source {
         try context.emit(batch)
     }
 
-    /// A fingerprint of a file's whole content (FNV-1a, 64 bits), or nil when it cannot be read.
-    static func contentFingerprint(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return data.withUnsafeBytes { FileFingerprint.whole($0) }
-    }
 }
 
 /// Why a file gave no record.
@@ -254,8 +256,13 @@ struct ArticleReader: Sendable {
 
     /// Reads the file at `path`; `relativePath` becomes the record's `source`.
     func read(path: String, relativePath: String) -> Result<Fields, FileProblem> {
+        read(Self.load(path, maxBytes: maxBytes), path: path, relativePath: relativePath)
+    }
+
+    /// Makes the record's fields from a file's content as ``load(_:maxBytes:)`` read it.
+    func read(_ loaded: Result<Data, FileProblem>, path: String, relativePath: String) -> Result<Fields, FileProblem> {
         let data: Data
-        switch Self.load(path, maxBytes: maxBytes) {
+        switch loaded {
         case .success(let d): data = d
         case .failure(let p): return .failure(p)
         }
