@@ -88,7 +88,7 @@ struct ReplayCommand: ParsableCommand {
         let aggregateEpoch: Int64
         let fullRunPending: Bool
         do {
-            store = try SQLiteCheckpointStore(path: stateDatabasePath(pipeline))
+            store = try SQLiteCheckpointStore(path: pipeline.checkpointStorePath)
             aggregateEpoch = try store.completedRuns() + 1
             fullRunPending = try store.fullRunPending()
         } catch {
@@ -109,13 +109,8 @@ struct ReplayCommand: ParsableCommand {
         options.store = store
         options.aggregateEpoch = aggregateEpoch
         let runner = PipelineRunner(pipeline: replay, options: options, deadLetters: letters)
-        let signals = SignalWatcher(runner: runner)
-        let showProgress = progress == .always || (progress == .auto && isatty(STDERR_FILENO) != 0)
-        let meter = showProgress ? ProgressLine(runner: runner) : nil
         let started = Date()
-        meter?.start()
-        let result = runner.run()
-        meter?.stop()
+        let (result, signal) = runWatched(runner, progress: progress)
         letters.close()
 
         printError(Summary.render(result))
@@ -134,17 +129,11 @@ struct ReplayCommand: ParsableCommand {
             printError("error: \(failure)")
             throw ExitCode(ExitStatus.fatal)
         }
-        let unwritten = letters.unwritten
-        if unwritten.count > 0 {
-            printError("error: \(unwritten.count) dead letter\(unwritten.count == 1 ? "" : "s") could not be written (\(unwritten.reason ?? "unknown reason")); those records are lost")
-            throw ExitCode(ExitStatus.fatal)
-        }
+        try failIfLettersLost(letters)
         if result.deadLetters > 0 {
             printError("\(result.deadLetters) record\(result.deadLetters == 1 ? "" : "s") failed again: \(displayPath(newPath)) (fix, then replay that file)")
         }
-        if let signal = signals.received {
-            throw ExitCode(signal == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
-        }
+        try exitIfStopped(by: signal)
         if result.deadLetters > 0 || leftBehind > 0 { throw ExitCode(ExitStatus.deadLetters) }
     }
 

@@ -24,7 +24,7 @@ struct ResetCommand: ParsableCommand {
 
     func run() throws {
         let pipeline = try loadPipeline(config)
-        let statePath = stateDatabasePath(pipeline)
+        let statePath = pipeline.checkpointStorePath
         let hasState = FileManager.default.fileExists(atPath: statePath)
         let store: SQLiteCheckpointStore?
         do {

@@ -53,9 +53,8 @@ struct RunCommand: ParsableCommand {
         logging.bootstrap()
         var pipeline = try loadPipeline(config, workers: workers)
         // Every source whose path matches nothing, at once (not only the first one to start).
-        let missing = pipeline.warnings.filter { $0.message.contains("matches no files") }
-        if !missing.isEmpty {
-            for warning in missing { printError("\(warning.position): error: \(warning.message)") }
+        if !pipeline.unmatchedInputs.isEmpty {
+            for warning in pipeline.unmatchedInputs { printError("\(warning.position): error: \(warning.message)") }
             throw ExitCode(ExitStatus.fatal)
         }
         if let metrics {
@@ -85,12 +84,12 @@ struct RunCommand: ParsableCommand {
         var store: SQLiteCheckpointStore?
         if dryRun {
             // Read what earlier runs delivered (a dry run shows what a real one would do), save nothing.
-            if let saved = try? SQLiteCheckpointStore(path: Self.statePath(pipeline), create: false) {
+            if let saved = try? SQLiteCheckpointStore(path: pipeline.checkpointStorePath, create: false) {
                 options.store = ReadOnlyCheckpointStore(saved)
             }
         } else {
             do {
-                let opened = try SQLiteCheckpointStore(path: Self.statePath(pipeline))
+                let opened = try SQLiteCheckpointStore(path: pipeline.checkpointStorePath)
                 let sources = pipeline.stages.filter { $0.kind == .source }.map(\.name)
                 if try opened.fullRunPending() {
                     // Starting it again would raise the epochs while file outputs continue their
@@ -110,12 +109,7 @@ struct RunCommand: ParsableCommand {
         if !dryRun { options.store = store }
         let runner = PipelineRunner(pipeline: pipeline, options: options, deadLetters: deadLetters)
 
-        let signals = SignalWatcher(runner: runner)
-        let showProgress = progress == .always || (progress == .auto && isatty(STDERR_FILENO) != 0)
-        let meter = showProgress ? ProgressLine(runner: runner) : nil
-        meter?.start()
-        let result = runner.run()
-        meter?.stop()
+        let (result, signal) = runWatched(runner, progress: progress)
         fileLetters?.close()
         // A limited run is not complete: it must not end a pending full run.
         let status = result.failure != nil ? "failed" : result.stopped ? "interrupted" : limit != nil ? "limited" : "complete"
@@ -144,18 +138,11 @@ struct RunCommand: ParsableCommand {
             printError("error: \(failure)")
             throw ExitCode(ExitStatus.fatal)
         }
-        let unwritten: (count: Int, reason: String?) = fileLetters?.unwritten ?? (0, nil)
-        if result.deadLetters > 0 && unwritten.count == 0 && !dryRun {
+        if result.deadLetters > 0 && (fileLetters?.unwritten.count ?? 1) == 0 {
             printError("\(result.deadLetters) record\(result.deadLetters == 1 ? "" : "s") went to dead letters: \(pipeline.deadLetterPath)")
         }
-        if unwritten.count > 0 {
-            // A dead letter that never reached the disk is a lost record: that is a failed run.
-            printError("error: \(unwritten.count) dead letter\(unwritten.count == 1 ? "" : "s") could not be written (\(unwritten.reason ?? "unknown reason")); those records are lost")
-            throw ExitCode(ExitStatus.fatal)
-        }
-        if let signal = signals.received {
-            throw ExitCode(signal == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
-        }
+        try failIfLettersLost(fileLetters)
+        try exitIfStopped(by: signal)
         if metricsFailed { throw ExitCode(ExitStatus.fatal) }
         if result.deadLetters > 0 { throw ExitCode(ExitStatus.deadLetters) }
     }
@@ -173,11 +160,6 @@ struct RunCommand: ParsableCommand {
                 printError("\(label): … more in \(file)")
             }
         }
-    }
-
-    /// The checkpoint store of a pipeline: `<data_dir>/<pipeline>/state.db`.
-    static func statePath(_ pipeline: Pipeline) -> String {
-        URL(fileURLWithPath: pipeline.environment.dataDirectory).appendingPathComponent("state.db").path
     }
 
     private func writeMetrics(_ result: RunResult, status: String, to path: String) throws {
@@ -265,6 +247,31 @@ struct DiscardingSink: Sink {
 struct EchoingDeadLetterQueue: DeadLetterQueue {
     let echo: @Sendable (DeadLetter) -> Void
     func send(_ letter: DeadLetter) { echo(letter) }
+}
+
+/// Runs `runner` with SIGINT/SIGTERM turned into a clean stop and, when asked for, the live
+/// progress line; returns the result and the signal that stopped the run, if any.
+func runWatched(_ runner: PipelineRunner, progress: RunCommand.Progress) -> (result: RunResult, signal: Int32?) {
+    let signals = SignalWatcher(runner: runner)
+    let showProgress = progress == .always || (progress == .auto && isatty(STDERR_FILENO) != 0)
+    let meter = showProgress ? ProgressLine(runner: runner) : nil
+    meter?.start()
+    let result = runner.run()
+    meter?.stop()
+    return (result, signals.received)
+}
+
+/// A dead letter that never reached the disk is a lost record: the command fails (exit 1).
+func failIfLettersLost(_ letters: FileDeadLetterQueue?) throws {
+    guard let unwritten = letters?.unwritten, unwritten.count > 0 else { return }
+    printError("error: \(unwritten.count) dead letter\(unwritten.count == 1 ? "" : "s") could not be written (\(unwritten.reason ?? "unknown reason")); those records are lost")
+    throw ExitCode(ExitStatus.fatal)
+}
+
+/// Exits 130 or 143 when a signal stopped the run.
+func exitIfStopped(by signal: Int32?) throws {
+    guard let signal else { return }
+    throw ExitCode(signal == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
 }
 
 /// Turns the first SIGINT/SIGTERM into a clean stop (sources stop reading, everything in flight

@@ -29,11 +29,6 @@ struct StatusCommand: ParsableCommand {
     }
 }
 
-/// The path of a pipeline's checkpoint store: the file `run` keeps its state in.
-func stateDatabasePath(_ pipeline: Pipeline) -> String {
-    URL(fileURLWithPath: pipeline.environment.dataDirectory).appendingPathComponent("state.db").path
-}
-
 /// A path as the user would like to read it: relative to the current folder when inside it.
 func displayPath(_ path: String) -> String {
     let cwd = FileManager.default.currentDirectoryPath
@@ -80,7 +75,7 @@ struct DeliveryStatus {
     init(pipeline: Pipeline) throws {
         pipelineName = pipeline.name
         configFile = pipeline.configFile
-        statePath = stateDatabasePath(pipeline)
+        statePath = pipeline.checkpointStorePath
         deadLetterPath = pipeline.deadLetterPath
         deadLetters = DeliveryStatus.countLines(pipeline.deadLetterPath)
         replayFiles = DeliveryStatus.replayFiles(next: pipeline.deadLetterPath)

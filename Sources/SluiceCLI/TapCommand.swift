@@ -45,15 +45,12 @@ struct TapCommand: ParsableCommand {
         let letters = EchoingDeadLetterQueue(echo: RunCommand.echoFirstLetters(label: "dead letter", file: "(not written: tap)"))
         let runner = PipelineRunner(pipeline: tapped, options: options, deadLetters: letters)
         printer.onLimit = { runner.requestStop() }
-        let signals = SignalWatcher(runner: runner)
-        let result = runner.run()
+        let (result, signal) = runWatched(runner, progress: .never)
         if let failure = result.failure {
             printError("error: \(failure)")
             throw ExitCode(ExitStatus.fatal)
         }
-        if let signal = signals.received {
-            throw ExitCode(signal == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
-        }
+        try exitIfStopped(by: signal)
     }
 }
 

@@ -16,6 +16,6 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let pipeline = try loadPipeline(config)
-        for warning in pipeline.warnings { printError("\(warning.position): warning: \(warning.message)") }
+        for warning in pipeline.unmatchedInputs { printError("\(warning.position): warning: \(warning.message)") }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A stage built from the config, ready to run.
 public enum BuiltStage: Sendable {
     /// A source.
@@ -69,9 +71,9 @@ public struct Pipeline: Sendable {
     public var stages: [PipelineStage]
     /// The config's test cases.
     public var tests: [TestCase]
-    /// What may be wrong but does not stop the config (a source path that matches no file
-    /// yet), found when the loader looks at the disk.
-    public var warnings: [Diagnostic] = []
+    /// Sources whose path matches no file (yet), found when the loader looks at the disk:
+    /// `validate` warns about them, `run` stops before it starts, naming them all.
+    public var unmatchedInputs: [Diagnostic] = []
 
     /// Creates a pipeline (the config loader normally does this).
     public init(configFile: String, environment: BuildEnvironment, deadLetterPath: String,
@@ -86,6 +88,11 @@ public struct Pipeline: Sendable {
     /// The pipeline's name: its config file's name without the extension (`articles` for
     /// `examples/articles.yaml`). Its state lives in `<data_dir>/<name>/`.
     public var name: String { ConfigLoader.pipelineName(of: configFile) }
+
+    /// The file of the pipeline's checkpoint store: `<data_dir>/<pipeline>/state.db`.
+    public var checkpointStorePath: String {
+        URL(fileURLWithPath: environment.dataDirectory).appendingPathComponent("state.db").path
+    }
 
     /// The stage with this name.
     public func stage(named name: String) -> PipelineStage? { stages.first { $0.name == name } }
