@@ -17,7 +17,9 @@ extension LoadSession {
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
         let luaStarts = ["function ", "local ", "return ", "--", "if ", "for ", "require("]
-        let looksLikeLua = file.hasSuffix(".lua") || (lines.first.map { first in luaStarts.contains { first.hasPrefix($0) } } ?? false)
+        // `---` starts a YAML document, `--` a Lua comment.
+        let looksLikeLua = file.hasSuffix(".lua")
+            || (lines.first.map { first in !first.hasPrefix("---") && luaStarts.contains { first.hasPrefix($0) } } ?? false)
         guard looksLikeLua else { return nil }
         return Diagnostic(SourcePosition(file: file, line: 1, column: 1),
                           "this looks like a Lua script, not a pipeline config: a config is a YAML file with 'sources:', "
@@ -61,12 +63,11 @@ extension LoadSession {
     }
 
     /// Sources whose files match nothing now (a warning: the files may come later).
-    func inputWarnings(_ stages: [PipelineStage]) -> [Diagnostic] {
+    func unmatchedInputs(_ stages: [PipelineStage]) -> [Diagnostic] {
         var warnings: [Diagnostic] = []
         for stage in stages where stage.kind == .source {
             guard case .source(let source) = stage.stage, let files = source.inputFiles else { continue }
-            let matched = (try? files.files()) ?? []
-            if matched.isEmpty {
+            if !files.matchesAny() {
                 let kinds = files.extensions.isEmpty ? "" : " with extension " + files.extensions.map { "." + $0 }.joined(separator: ", ")
                 warnings.append(Diagnostic(stage.options.position(of: "path"),
                                            "source '\(stage.name)': path '\(files.pattern)' matches no files\(kinds) (yet); run stops there"))

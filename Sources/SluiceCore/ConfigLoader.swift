@@ -192,7 +192,7 @@ struct LoadSession {
         if !problems.isEmpty { throw ConfigError(problems) }
         var pipeline = Pipeline(configFile: file, environment: environment, deadLetterPath: deadLetter,
                                 stages: stages, tests: tests)
-        if loader.checkDisk { pipeline.warnings = inputWarnings(stages) }
+        if loader.checkDisk { pipeline.unmatchedInputs = unmatchedInputs(stages) }
         return pipeline
     }
 

@@ -56,21 +56,49 @@ public struct FileSet: Sendable {
     /// The matching files, sorted. Throws when a named file or folder does not exist.
     public func files() throws -> [MatchedFile] {
         let root = self.root
+        var result: Set<String> = []
+        try forEachMatch { result.insert($0); return true }
+        // A named file (or dangling link) is relative to its own folder.
+        if FileSet.isFile(pattern) { return result.map { MatchedFile(path: $0, relativePath: ($0 as NSString).lastPathComponent) } }
+        return result.sorted().map { MatchedFile(path: $0, relativePath: relative($0, to: root)) }
+    }
+
+    /// Whether the set matches at least one file; stops at the first one (a config check at
+    /// start-up must not walk a whole archive). A named file or folder that does not exist
+    /// matches nothing.
+    public func matchesAny() -> Bool {
+        var found = false
+        try? forEachMatch { _ in found = true; return false }
+        return found
+    }
+
+    private static func isFile(_ pattern: String) -> Bool {
+        guard !hasWildcard(pattern) else { return false }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: pattern, isDirectory: &isDir) { return !isDir.boolValue }
+        return (try? FileManager.default.destinationOfSymbolicLink(atPath: pattern)) != nil
+    }
+
+    /// Calls `body` with each matching file's path, in no particular order, until it returns
+    /// false. Throws when a named file or folder does not exist.
+    private func forEachMatch(_ body: (String) -> Bool) throws {
         if !FileSet.hasWildcard(pattern) {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: pattern, isDirectory: &isDir) else {
                 // A dangling symbolic link is still a named input: hand it on to be reported.
                 if (try? FileManager.default.destinationOfSymbolicLink(atPath: pattern)) != nil {
-                    return [MatchedFile(path: pattern, relativePath: (pattern as NSString).lastPathComponent)]
+                    _ = body(pattern)
+                    return
                 }
                 throw FileSetError(message: "no such file or folder: \(pattern)")
             }
             if !isDir.boolValue {
-                return [MatchedFile(path: pattern, relativePath: (pattern as NSString).lastPathComponent)]
+                _ = body(pattern)
+                return
             }
-            return walk(root).filter(keepExtension).map { MatchedFile(path: $0, relativePath: relative($0, to: root)) }
+            walk(root) { file in keepExtension(file) ? body(file) : true }
+            return
         }
-        var result: Set<String> = []
         for alternative in FileSet.expandBraces(pattern) {
             let altRoot = FileSet(pattern: alternative).root
             var isDir: ObjCBool = false
@@ -78,15 +106,17 @@ public struct FileSet: Sendable {
             let rest = String(alternative.dropFirst(altRoot.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             let restSegments = rest.split(separator: "/").map(String.init)
             let showHidden = rest.split(separator: "/").contains { $0.hasPrefix(".") }
-            for file in walk(altRoot, includeHidden: showHidden) {
+            var going = true
+            walk(altRoot, includeHidden: showHidden) { file in
                 let rel = relative(file, to: altRoot)
                 if FileSet.matches(segments: restSegments[...], path: rel.split(separator: "/").map(String.init)[...]),
                    keepExtension(file) {
-                    result.insert(file)
+                    going = body(file)
                 }
+                return going
             }
+            if !going { return }
         }
-        return result.sorted().map { MatchedFile(path: $0, relativePath: relative($0, to: root)) }
     }
 
     private func keepExtension(_ path: String) -> Bool {
@@ -98,17 +128,18 @@ public struct FileSet: Sendable {
         return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
     }
 
-    /// Every regular file below `folder`, sorted, skipping hidden entries unless asked.
-    private func walk(_ folder: String, includeHidden: Bool = false) -> [String] {
-        var files: [String] = []
+    /// Calls `visit` with every regular file below `folder`, skipping hidden entries unless
+    /// asked, until it returns false.
+    private func walk(_ folder: String, includeHidden: Bool = false, _ visit: (String) -> Bool) {
         // The folder named in the pattern may itself be a link (`data -> /mnt/dumps`): walk its
         // target. Links met below it are still not followed into folders.
         let url = URL(fileURLWithPath: folder).resolvingSymlinksInPath()
         let options: FileManager.DirectoryEnumerationOptions = includeHidden ? [] : [.skipsHiddenFiles]
         let keys: [URLResourceKey] = [.isRegularFileKey, .isSymbolicLinkKey]
         guard let enumerator = FileManager.default.enumerator(at: url, includingPropertiesForKeys: keys,
-                                                              options: options) else { return [] }
+                                                              options: options) else { return }
         let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+        let basePath = url.standardizedFileURL.path
         for case let item as URL in enumerator {
             guard let values = try? item.resourceValues(forKeys: Set(keys)) else { continue }
             if values.isSymbolicLink == true {
@@ -122,11 +153,9 @@ public struct FileSet: Sendable {
             }
             // Rebuild the path from the configured folder so relative paths stay as the user wrote them.
             let itemPath = item.standardizedFileURL.path
-            let basePath = url.standardizedFileURL.path
             let tail = itemPath.hasPrefix(basePath + "/") ? String(itemPath.dropFirst(basePath.count + 1)) : item.lastPathComponent
-            files.append(base + "/" + tail)
+            guard visit(base + "/" + tail) else { return }
         }
-        return files.sorted()
     }
 
     /// Whether `path` (absolute) is, or once created would be, one of this set's files. Decided

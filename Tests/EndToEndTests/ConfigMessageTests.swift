@@ -36,6 +36,15 @@ struct ConfigMessageTests {
         }
     }
 
+    @Test("a config that starts with the YAML document marker '---' is not taken for a Lua script")
+    func documentMarker() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("in.jsonl", "{}\n")
+        try dir.write("p.yaml", "---\nsources:\n  input: { type: json, path: in.jsonl }\nsinks:\n  out: { type: json, inputs: [input], path: o.jsonl }\n")
+        let result = try Sluice.run(["validate", "p.yaml"], in: dir.path)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+    }
+
     @Test("validate warns about source paths that match nothing (exit 0); run names every such source at once (exit 1)")
     func missingInputs() throws {
         let dir = TemporaryDirectory()
