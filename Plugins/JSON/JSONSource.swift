@@ -182,6 +182,8 @@ final class JSONSourceReader {
     private var current: CurrentInput?
     /// The splitter of the JSON Lines input being read, for the offsets of its lines.
     private var splitter: LineSplitter?
+    /// Bytes of the current file counted as read for the progress display.
+    private var reportedOffset: Int64 = 0
 
     /// What is known of the file being read.
     struct CurrentInput {
@@ -233,6 +235,7 @@ final class JSONSourceReader {
             throw StageError(stage: context.name, message: "path '\(source.path)' matches no files\(kinds)")
         }
         var skipped = 0
+        context.announceInputs(files)   // progress: files and bytes of total
         for file in files {
             if context.isStopping {
                 try flushBatch()   // deliver what was read (standard input cannot be read again)
@@ -257,9 +260,11 @@ final class JSONSourceReader {
             switch plan {
             case .skip:
                 skipped += 1
+                context.skipInput(bytes: stamp.size)
                 continue
             case .resume(let saved):
                 resume = saved
+                context.skipInput(bytes: saved.offset, wholeFile: false)
                 epoch = saved.epoch
                 context.logger.debug("\(label) grew: reading on from byte \(saved.offset)")
             case .read(let e, let changed):
@@ -284,6 +289,9 @@ final class JSONSourceReader {
                 context.deadLetter(raw: nil, error: failure.message, origin: Origin(source: context.name, file: label))
                 continue
             }
+            context.reading(label)
+            reportedOffset = resume?.offset ?? 0
+            defer { context.finishedInput(bytes: max(0, stamp.size - reportedOffset)) }
             if let resume {
                 try streamLines(fd: fd, initial: UnsafeRawBufferPointer(start: nil, count: 0), label: label,
                                 startOffset: resume.offset, startLine: Int(resume.line))
@@ -626,6 +634,10 @@ final class JSONSourceReader {
         guard !batch.isEmpty else { return }
         let out = batch
         batch.removeAll(keepingCapacity: true)
+        if let splitter, current != nil, splitter.lineStart > reportedOffset {
+            context.didRead(bytes: splitter.lineStart - reportedOffset)
+            reportedOffset = splitter.lineStart
+        }
         try context.emit(out)
     }
 

@@ -103,8 +103,10 @@ public struct LuaTransform: Transform {
         do {
             let rule = try LuaRule(script: script, options: initOptions, settings: settings, logger: context.logger,
                                    workerIndex: context.workerIndex)
-            return LuaTransformWorker(rule: rule, policy: FailurePolicy(policy: onError, stage: context.name),
-                                      logger: context.logger)
+            let worker = LuaTransformWorker(rule: rule, policy: FailurePolicy(policy: onError, stage: context.name),
+                                            logger: context.logger)
+            worker.context = context
+            return worker
         } catch {
             throw StageError(stage: context.name, message: error.message)
         }
@@ -116,6 +118,8 @@ final class LuaTransformWorker: TransformWorker {
     let rule: LuaRule
     let policy: FailurePolicy
     let logger: Logger
+    /// Where the time spent in Lua is counted (nil in tests that make workers by hand).
+    var context: StageContext?
 
     init(rule: LuaRule, policy: FailurePolicy, logger: Logger) {
         self.rule = rule
@@ -124,8 +128,15 @@ final class LuaTransformWorker: TransformWorker {
     }
 
     func process(_ batch: [Record], into output: inout TransformOutput) throws {
+        // Time in Lua (marshalling included), for the summary: two monotonic clock reads per
+        // record (tens of nanoseconds; one rule call costs 1.3–20 µs, FACTS: Lua boundary).
+        var lua: UInt64 = 0
+        defer { context?.addLuaTime(nanoseconds: lua) }
         for record in batch {
-            switch rule.process(record) {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let result = rule.process(record)
+            lua &+= DispatchTime.now().uptimeNanoseconds &- started
+            switch result {
             case .success(let result):
                 for fields in result.records { output.emit(Record(fields, origin: record.origin)) }
                 if result.dropped { output.drop(record) }

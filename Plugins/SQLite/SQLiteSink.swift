@@ -100,6 +100,8 @@ public struct SQLiteSink: Sink {
         OptionSpec("busy_timeout", .integer, default: 5_000, doc: "milliseconds to wait for a database locked by another writer"),
         OptionSpec("on_conflict", .oneOf(OnConflict.allCases.map(\.rawValue)), default: "update",
                    doc: "with a key, a record whose key is already there: update (set the columns it has, keep the others), replace (the row becomes the record; columns it lacks are emptied), ignore (keep the old row)"),
+        OptionSpec("mode", .oneOf(Mode.allCases.map(\.rawValue)), default: "append",
+                   doc: "append: rows accumulate over runs; replace: the table is emptied and rebuilt by every run (every run of the pipeline then reads all of its input)"),
         OptionSpec("journal", .oneOf(Journal.allCases.map(\.rawValue)), default: "auto",
                    doc: "auto: a rollback journal while filling a database the sink creates (pages written once, not twice), then WAL; wal: always WAL (readers never wait); delete: always a rollback journal"),
     ]
@@ -117,6 +119,22 @@ public struct SQLiteSink: Sink {
         case replace
         /// Keep the existing row.
         case ignore
+    }
+
+    /// Whether the table keeps the rows of earlier runs.
+    ///
+    /// `replace` rebuilds the table on every full run — and the command line makes every run of
+    /// a pipeline with such a sink a full one; `replay` only adds rows: the sink empties it (in the transaction of its
+    /// first commit, so a run that fails before committing anything leaves the old rows) and the
+    /// pipeline reads all of its input (``rebuildsEachRun``: the command line makes every run a
+    /// full one; an incremental run would leave only the new records). A full run that was
+    /// interrupted and is continued does not empty the table again: the rows it committed stay,
+    /// and the delivery marks keep them from being written twice.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Rows accumulate over runs (the default).
+        case append
+        /// Every run rebuilds the table.
+        case replace
     }
 
     /// How the sink journals its writes (see ``SQLiteSink``).
@@ -152,12 +170,18 @@ public struct SQLiteSink: Sink {
     public let journal: Journal
     /// What a keyed write does when the key is there.
     public let onConflict: OnConflict
+    /// Whether the table keeps the rows of earlier runs.
+    public let mode: Mode
+
+    /// A `mode: replace` sink needs every run to read all of the input.
+    public var rebuildsEachRun: Bool { mode == .replace }
 
     /// Creates a sink directly.
     public init(path: String, table: String, key: [String] = [], fts: [String] = [], indexes: [[String]] = [],
                 batchSize: Int = 10_000, busyTimeout: Int = 5_000, ftsTokenizer: String = "unicode61",
-                journal: Journal = .auto, onConflict: OnConflict = .update) {
+                journal: Journal = .auto, onConflict: OnConflict = .update, mode: Mode = .append) {
         self.ftsTokenizer = ftsTokenizer
+        self.mode = mode
         self.onConflict = onConflict
         self.path = path
         self.table = table
@@ -224,7 +248,8 @@ public struct SQLiteSink: Sink {
         let journal = options.string("journal").flatMap(Journal.init(rawValue:)) ?? .auto
         self.init(path: path, table: table, key: key, fts: fts, indexes: indexes, batchSize: batchSize, busyTimeout: timeout,
                   ftsTokenizer: options.string("fts_tokenizer") ?? "unicode61", journal: journal,
-                  onConflict: options.string("on_conflict").flatMap(OnConflict.init(rawValue:)) ?? .update)
+                  onConflict: options.string("on_conflict").flatMap(OnConflict.init(rawValue:)) ?? .update,
+                  mode: options.string("mode").flatMap(Mode.init(rawValue:)) ?? .append)
     }
 
     /// The `tokenize` argument of the FTS5 table for ``ftsTokenizer`` ("" for the default).
@@ -312,6 +337,9 @@ final class SQLiteSinkWriter: SinkWriter {
     /// Set while a batch is being written: if `write` stops in the middle (a fatal error), the
     /// open transaction holds part of a batch whose marks cover all of it, so it is rolled back.
     private var partialBatch = false
+    /// `mode: replace`: the table was emptied in the open transaction, which nothing has
+    /// committed yet (an abort before the first commit rolls it back: the old rows stay).
+    private var emptiedUncommitted = false
 
     init(sink: SQLiteSink, context: StageContext) throws {
         self.sink = sink
@@ -354,6 +382,12 @@ final class SQLiteSinkWriter: SinkWriter {
                 try begin()
                 try setUpTable()
                 try commit()
+                if sink.mode == .replace && context.fullRun && !context.continuingFullRun {
+                    // Rebuilt by this run: emptied in the transaction of the first commit.
+                    try begin()
+                    try db.execute("DELETE FROM \(quotedTable)")
+                    emptiedUncommitted = true
+                }
             }
         } catch let error as SQLiteError {
             throw fatal("cannot set up table '\(sink.table)' in \(sink.path): \(error.message)")
@@ -591,6 +625,9 @@ final class SQLiteSinkWriter: SinkWriter {
         } catch let error as SQLiteError {
             throw fatal("cannot write to \(sink.path): \(error.message)")
         }
+        var inserted = 0, updated = 0, unchanged = 0
+        let keyed = !sink.key.isEmpty
+        defer { context.countRows(inserted: inserted, updated: updated, unchanged: unchanged) }
         for (position, record) in batch.enumerated() {
             if let problem = recordProblem(record) {
                 context.deadLetter(record, error: problem)
@@ -631,8 +668,21 @@ final class SQLiteSinkWriter: SinkWriter {
                     try statement.bind(value, at: index, scratch: &scratch)
                     index += 1
                 }
+                // Inserted, updated or unchanged: SQLite counts a row an upsert left alone
+                // (`DO NOTHING`, or `DO UPDATE … WHERE` the row differs) as no change, and only
+                // an insert sets the last rowid (triggers restore it when they end).
+                if keyed { sqlite3_set_last_insert_rowid(db.handle, Int64.min) }
                 try statement.step()
                 statement.reset()
+                if !keyed {
+                    inserted += 1
+                } else if sqlite3_changes(db.handle) == 0 {
+                    unchanged += 1
+                } else if sqlite3_last_insert_rowid(db.handle) != Int64.min {
+                    inserted += 1
+                } else {
+                    updated += 1
+                }
             } catch {
                 statement.reset()
                 guard error.isAboutTheRow else { throw fatal("cannot write to \(sink.path): \(error.message)") }
@@ -754,7 +804,12 @@ final class SQLiteSinkWriter: SinkWriter {
             let keyIDs = Set(sink.key.map(identifierKey))
             let updates = zip(names, cols).filter { !keyIDs.contains(identifierKey($0.0)) }.map { "\($0.1) = excluded.\($0.1)" }
             sql += " ON CONFLICT (\(sink.key.map(quoteIdentifier).joined(separator: ", "))) "
-            sql += updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + updates.joined(separator: ", ")
+            // Only a row that differs is updated: an equal record leaves the row (and its
+            // full-text index) untouched and counts as unchanged.
+            let set = zip(names, cols).filter { !keyIDs.contains(identifierKey($0.0)) }.map(\.1)
+            let differs = "(" + set.map { "\(quotedTable).\($0)" }.joined(separator: ", ") + ") IS NOT ("
+                + set.map { "excluded.\($0)" }.joined(separator: ", ") + ")"
+            sql += updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + updates.joined(separator: ", ") + " WHERE " + differs
         }
         let statement = try db.prepare(sql, persistent: true)
         if statements.count >= 256 { statements.removeAll() }
@@ -785,6 +840,7 @@ final class SQLiteSinkWriter: SinkWriter {
         }
         inTransaction = false
         pending = 0
+        emptiedUncommitted = false
         context.ledger.committed()
     }
 
@@ -799,6 +855,16 @@ final class SQLiteSinkWriter: SinkWriter {
     func flush() throws {
         guard !partialBatch else { throw fatal("cannot commit to \(sink.path): the last batch was not fully written") }
         try commit()
+    }
+
+    /// After a failure elsewhere: a table that `mode: replace` emptied, with nothing committed
+    /// since, keeps its old rows.
+    func abort() throws {
+        if emptiedUncommitted && pending == 0 && !closed {
+            rollback()
+            emptiedUncommitted = false
+        }
+        try close()
     }
 
     func close() throws {

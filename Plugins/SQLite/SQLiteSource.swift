@@ -237,6 +237,13 @@ public struct SQLiteSource: Source {
             }
         }
         var records = resumed?.records ?? 0
+        // Progress: rows left to read, from the rowid range (cheap; exact when rowids have no gaps).
+        if mode == .rowid, highest != Int64.min, let alias = rowidAlias {
+            let low = nextRowid > Int64.min ? nextRowid
+                : (try? db.strings("SELECT min(\(alias)) FROM \(from)"))?.first.flatMap { Int64($0) } ?? highest
+            context.announceTotal(records: Int(max(0, min(Double(Int.max), Double(highest) - Double(low) + 1))))
+        }
+        context.reading(table ?? "query")
 
         // The statement(s).
         let paged = mode == .rowid || mode == .incrementalRowid

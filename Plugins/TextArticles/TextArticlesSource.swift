@@ -154,6 +154,7 @@ public struct TextArticlesSource: Source {
             let kinds = fileSet.extensions.isEmpty ? "" : " with extension " + fileSet.extensions.map { "." + $0 }.joined(separator: ", ")
             throw StageError(stage: context.name, message: "path '\(path)' matches no files\(kinds)")
         }
+        context.announceInputs(files)   // progress: files and bytes of total
         let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone)), maxBytes: maxBytes)
         var batch: [Record] = []
         batch.reserveCapacity(context.batchSize)
@@ -185,6 +186,7 @@ public struct TextArticlesSource: Source {
                 switch checkpoint.planWhole(input: file.relativePath, stamp: found, fingerprint: fingerprint) {
                 case .skip:
                     unchanged += 1
+                    context.skipInput(bytes: found.size)
                     continue
                 case .resume(let saved):
                     epoch = saved.epoch
@@ -196,6 +198,8 @@ public struct TextArticlesSource: Source {
             let position = stamp.map { _ in Position(input: file.relativePath, epoch: epoch, offset: 0) }
             let origin = Origin(source: context.name, file: file.relativePath, line: 1, position: position)
             var records: Int64 = 0
+            context.reading(file.relativePath)
+            defer { context.finishedInput(bytes: stamp?.size ?? Int64((try? content().get())?.count ?? 0)) }
             switch reader.read(content(), path: file.path, relativePath: file.relativePath) {
             case .success(let fields):
                 batch.append(Record(fields, origin: origin))

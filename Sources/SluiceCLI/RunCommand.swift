@@ -41,16 +41,33 @@ struct RunCommand: ParsableCommand {
 
     enum MetricsFormat: String, ExpressibleByArgument, CaseIterable { case json, prometheus }
 
+    @Flag(help: "After the run, watch the inputs, the config and its Lua scripts, and run again (incrementally) when they change; Ctrl-C stops (exit 0).")
+    var watch = false
+
+    @Option(help: "Seconds between progress log lines when standard error is not a terminal (0: none).")
+    var progressInterval: Double = 10
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if dryRun && full { throw ValidationError("--dry-run writes nothing, so --full has nothing to start afresh; give one of them") }
+        if progressInterval < 0 { throw ValidationError("--progress-interval must not be negative") }
     }
 
     func run() throws {
         logging.bootstrap()
+        if watch {
+            try Watcher(command: self).run()
+            return
+        }
+        try runOnce(signals: SignalWatcher())
+    }
+
+    /// One run of the pipeline (a `--watch` loop calls it again on every change); throws
+    /// `ExitCode` for every status but 0.
+    func runOnce(signals: SignalWatcher) throws {
         var pipeline = try loadPipeline(config, workers: workers)
         // Every source whose path matches nothing, at once (not only the first one to start).
         if !pipeline.unmatchedInputs.isEmpty {
@@ -82,6 +99,11 @@ struct RunCommand: ParsableCommand {
         }
         // Checkpoints: what earlier runs of this pipeline delivered (SPEC §7).
         var store: SQLiteCheckpointStore?
+        // A sink that rebuilds its output each run (sqlite `mode: replace`) needs all the input.
+        let rebuilds = pipeline.stages.contains { stage in
+            if case .sink(let sink) = stage.stage { return sink.rebuildsEachRun }
+            return false
+        }
         if dryRun {
             // Read what earlier runs delivered (a dry run shows what a real one would do), save nothing.
             if let saved = try? SQLiteCheckpointStore(path: pipeline.checkpointStorePath, create: false) {
@@ -91,11 +113,13 @@ struct RunCommand: ParsableCommand {
             do {
                 let opened = try SQLiteCheckpointStore(path: pipeline.checkpointStorePath)
                 let sources = pipeline.stages.filter { $0.kind == .source }.map(\.name)
-                if try opened.fullRunPending() {
+                let pending = try opened.fullRunPending()
+                options.continuingFullRun = pending
+                if pending {
                     // Starting it again would raise the epochs while file outputs continue their
                     // partial copies: the same records twice. Continuing gives the same result.
                     printError("note: continuing the interrupted full run (run --full or reset)")
-                } else if full {
+                } else if full || rebuilds {
                     try opened.startFullRun(sources: sources)
                 }
                 options.fullRun = try full || opened.fullRunPending()
@@ -109,7 +133,7 @@ struct RunCommand: ParsableCommand {
         if !dryRun { options.store = store }
         let runner = PipelineRunner(pipeline: pipeline, options: options, deadLetters: deadLetters)
 
-        let (result, signal) = runWatched(runner, progress: progress)
+        let (result, signal) = runWatched(runner, progress: progress, interval: progressInterval, signals: signals)
         fileLetters?.close()
         // A limited run is not complete: it must not end a pending full run.
         let status = result.failure != nil ? "failed" : result.stopped ? "interrupted" : limit != nil ? "limited" : "complete"
@@ -123,12 +147,17 @@ struct RunCommand: ParsableCommand {
             }
         }
 
-        printError(Summary.render(result))
+        // The status this run ends with (a metrics file that cannot be written makes it 1 later).
+        let lettersLost = (fileLetters?.unwritten.count ?? 0) > 0
+        let exitStatus = result.failure != nil || lettersLost ? ExitStatus.fatal
+            : signal.map { $0 == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted }
+            ?? (result.deadLetters > 0 ? ExitStatus.deadLetters : ExitStatus.ok)
+        printError(Summary.render(result, exitStatus: exitStatus, signal: signal))
         var metricsFailed = false
         if dryRun { printError("dry run: nothing was written (sinks only counted the records they would have written)") }
         if let metrics {
             do {
-                try writeMetrics(result, status: status, to: metrics)
+                try writeMetrics(result, status: status, exitStatus: exitStatus, to: metrics)
             } catch {
                 printError("error: cannot write metrics to \(metrics): \(error.localizedDescription)")
                 metricsFailed = true
@@ -162,7 +191,7 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    private func writeMetrics(_ result: RunResult, status: String, to path: String) throws {
+    private func writeMetrics(_ result: RunResult, status: String, exitStatus: Int32, to path: String) throws {
         let rate = result.elapsed > 0 ? Double(result.read) / result.elapsed : 0
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -177,7 +206,10 @@ struct RunCommand: ParsableCommand {
                 "records_skipped": .int(Int64(result.skipped)),
                 "dead_letters": .int(Int64(result.deadLetters)),
                 "records_per_second": .double(rate.rounded()),
+                "bytes_read": .int(result.bytesRead),
                 "failed": .bool(result.failure != nil),
+                "interrupted": .bool(result.stopped),
+                "exit_status": .int(Int64(exitStatus)),
                 "stages": .array(result.counts.map(\.json)),
             ]
             try Data((JSONWriter.string(value, pretty: true) + "\n").utf8).write(to: url)
@@ -185,7 +217,7 @@ struct RunCommand: ParsableCommand {
             // Written to a temporary file and renamed: a node exporter's textfile collector
             // must never read half a file.
             let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-            try Data(Self.prometheus(result, config: config, status: status).utf8).write(to: temporary)
+            try Data(Self.prometheus(result, config: config, status: status, exitStatus: exitStatus).utf8).write(to: temporary)
             guard rename(temporary.path, url.path) == 0 else {
                 let reason = String(cString: strerror(errno))
                 try? FileManager.default.removeItem(at: temporary)
@@ -195,7 +227,7 @@ struct RunCommand: ParsableCommand {
     }
 
     /// The run's counters in the Prometheus text exposition format.
-    static func prometheus(_ result: RunResult, config: String, status: String) -> String {
+    static func prometheus(_ result: RunResult, config: String, status: String, exitStatus: Int32 = 0) -> String {
         func escaped(_ s: String) -> String {
             s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
                 .replacingOccurrences(of: "\n", with: "\\n")
@@ -215,6 +247,10 @@ struct RunCommand: ParsableCommand {
         metric("sluice_run_dead_letters", "Dead letters written in the last run.", "gauge", [(pipeline, Double(result.deadLetters))])
         metric("sluice_run_success", "1 when the last run completed without a fatal error.", "gauge",
                [(pipeline, result.failure == nil ? 1 : 0)])
+        metric("sluice_run_bytes_read", "Input bytes read by the sources in the last run.", "gauge", [(pipeline, Double(result.bytesRead))])
+        metric("sluice_run_interrupted", "1 when the last run was stopped by SIGINT/SIGTERM (after a clean flush).", "gauge",
+               [(pipeline, result.stopped ? 1 : 0)])
+        metric("sluice_run_exit_status", "The exit status of the last run.", "gauge", [(pipeline, Double(exitStatus))])
         metric("sluice_run_last_end_timestamp_seconds", "When the last run ended (Unix time).", "gauge",
                [(pipeline, Date().timeIntervalSince1970.rounded())])
         func stageLabels(_ c: StageCounts) -> String {
@@ -228,6 +264,26 @@ struct RunCommand: ParsableCommand {
                result.counts.map { (stageLabels($0), Double($0.dropped)) })
         metric("sluice_stage_dead_letters", "Dead letters a stage wrote in the last run.", "gauge",
                result.counts.map { (stageLabels($0), Double($0.deadLettered)) })
+        metric("sluice_stage_busy_seconds", "Seconds a stage spent working in the last run (a transform: all workers).", "gauge",
+               result.counts.map { (stageLabels($0), ($0.busySeconds * 1000).rounded() / 1000) })
+        let lua = result.counts.filter { $0.luaSeconds > 0 || $0.type == "lua" || $0.type == "filter" }
+        if !lua.isEmpty {
+            metric("sluice_stage_lua_seconds", "Of the busy time, seconds spent in Lua.", "gauge",
+                   lua.map { (stageLabels($0), ($0.luaSeconds * 1000).rounded() / 1000) })
+        }
+        let sources = result.counts.filter { $0.kind == .source }
+        metric("sluice_source_bytes_read", "Input bytes a source read in the last run.", "gauge",
+               sources.map { (stageLabels($0), Double($0.bytesRead)) })
+        let keyed = result.counts.filter { $0.rows != nil }
+        if !keyed.isEmpty {
+            metric("sluice_sink_rows", "Rows a sink inserted, updated or left unchanged in the last run.", "gauge",
+                   keyed.flatMap { c -> [(String, Double)] in
+                       guard let rows = c.rows else { return [] }
+                       return [("\(stageLabels(c)),action=\"inserted\"", Double(rows.inserted)),
+                               ("\(stageLabels(c)),action=\"updated\"", Double(rows.updated)),
+                               ("\(stageLabels(c)),action=\"unchanged\"", Double(rows.unchanged))]
+                   })
+        }
         _ = status
         return lines.joined(separator: "\n") + "\n"
     }
@@ -249,12 +305,22 @@ struct EchoingDeadLetterQueue: DeadLetterQueue {
     func send(_ letter: DeadLetter) { echo(letter) }
 }
 
-/// Runs `runner` with SIGINT/SIGTERM turned into a clean stop and, when asked for, the live
-/// progress line; returns the result and the signal that stopped the run, if any.
-func runWatched(_ runner: PipelineRunner, progress: RunCommand.Progress) -> (result: RunResult, signal: Int32?) {
-    let signals = SignalWatcher(runner: runner)
-    let showProgress = progress == .always || (progress == .auto && isatty(STDERR_FILENO) != 0)
-    let meter = showProgress ? ProgressLine(runner: runner) : nil
+/// Runs `runner` with SIGINT/SIGTERM turned into a clean stop and, when asked for, live
+/// progress (a block redrawn in place on a terminal, a log line every `interval` seconds
+/// otherwise); returns the result and the signal that stopped the run, if any.
+func runWatched(_ runner: PipelineRunner, progress: RunCommand.Progress, interval: Double = 10,
+                signals: SignalWatcher? = nil) -> (result: RunResult, signal: Int32?) {
+    let signals = signals ?? SignalWatcher()
+    signals.attach(runner)
+    defer { signals.attach(nil) }
+    let terminal = isatty(STDERR_FILENO) != 0
+    let meter: ProgressDisplay?
+    switch progress {
+    case .never: meter = nil
+    case .always: meter = ProgressDisplay(runner: runner, mode: .live)
+    case .auto: meter = terminal ? ProgressDisplay(runner: runner, mode: .live)
+        : interval > 0 ? ProgressDisplay(runner: runner, mode: .log(every: interval)) : nil
+    }
     meter?.start()
     let result = runner.run()
     meter?.stop()
@@ -275,99 +341,133 @@ func exitIfStopped(by signal: Int32?) throws {
 }
 
 /// Turns the first SIGINT/SIGTERM into a clean stop (sources stop reading, everything in flight
-/// is flushed); a second one exits at once.
+/// is flushed); a second one exits at once. One per process: `run --watch` keeps it across
+/// runs, attaching each run's runner in turn.
 final class SignalWatcher {
-    private final class State: Sendable {
+    private final class Shared: Sendable {
         let signal = Atomic<Int32>(0)
+        let runner = Mutex<PipelineRunner?>(nil)
+        let wake = Mutex<(@Sendable () -> Void)?>(nil)
     }
-    private let state = State()
+    private let shared = Shared()
     private var sources: [any DispatchSourceSignal] = []
 
-    init(runner: PipelineRunner) {
+    init() {
+        let shared = self.shared
         for sig in [SIGINT, SIGTERM] {
             Foundation.signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [state] in
-                if state.signal.exchange(sig, ordering: .relaxed) != 0 {
+            source.setEventHandler {
+                if shared.signal.exchange(sig, ordering: .relaxed) != 0 {
                     printError("\nsluice: stopping now")
                     // _exit, not exit: atexit handlers must not run while stage threads still
                     // use the state they would tear down.
                     _exit(sig == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
                 }
-                printError("\nsluice: stopping after a clean flush (signal again to quit at once)")
-                runner.requestStop()
+                if let current = shared.runner.withLock({ $0 }) {
+                    printError("\nsluice: stopping after a clean flush (signal again to quit at once)")
+                    current.requestStop()
+                }
+                shared.wake.withLock { $0 }?()
             }
             source.resume()
             sources.append(source)
         }
     }
 
+    /// Sends a stop request to `runner` on the next signal (nil: no run going on).
+    func attach(_ runner: PipelineRunner?) {
+        shared.runner.withLock { $0 = runner }
+        if let runner, received != nil { runner.requestStop() }
+    }
+
+    /// Called on a signal (after the runner, if any, was told to stop).
+    func onSignal(_ action: (@Sendable () -> Void)?) { shared.wake.withLock { $0 = action } }
+
     /// The signal that stopped the run, if any.
     var received: Int32? {
-        let s = state.signal.load(ordering: .relaxed)
+        let s = shared.signal.load(ordering: .relaxed)
         return s == 0 ? nil : s
-    }
-}
-
-/// A live line on standard error: records read and written, and the rate.
-final class ProgressLine: Sendable {
-    private let runner: PipelineRunner
-    private let done = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-
-    init(runner: PipelineRunner) { self.runner = runner }
-
-    func start() {
-        let thread = Thread { [self] in
-            let start = Date()
-            while !done.load(ordering: .relaxed) {
-                Thread.sleep(forTimeInterval: 0.25)
-                let counts = runner.metrics.map(\.snapshot)
-                let read = counts.filter { $0.kind == .source }.reduce(0) { $0 + $1.emitted + $1.deadLettered }
-                let written = counts.filter { $0.kind == .sink }.reduce(0) { $0 + $1.emitted }
-                let elapsed = Date().timeIntervalSince(start)
-                let rate = elapsed > 0 ? Int(Double(read) / elapsed) : 0
-                let line = "\r\u{1B}[K  read \(Summary.grouped(read))  written \(Summary.grouped(written))  \(Summary.grouped(rate)) rec/s  \(String(format: "%.1f", elapsed)) s"
-                FileHandle.standardError.write(Data(line.utf8))
-            }
-            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-            finished.signal()
-        }
-        thread.start()
-    }
-
-    func stop() {
-        done.store(true, ordering: .relaxed)
-        finished.wait()
     }
 }
 
 /// The end-of-run table.
 enum Summary {
-    static func render(_ result: RunResult) -> String {
-        var rows: [[String]] = [["stage", "kind", "type", "in", "out", "dropped", "dead"]]
+    /// The table (per stage: in, out, dropped, dead letters, busy time with Lua's share), the
+    /// rows keyed sinks inserted / updated / left unchanged, the totals, and — when given — how
+    /// the run ended and its exit status.
+    static func render(_ result: RunResult, exitStatus: Int32? = nil, signal: Int32? = nil) -> String {
+        var rows: [[String]] = [["stage", "kind", "type", "in", "out", "dropped", "dead", "time"]]
         for c in result.counts {
+            var time = seconds(c.busySeconds)
+            if c.luaSeconds > 0 { time += " (lua \(seconds(c.luaSeconds)))" }
             rows.append([c.name, c.kind.rawValue, c.type,
                          c.kind == .source ? "-" : grouped(c.received),
-                         grouped(c.emitted), c.kind == .transform ? grouped(c.dropped) : "-", grouped(c.deadLettered)])
+                         grouped(c.emitted), c.kind == .transform ? grouped(c.dropped) : "-", grouped(c.deadLettered), time])
         }
-        let widths = (0..<7).map { col in rows.map { $0[col].count }.max() ?? 0 }
+        let columns = rows[0].count
+        let widths = (0..<columns).map { col in rows.map { $0[col].count }.max() ?? 0 }
         var lines = rows.map { row in
-            (0..<7).map { col in
+            (0..<columns).map { col in
                 col < 3 ? row[col].padding(toLength: widths[col], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[col] - row[col].count) + row[col]
             }.joined(separator: "  ")
+        }
+        for c in result.counts {
+            guard let r = c.rows, c.kind == .sink else { continue }
+            lines.append("\(c.name): \(grouped(r.inserted)) inserted, \(grouped(r.updated)) updated, \(grouped(r.unchanged)) unchanged")
         }
         let rate = result.elapsed > 0 ? Double(result.read) / result.elapsed : 0
         // With fan-out one record is written by several sinks: say how many sinks wrote.
         let sinks = result.counts.filter { $0.kind == .sink }.count
         let written = sinks > 1 ? "\(grouped(result.delivered)) written by \(sinks) sinks" : "\(grouped(result.delivered)) delivered"
-        lines.append("\(grouped(result.read)) record\(result.read == 1 ? "" : "s") read, \(written), "
+        let bytes = result.bytesRead > 0 ? " (\(byteText(result.bytesRead)))" : ""
+        lines.append("\(grouped(result.read)) record\(result.read == 1 ? "" : "s") read\(bytes), \(written), "
             + "\(grouped(result.deadLetters)) dead-lettered in \(String(format: "%.2f", result.elapsed)) s (\(rateText(rate)) records/s)")
         if result.skipped > 0 {
             lines.append("\(grouped(result.skipped)) record\(result.skipped == 1 ? " was" : "s were") already written by an earlier run that stopped before its checkpoint: skipped")
         }
+        if let exitStatus {
+            let how: String
+            if result.failure != nil {
+                how = "failed"
+            } else if let signal {
+                how = "interrupted by \(signal == SIGTERM ? "SIGTERM" : "SIGINT") (after a clean flush)"
+            } else if exitStatus == ExitStatus.deadLetters {
+                how = "finished, some records went to dead letters"
+            } else if exitStatus == ExitStatus.ok {
+                how = "complete"
+            } else {
+                how = "finished with an error"
+            }
+            lines.append("run \(how): exit status \(exitStatus)")
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// 0.42 s, 12.3 s, 1:02:03.
+    static func seconds(_ s: Double) -> String {
+        if s < 10 { return String(format: "%.2f s", s) }
+        if s < 600 { return String(format: "%.1f s", s) }
+        return clock(s)
+    }
+
+    /// 4:05 or 1:02:03.
+    static func clock(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+
+    /// 512 B, 1.5 kB, 3.4 MB, 1.2 GB (powers of 1000, as `ls -h --si`).
+    static func byteText(_ n: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB"]
+        var value = Double(n)
+        var unit = 0
+        while value >= 1000 && unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return unit == 0 ? "\(n) B" : String(format: value < 10 ? "%.1f" : "%.0f", value) + " " + units[unit]
     }
 
     /// A rate for people: whole numbers with separators, one decimal below 10 (a slow trickle

@@ -17,6 +17,9 @@ public struct RunOptions: Sendable {
     /// Whether this run re-ingests everything (the CLI has already told the store); file sinks
     /// start their outputs afresh.
     public var fullRun = false
+    /// Whether this full run continues one that was interrupted (its outputs hold part of it
+    /// already): a sink that rebuilds its output each run must not empty it again.
+    public var continuingFullRun = false
     /// The epoch of the records transforms emit at the end of their input (aggregates): the
     /// number of the run, so each complete run's aggregates are new to the sinks.
     public var aggregateEpoch: Int64 = 1
@@ -182,7 +185,7 @@ public final class PipelineRunner: Sendable {
         return StageContext(name: stage.name, logger: logger, dataDirectory: pipeline.environment.dataDirectory,
                             workerIndex: worker, deadLetters: deadLetters, metrics: metrics,
                             pipeline: pipeline.name, ledger: ledgers[stage.name] ?? DeliveryLedger(),
-                            fullRun: options.fullRun)
+                            fullRun: options.fullRun, continuingFullRun: options.continuingFullRun)
     }
 
     /// The channels of the stages that read `name`, each with the route its batches take: a
@@ -241,6 +244,13 @@ public final class PipelineRunner: Sendable {
         }
         let name = stage.name
         let remaining = Atomic<Int>(options.limit ?? Int.max)
+        // Busy time: the thread's time less the time spent handing batches on (backpressure).
+        let started = monotonicNanoseconds()
+        let waiting = Atomic<Int>(0)
+        defer {
+            let total = Int(clamping: monotonicNanoseconds() - started)
+            metrics.addBusy(nanoseconds: UInt64(max(0, total - waiting.load(ordering: .relaxed))))
+        }
         let context = SourceContext(
             stage: context(stage, metrics), batchSize: options.batchSize, checkpoint: checkpoint,
             deliver: { [self] records, progress in
@@ -262,6 +272,8 @@ public final class PipelineRunner: Sendable {
                     remaining.subtract(records.count, ordering: .relaxed)
                 }
                 let ack = tracker.begin(progress: progress)
+                let sendStart = monotonicNanoseconds()
+                defer { waiting.wrappingAdd(Int(clamping: monotonicNanoseconds() - sendStart), ordering: .relaxed) }
                 try send(records, ack: ack, route: "", from: name, to: outputs)
                 ack.release()
                 if reachedLimit { throw PipelineStop() }
@@ -313,8 +325,10 @@ public final class PipelineRunner: Sendable {
         while exec.waitForWindow(), case .element(let batch, let sequence) = input.receive(timeout: nil) {
             metrics.addIn(batch.records.count)
             var output = TransformOutput(stage: stage.name, capacity: batch.records.count)
+            let processStart = monotonicNanoseconds()
             do {
                 try worker.process(batch.records, into: &output)
+                metrics.addBusy(nanoseconds: monotonicNanoseconds() - processStart)
             } catch {
                 fail(stage.name, error)
                 exec.abandon()
@@ -399,6 +413,8 @@ public final class PipelineRunner: Sendable {
         var dirty = false
         var lastCommit = Date()
         func commit() throws {
+            let flushStart = monotonicNanoseconds()
+            defer { metrics.addBusy(nanoseconds: monotonicNanoseconds() - flushStart) }
             try writer.flush()
             lastCommit = Date()
             dirty = false
@@ -414,9 +430,11 @@ public final class PipelineRunner: Sendable {
                     let admitted = batch.ordered ? ledger.admit(batch.records, route: batch.route) : batch.records
                     if admitted.count < batch.records.count { metrics.addDropped(batch.records.count - admitted.count) }
                     if !admitted.isEmpty {
-                        let before = metrics.snapshot.deadLettered
+                        let before = metrics.deadLetteredCount
+                        let writeStart = monotonicNanoseconds()
+                        defer { metrics.addBusy(nanoseconds: monotonicNanoseconds() - writeStart) }
                         try writer.write(admitted)
-                        metrics.addOut(admitted.count - (metrics.snapshot.deadLettered - before))
+                        metrics.addOut(admitted.count - (metrics.deadLetteredCount - before))
                     }
                     if let ack = batch.ack { held.append(ack) }
                     dirty = true

@@ -80,6 +80,11 @@ public protocol Sink: Sendable {
     /// Whether ``outputFile`` may also be read or written by other stages of the same type in
     /// the same run (a database that they share through its locks); default false.
     var sharesOutputFile: Bool { get }
+
+    /// Whether this sink rebuilds its output from scratch on every run (the sqlite sink's
+    /// `mode: replace`): then every run of the pipeline must read all of its input, so the
+    /// command line makes each run a full one. Default false.
+    var rebuildsEachRun: Bool { get }
 }
 
 extension Sink {
@@ -87,6 +92,8 @@ extension Sink {
     public var outputFile: String? { nil }
     /// Not shared.
     public var sharesOutputFile: Bool { false }
+    /// Incremental by default.
+    public var rebuildsEachRun: Bool { false }
 }
 
 /// The per-thread working half of a ``Sink``.
@@ -137,13 +144,17 @@ public final class StageContext: Sendable {
     /// Whether this run re-ingests everything (`run --full`, or a full run that was
     /// interrupted and is being continued): file sinks start their output afresh.
     public let fullRun: Bool
+    /// Whether this full run continues one that was interrupted: outputs already hold part of
+    /// it (a sink that empties its output at the start of a run must not do it again).
+    public let continuingFullRun: Bool
     let deadLetters: any DeadLetterQueue
     let metrics: StageMetrics?
 
     /// Creates a context; the runtime makes these, tests may too.
     public init(name: String, logger: Logger? = nil, dataDirectory: String = ".sluice", workerIndex: Int = 0,
                 deadLetters: any DeadLetterQueue = DiscardingDeadLetterQueue(), metrics: StageMetrics? = nil,
-                pipeline: String = "pipeline", ledger: DeliveryLedger = DeliveryLedger(), fullRun: Bool = false) {
+                pipeline: String = "pipeline", ledger: DeliveryLedger = DeliveryLedger(), fullRun: Bool = false,
+                continuingFullRun: Bool = false) {
         self.name = name
         self.logger = logger ?? Logger(label: "sluice.\(name)")
         self.dataDirectory = dataDirectory
@@ -153,6 +164,7 @@ public final class StageContext: Sendable {
         self.pipeline = pipeline
         self.ledger = ledger
         self.fullRun = fullRun
+        self.continuingFullRun = continuingFullRun
     }
 
     /// Sends a record (or raw input) to the dead letters with the reason, and counts it.

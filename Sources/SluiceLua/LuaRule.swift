@@ -112,14 +112,16 @@ public final class LuaRule {
             do throws(MarshalError) {
                 records.append(try engine.marshal.record(L, at: -1))
             } catch {
-                return .failure(badResult("process returned a record that cannot be written: \(error.message)"))
+                return .failure(badResult("process returned a record that cannot be written: \(error.message)", returned: "table"))
             }
             return .success(LuaRecordResult(records: records, dropped: false))
         default:
             if engine.marshal.isNull(L, -1) {
                 return .success(LuaRecordResult(records: records, dropped: true))
             }
-            return .failure(badResult("process returned a \(typeName(L, -1)); it must return a table (the record) or nil (to drop it)"))
+            let returned = typeName(L, -1)
+            return .failure(badResult("process returned a \(returned); it must return a table (the record) or nil (to drop it)",
+                                      returned: returned))
         }
     }
 
@@ -156,15 +158,29 @@ public final class LuaRule {
         self.finishRef = finishRef
     }
 
-    /// A failure about what `process` returned, placed at the function's first line.
-    private func badResult(_ text: String) -> LuaFailure {
+    /// A failure about what `process` returned (a value of Lua type `returned`), placed at the
+    /// `return` statement that gave it when the source tells which one (``LuaReturnLines``),
+    /// else at the function's first line with the lines of the returns that may have.
+    private func badResult(_ text: String, returned: String) -> LuaFailure {
         let L = engine.L
         lua_rawgeti(L, luaRegistryIndex, lua_Integer(processRef))
         var ar = lua_Debug()
         var place = script.displayName
-        if lua_getinfo(L, ">S", &ar) != 0, ar.linedefined > 0 { place += ":\(ar.linedefined)" }
+        var note = ""
+        if lua_getinfo(L, ">S", &ar) != 0, ar.linedefined > 0 {
+            let source = ar.source.map { String(cString: $0) } ?? ""
+            // Only a function defined in the rule's own file (not a module) can be read again.
+            let lines = source == "@" + script.displayName
+                ? LuaReturnLines.candidates(returning: returned, in: LuaEngine.withoutPreamble(script.source), firstLine: Int(ar.linedefined)) : []
+            if lines.count == 1 {
+                place += ":\(lines[0])"
+            } else {
+                place += ":\(ar.linedefined)"
+                if lines.count > 1 { note = " (from one of the returns on lines \(lines.map(String.init).joined(separator: ", ")))" }
+            }
+        }
         lua_settop(L, 0)
-        let message = "\(place): \(text)"
+        let message = "\(place): \(text)\(note)"
         return LuaFailure(kind: .badResult, message: message, scriptLine: engine.scriptLine(for: message))
     }
 }

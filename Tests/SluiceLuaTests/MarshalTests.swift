@@ -200,11 +200,12 @@ struct MarshalTests {
         let f1 = try #require(fixture.failure(["kind": "function", "meta": .object([:])]))
         #expect(f1.message.contains("field 'meta.f'"))
         #expect(f1.message.contains("function value cannot be converted to JSON"))
-        #expect(f1.message.hasPrefix("rule.lua:1:"))
+        #expect(f1.message.hasPrefix("rule.lua:5:"), "at the return that gave the record: \(f1.message)")
         let f2 = try #require(fixture.failure(["kind": "key"]))
         #expect(f2.message.contains("boolean cannot be a JSON object key"))
         let f3 = try #require(fixture.failure(["kind": "string"]))
         #expect(f3.message.contains("process returned a string"))
+        #expect(f3.message.hasPrefix("rule.lua:4:"), "at `return \"text\"`: \(f3.message)")
         #expect(fixture.output(["kind": "fine"])?["kind"] == "fine")
     }
 

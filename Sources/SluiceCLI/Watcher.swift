@@ -1,0 +1,125 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import SluiceCore
+
+/// `sluice run --watch`: runs the pipeline, then watches what it depends on — the files its
+/// sources read (new files in their folders and globs too), the config file, and the Lua scripts
+/// its stages use (with the `.lua` files beside them, which `require` loads) — and runs it again
+/// when something changes. Each run after the first is an ordinary incremental run: the
+/// checkpoints make it read only what is new or changed.
+///
+/// Watching is polling: the files' sizes and modification times, compared every second (less
+/// often when listing takes long: at most a tenth of the time goes to it), and a change is acted
+/// on once two looks half a second apart agree (an editor's save or a copy in progress is not
+/// caught half done). Polling works on every file system, network ones included, and needs no
+/// watch limits; the cost is one `stat` per input file per look.
+///
+/// What the pipeline writes (sink outputs, dead letters, the data folder) is not watched, so a
+/// run never triggers the next one. A config that became invalid is reported and the watch goes
+/// on; so does a run that fails (a source path that matches nothing yet, say). SIGINT or SIGTERM
+/// ends the watch with status 0 — after a clean flush when a run is going on.
+struct Watcher {
+    let command: RunCommand
+
+    /// Seconds between two looks when listing is quick.
+    static let pollInterval = 1.0
+    /// Seconds a change must stay still before the run starts.
+    static let settle = 0.5
+
+    func run() throws {
+        let signals = SignalWatcher()
+        let wake = DispatchSemaphore(value: 0)
+        signals.onSignal { wake.signal() }
+        var command = self.command
+        var first = true
+        while true {
+            // Taken before the run: a file added while the run goes on triggers the next one.
+            var before = snapshot()
+            do {
+                try command.runOnce(signals: signals)
+            } catch let code as ExitCode {
+                // An invalid config at the start is a usage error, as for `run`; later, while
+                // the user edits it, the watch goes on.
+                if first && code.rawValue == ExitStatus.usage && signals.received == nil { throw code }
+            }
+            first = false
+            command.full = false   // `--full` is for the first run; the next ones are incremental
+            if signals.received != nil { return }
+            printError("watching \(before.count) file\(before.count == 1 ? "" : "s") for changes (Ctrl-C stops)")
+            // Wait for a change that has settled.
+            while true {
+                let started = Date()
+                let now = snapshot()
+                let cost = Date().timeIntervalSince(started)
+                if now != before {
+                    var settled = now
+                    repeat {
+                        before = settled
+                        if wake.wait(timeout: .now() + Self.settle) == .success { return }
+                        settled = snapshot()
+                    } while settled != before
+                    printError("change seen: running again")
+                    break
+                }
+                let pause = min(10, max(Self.pollInterval, cost * 10))
+                if wake.wait(timeout: .now() + pause) == .success { return }
+            }
+        }
+    }
+
+    /// Size and modification time of every watched file, by path.
+    func snapshot() -> [String: FileStamp] {
+        var stamps: [String: FileStamp] = [:]
+        for path in watchedFiles() {
+            if let stamp = FileStamp(path: path) { stamps[path] = stamp }
+        }
+        return stamps
+    }
+
+    /// The config, every file the sources read, every script and its neighbouring `.lua`
+    /// files; never what the pipeline writes.
+    func watchedFiles() -> Set<String> {
+        var files: Set<String> = [FileClaimsPath.absolute(command.config)]
+        var loader = ConfigLoader(registry: SluiceMain.registry)
+        loader.checkDisk = false
+        guard let pipeline = try? loader.load(path: command.config) else { return files }
+        var written: Set<String> = [FileClaimsPath.absolute(pipeline.deadLetterPath)]
+        var sets: [FileSet] = []
+        for stage in pipeline.stages {
+            switch stage.stage {
+            case .source(let source): if let set = source.inputFiles { sets.append(set) }
+            case .transform(let transform):
+                if let set = transform.inputFiles {
+                    sets.append(set)
+                    // Modules the script may `require`.
+                    for file in (try? set.files()) ?? [] {
+                        let folder = (file.path as NSString).deletingLastPathComponent
+                        sets.append(FileSet(pattern: folder, extensions: ["lua"]))
+                    }
+                }
+            case .sink(let sink): if let out = sink.outputFile { written.insert(FileClaimsPath.absolute(out)) }
+            }
+        }
+        let dataDirectory = FileClaimsPath.absolute(pipeline.environment.dataDirectory) + "/"
+        for set in sets {
+            for file in (try? set.files()) ?? [] {
+                let path = FileClaimsPath.absolute(file.path)
+                if written.contains(path) || path.hasPrefix(dataDirectory) { continue }
+                // A database's journal files change with every write.
+                if written.contains(where: { path.hasPrefix($0 + "-") }) { continue }
+                files.insert(path)
+            }
+        }
+        return files
+    }
+}
+
+/// Absolute, standardized paths for comparing the watched files with the written ones.
+enum FileClaimsPath {
+    static func absolute(_ path: String) -> String {
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path)
+            : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path)
+        return url.standardizedFileURL.path
+    }
+}
