@@ -21,7 +21,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Default number of workers for parallel stages (default: the number of cores).")
     var workers: Int?
 
-    @Option(help: "Show a live progress line: auto (only on a terminal), always or never.")
+    @Option(help: "Progress: auto (live lines per stage on a terminal, else a log line every --progress-interval seconds), always (live lines) or never.")
     var progress: Progress = .auto
 
     @Option(help: "Write per-stage counters as JSON to this file at the end.")
