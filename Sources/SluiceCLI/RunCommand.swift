@@ -421,9 +421,10 @@ enum Summary {
         // With fan-out one record is written by several sinks: say how many sinks wrote.
         let sinks = result.counts.filter { $0.kind == .sink }.count
         let written = sinks > 1 ? "\(grouped(result.delivered)) written by \(sinks) sinks" : "\(grouped(result.delivered)) delivered"
-        let bytes = result.bytesRead > 0 ? " (\(byteText(result.bytesRead)))" : ""
-        lines.append("\(grouped(result.read)) record\(result.read == 1 ? "" : "s") read\(bytes), \(written), "
-            + "\(grouped(result.deadLetters)) dead-lettered in \(String(format: "%.2f", result.elapsed)) s (\(rateText(rate)) records/s)")
+        // The bytes at the end: scripts may look for "N records read, M delivered".
+        let bytes = result.bytesRead > 0 ? ", \(byteText(result.bytesRead)) read" : ""
+        lines.append("\(grouped(result.read)) record\(result.read == 1 ? "" : "s") read, \(written), "
+            + "\(grouped(result.deadLetters)) dead-lettered in \(String(format: "%.2f", result.elapsed)) s (\(rateText(rate)) records/s\(bytes))")
         if result.skipped > 0 {
             lines.append("\(grouped(result.skipped)) record\(result.skipped == 1 ? " was" : "s were") already written by an earlier run that stopped before its checkpoint: skipped")
         }

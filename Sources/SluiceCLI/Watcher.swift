@@ -21,6 +21,23 @@ import SluiceCore
 /// ends the watch with status 0 — after a clean flush when a run is going on.
 struct Watcher {
     let command: RunCommand
+    /// What the config says to watch, loaded again only when the config file changes (loading
+    /// compiles every Lua script: too much to do every second).
+    private let plan = PlanCache()
+
+    final class PlanCache {
+        var stamp: FileStamp?
+        var plan: Plan?
+    }
+
+    /// The file sets to list and the paths never to watch.
+    struct Plan {
+        var sets: [FileSet] = []
+        var written: Set<String> = []
+        var dataDirectory: String?
+    }
+
+    init(command: RunCommand) { self.command = command }
 
     /// Seconds between two looks when listing is quick.
     static let pollInterval = 1.0
@@ -80,38 +97,52 @@ struct Watcher {
     /// The config, every file the sources read, every script and its neighbouring `.lua`
     /// files; never what the pipeline writes.
     func watchedFiles() -> Set<String> {
-        var files: Set<String> = [FileClaimsPath.absolute(command.config)]
-        var loader = ConfigLoader(registry: SluiceMain.registry)
-        loader.checkDisk = false
-        guard let pipeline = try? loader.load(path: command.config) else { return files }
-        var written: Set<String> = [FileClaimsPath.absolute(pipeline.deadLetterPath)]
-        var sets: [FileSet] = []
-        for stage in pipeline.stages {
-            switch stage.stage {
-            case .source(let source): if let set = source.inputFiles { sets.append(set) }
-            case .transform(let transform):
-                if let set = transform.inputFiles {
-                    sets.append(set)
-                    // Modules the script may `require`.
-                    for file in (try? set.files()) ?? [] {
-                        let folder = (file.path as NSString).deletingLastPathComponent
-                        sets.append(FileSet(pattern: folder, extensions: ["lua"]))
-                    }
-                }
-            case .sink(let sink): if let out = sink.outputFile { written.insert(FileClaimsPath.absolute(out)) }
-            }
+        let config = FileClaimsPath.absolute(command.config)
+        var files: Set<String> = [config]
+        let stamp = FileStamp(path: config)
+        if plan.plan == nil || stamp != plan.stamp {
+            plan.stamp = stamp
+            plan.plan = Self.plan(for: command.config)
         }
-        let dataDirectory = FileClaimsPath.absolute(pipeline.environment.dataDirectory) + "/"
-        for set in sets {
+        guard let current = plan.plan else { return files }
+        let dataDirectory = current.dataDirectory.map { $0 + "/" }
+        for set in current.sets {
             for file in (try? set.files()) ?? [] {
                 let path = FileClaimsPath.absolute(file.path)
-                if written.contains(path) || path.hasPrefix(dataDirectory) { continue }
+                if current.written.contains(path) { continue }
+                if let dataDirectory, path.hasPrefix(dataDirectory) { continue }
                 // A database's journal files change with every write.
-                if written.contains(where: { path.hasPrefix($0 + "-") }) { continue }
+                if current.written.contains(where: { path.hasPrefix($0 + "-") }) { continue }
                 files.insert(path)
             }
         }
         return files
+    }
+
+    /// What `config` says to watch; nil when it does not load (only the config is watched).
+    static func plan(for config: String) -> Plan? {
+        var loader = ConfigLoader(registry: SluiceMain.registry)
+        loader.checkDisk = false
+        guard let pipeline = try? loader.load(path: config) else { return nil }
+        var plan = Plan()
+        plan.written = [FileClaimsPath.absolute(pipeline.deadLetterPath)]
+        plan.dataDirectory = FileClaimsPath.absolute(pipeline.environment.dataDirectory)
+        for stage in pipeline.stages {
+            switch stage.stage {
+            case .source(let source): if let set = source.inputFiles { plan.sets.append(set) }
+            case .transform(let transform):
+                if let set = transform.inputFiles {
+                    plan.sets.append(set)
+                    // Modules the script may `require`.
+                    for file in (try? set.files()) ?? [] {
+                        let folder = (file.path as NSString).deletingLastPathComponent
+                        plan.sets.append(FileSet(pattern: folder, extensions: ["lua"]))
+                    }
+                }
+            case .sink(let sink): if let out = sink.outputFile { plan.written.insert(FileClaimsPath.absolute(out)) }
+            }
+        }
+        return plan
     }
 }
 

@@ -47,7 +47,7 @@ struct SummaryTests {
         #expect(lines[1].hasSuffix("0.25 s"))
         #expect(lines[2].hasSuffix("12.3 s (lua 11.5 s)"))
         #expect(lines.contains("db: 1 inserted, 1 updated, 2 unchanged"))
-        #expect(lines.contains { $0.hasPrefix("4 records read (2.5 MB), 4 delivered") })
+        #expect(lines.contains { $0.hasPrefix("4 records read, 4 delivered") && $0.hasSuffix("(4.0 records/s, 2.5 MB read)") })
         #expect(lines.last == "run interrupted by SIGINT (after a clean flush): exit status 130")
         #expect(Summary.byteText(999) == "999 B" && Summary.byteText(12_345) == "12 kB" && Summary.byteText(1_500_000_000) == "1.5 GB")
     }
