@@ -448,7 +448,9 @@ public final class PipelineRunner: Sendable {
             if failed {
                 try writer.abort()
             } else {
+                let closeStart = monotonicNanoseconds()
                 try writer.close()
+                metrics.addBusy(nanoseconds: monotonicNanoseconds() - closeStart)
                 for ack in held { ack.release() }
                 held.removeAll()
             }
