@@ -132,8 +132,13 @@ public final class PCRE2Pattern {
         guard budget.remaining > 0 else { throw .budgetExceeded }
         workspace.setLimits(remaining: budget.remaining, jit: isJIT)
         var empty: UInt8 = 0
+        // `pcre2_jit_match` skips `pcre2_match`'s argument checks (the offset is checked above;
+        // MATCH_INVALID_UTF needs no UTF check): measured 12–24 µs instead of 25–31 µs for the
+        // 244 `\w+` matches of a 1.5 KB text, one call each.
         let rc = withUnsafePointer(to: &empty) { emptyPointer in
-            pcre2_match_8(code, subject.baseAddress ?? emptyPointer, subject.count, start, 0, matchData, workspace.context)
+            isJIT
+                ? pcre2_jit_match_8(code, subject.baseAddress ?? emptyPointer, subject.count, start, 0, matchData, workspace.context)
+                : pcre2_match_8(code, subject.baseAddress ?? emptyPointer, subject.count, start, 0, matchData, workspace.context)
         }
         if rc == PCRE2_ERROR_NOMATCH {
             charge(subject.count - start, &budget)
