@@ -74,9 +74,10 @@ public final class PCRE2Pattern {
         matchData = data
         pattern = String(decoding: patternBytes, as: UTF8.self)
         self.flags = String(decoding: Array(flags), as: UTF8.self)
-        // Measured on the matching bench (release, 1.5 KB article body): JIT matching takes
-        // a third to a tenth of the interpreter's time per call; compiling with JIT costs
-        // tens of µs once per pattern, which the per-state cache keeps to one per pattern.
+        // Measured with `sluice-bench matching` (release, all matches in a 1.5 KB article
+        // body): JIT took 1/4 to 1/40 of the interpreter's time (money regex 1 µs vs 27–39 µs,
+        // `\w+` 60–84 µs vs 0.85–1.3 ms); compiling with JIT costs 35–115 µs, once per
+        // pattern and state thanks to the per-state cache.
         isJIT = jit && pcre2_jit_compile_8(compiled, PCRE2_JIT_COMPLETE) == 0
         var count: UInt32 = 0
         _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &count)
@@ -235,13 +236,15 @@ public final class PCRE2Pattern {
 /// so a call is charged the bytes it scanned, and the budget left bounds the backtracking:
 ///
 /// - `pcre2_set_match_limit` and `pcre2_set_depth_limit`: the remaining steps divided by
-///   `jitDivisor` (JIT) or `interpreterDivisor`. Measured on the 2-core build machine (under
-///   load from parallel builds) with `(a+)+$` on 40 `a`s and a `b`: JIT 30–36 ns per unit of
-///   the match limit, the interpreter ~240 ns, so the default 50,000,000-step budget stops it
-///   in about 0.2 s with JIT (0.4 s without).
+///   `jitDivisor` (JIT) or `interpreterDivisor`. Measured with `(a+)+$` on 40 `a`s and a `b`
+///   and the default 50,000,000-step budget (`sluice-bench matching`, release, on the 2-core
+///   build machine): stopped after 57 ms with JIT (about 9 ns per unit of the limit), 33 ms in
+///   the interpreter (about 40 ns per unit; 240 ns under heavy load, hence its larger divisor).
 ///   PCRE2 counts the limit afresh at each start position of an unanchored search, and stops
-///   at the first position over it, so a runaway pattern stops at once; what stays unbounded is a
-///   pattern that spends just under the limit at each of very many positions.
+///   at the first position over it, so a runaway pattern stops at once. Not bounded: a pattern
+///   that spends just under the limit at each of very many positions, or scans far inside one
+///   item at each (`(?:(?=(a+))a)*b` on 5,000 `a`s and `!b`: tens of seconds), since PCRE2
+///   counts neither.
 /// - JIT ignores the depth and heap limits: its backtracking lives on a JIT stack of at most
 ///   `jitStackBytes` (a match that needs more fails as over budget).
 /// - The interpreter keeps backtracking frames on the heap: `pcre2_set_heap_limit` caps them at
