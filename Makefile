@@ -1,18 +1,18 @@
 # Sluice — make targets. `make demo` runs the demo pipeline on seeds/, `make test` runs the tests.
 SWIFT     ?= swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS  := liblua5.4-dev libsqlite3-dev libcld2-dev sqlite3 lua5.4 pkg-config
+APT_PKGS  := liblua5.4-dev libsqlite3-dev libcld2-dev libpcre2-dev sqlite3 lua5.4 pkg-config
 BIN       := .build/debug/sluice
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
 .PHONY: deps build demo test bench docs man install uninstall clean
 
-## Install the system libraries Sluice links (Lua 5.4, SQLite, CLD2 for article languages) when they
+## Install the system libraries Sluice links (Lua 5.4, SQLite, PCRE2 for sluice.re, CLD2 for article languages) when they
 ## are missing, plus the sqlite3 and lua5.4 programs (the demo prints with sqlite3; a test checks our
 ## patterns against lua5.4).
 deps:
-	@if ! pkg-config --exists lua5.4 sqlite3 2>/dev/null || ! command -v sqlite3 >/dev/null || ! command -v lua5.4 >/dev/null \
+	@if ! pkg-config --exists lua5.4 sqlite3 libpcre2-8 2>/dev/null || ! command -v sqlite3 >/dev/null || ! command -v lua5.4 >/dev/null \
 		|| [ ! -e /usr/include/cld2/public/compact_lang_det.h ]; then \
 		echo "Installing $(APT_PKGS) with apt-get…"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PKGS); \

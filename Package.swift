@@ -35,6 +35,8 @@ let package = Package(
                        providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
+                       providers: [.apt(["libpcre2-dev"])]),
         // Compact Language Detector 2 (Debian's libcld2-dev, no pkg-config file) behind a small
         // C++ shim with a C header: `text_articles` fills `language` with it.
         .target(name: "CCLD2", path: "Sources/CCLD2", linkerSettings: [.linkedLibrary("cld2")]),
@@ -51,7 +53,7 @@ let package = Package(
         .target(
             name: "SluiceLua",
             dependencies: [
-                "CLua", "SluiceCore",
+                "CLua", "CPCRE2", "SluiceCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -166,17 +166,26 @@ enum MatchingBench {
                 let stock = stockMicros.map { String(format: "%8.2f              %5.2f", $0, $0 / micros) } ?? "     n/a"
                 print(String(format: "%-26@ %8.2f  %10d  ", name as NSString, micros, steps) + stock)
             }
-            print("Regex                        µs/call  steps/call  matches")
+            print("Regex (PCRE2), all matches   µs/call  steps/call  matches  interpreter µs/call  × JIT  compile µs (JIT)")
+            let workspace = PCRE2Workspace()
             for (name, source, flags) in regexCases {
-                let regex = try Regex(source, flags: flags)
+                let regex = try PCRE2Pattern(source, flags: flags)
+                let interpreted = try PCRE2Pattern(source, flags: flags, jit: false)
                 var steps = 0
                 var count = 0
                 let micros = try time(iterations) {
                     var budget = MatchBudget(steps: 50_000_000)
-                    count = try regex.allMatches(in: s, budget: &budget).count
+                    count = try regex.allMatches(in: s, budget: &budget, workspace: workspace).count
                     steps = 50_000_000 - budget.remaining
                 }
-                print(String(format: "%-26@ %8.2f  %10d  %7d", name as NSString, micros, steps, count))
+                let interpreterMicros = try time(iterations) {
+                    var budget = MatchBudget(steps: 50_000_000)
+                    _ = try interpreted.allMatches(in: s, budget: &budget, workspace: workspace)
+                }
+                let compileMicros = try time(200) { _ = try PCRE2Pattern(source, flags: flags) }
+                print(String(format: "%-26@ %8.2f  %10d  %7d  %8.2f            %5.2f  %6.1f",
+                             name as NSString, micros, steps, count, interpreterMicros, interpreterMicros / micros,
+                             compileMicros))
             }
         }
 
@@ -193,13 +202,19 @@ enum MatchingBench {
         }
         print(String(format: "lua  string.find(rep('a',5000), '.-.-.-b'): %.0f ms (%.1f ns/step)", luaMs, luaMs * 1e6 / 5e7))
         let evil = Array((String(repeating: "a", count: 40) + "b").utf8)
-        let regexRunaway = try Regex("(a+)+$")
-        let regexMs = try evil.withUnsafeBufferPointer { s in
-            try time(1) {
-                var budget = MatchBudget(steps: 50_000_000)
-                do { _ = try regexRunaway.firstMatch(in: s, budget: &budget) } catch MatchError.budgetExceeded {}
-            } / 1000
+        let workspace = PCRE2Workspace()
+        for jit in [true, false] {
+            let regexRunaway = try PCRE2Pattern("(a+)+$", jit: jit)
+            let regexMs = try evil.withUnsafeBufferPointer { s in
+                try time(1) {
+                    var budget = MatchBudget(steps: 50_000_000)
+                    do {
+                        _ = try regexRunaway.firstMatch(in: s, budget: &budget, workspace: workspace)
+                    } catch MatchError.budgetExceeded {}
+                } / 1000
+            }
+            print(String(format: "regex (a+)+$ on 'a'*40+'b' (PCRE2, %@): %.0f ms",
+                         (regexRunaway.isJIT ? "JIT" : "interpreter") as NSString, regexMs))
         }
-        print(String(format: "regex (a+)+$ on 'a'*40+'b':               %.0f ms (%.1f ns/step)", regexMs, regexMs * 1e6 / 5e7))
     }
 }

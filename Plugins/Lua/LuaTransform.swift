@@ -52,6 +52,8 @@ public struct LuaTransform: Transform {
 
     /// The script: no sink may overwrite it.
     public var inputFiles: FileSet? { FileSet(pattern: script.path) }
+    /// Reads the script, named by the option `script`.
+    public var resources: [StageResource] { [.reads(FileSet(pattern: script.path), option: "script")] }
 
     /// Builds the stage from checked options: reads the script and checks it (throws every
     /// problem found as a `ConfigError`).

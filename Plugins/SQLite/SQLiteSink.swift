@@ -84,9 +84,9 @@ public struct SQLiteSink: Sink {
 
     /// The database file: no json sink may write it, no json source read it.
     public var outputFile: String? { path }
-    /// Other sqlite stages may use the same database (other tables; SQLite's locks and the busy
-    /// timeout keep them apart).
-    public var sharesOutputFile: Bool { true }
+    /// Shares the database through SQLite's locks: other stages that do (sqlite sources and
+    /// sinks on other tables) may use it too; a plain reader or writer of the file may not.
+    public var resources: [StageResource] { [.database(path, writes: true)] }
     /// The options of the `sqlite` sink, as `sluice stages sqlite` shows them.
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("path", .path, required: true, doc: "the database file (created with its folder when missing)"),

@@ -49,6 +49,8 @@ public struct SQLiteSource: Source {
 
     /// The database file: a json sink may not overwrite it (a sqlite sink may write other tables).
     public var inputFiles: FileSet? { FileSet(pattern: path) }
+    /// Reads the database through SQLite's locks, so a sqlite sink may write other tables of it.
+    public var resources: [StageResource] { [.database(path, writes: false)] }
     /// The options of the `sqlite` source, as `sluice stages sqlite` shows them.
     public static let optionSpecs: [OptionSpec] = [
         OptionSpec("path", .path, required: true, doc: "the database file"),

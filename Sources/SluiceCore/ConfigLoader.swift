@@ -435,41 +435,50 @@ struct LoadSession {
 
     // MARK: - Wiring
 
-    /// A sink that writes a file a source reads would destroy the run's own input (the source
-    /// may open it after the sink has emptied it); two sinks on one file overwrite each other; a
-    /// dead-letter file that is also an input or an output loses letters or reads them back.
-    /// Paths are compared after resolving links, and existing files also by device and inode (a
-    /// hard link is the same file). Stages of one type that share files on purpose (SQLite
-    /// databases: one table read, another written) are left alone.
+    /// Clashes between the stages' resources (``StageResource``), never their type names: a
+    /// stage that writes a file another stage reads would destroy the run's own input (the
+    /// reader may open it after the writer has emptied it); two writers of one file overwrite
+    /// each other; a dead-letter file that is also an input or an output loses letters or reads
+    /// them back. Stages that share a database through its locks (`.database`) may use one file
+    /// together. Paths are compared after resolving links, and existing files also by device
+    /// and inode (a hard link is the same file). Each problem is reported at the place of the
+    /// option that declared the writing resource.
     mutating func checkFileClashes(_ stages: [PipelineStage], deadLetter: String, deadLetterPosition: SourcePosition) {
-        struct Writer { var name: String; var type: String; var shares: Bool; var path: String; var position: SourcePosition }
-        var writers: [Writer] = []
+        struct Claim { var name: String; var resource: StageResource; var position: SourcePosition }
+        var claims: [Claim] = []
         for stage in stages {
-            guard case .sink(let sink) = stage.stage, let file = sink.outputFile, file != "-" else { continue }
-            writers.append(Writer(name: "sink '\(stage.name)'", type: stage.type, shares: sink.sharesOutputFile,
-                                  path: file, position: stage.options.position(of: "path")))
-        }
-        writers.append(Writer(name: "the dead-letter file", type: "", shares: false, path: deadLetter,
-                              position: deadLetterPosition))
-        var readers: [(name: String, type: String, files: FileSet)] = stages.compactMap { stage in
+            let resources: [StageResource]
             switch stage.stage {
-            case .source(let source): return source.inputFiles.map { ("source '\(stage.name)'", stage.type, $0) }
-            case .transform(let transform): return transform.inputFiles.map { ("transform '\(stage.name)'", stage.type, $0) }
-            case .sink: return nil
+            case .source(let source): resources = source.resources
+            case .transform(let transform): resources = transform.resources
+            case .sink(let sink): resources = sink.resources
+            }
+            for resource in resources {
+                if let written = resource.writtenPath, written == "-" { continue }
+                claims.append(Claim(name: "\(stage.kind) '\(stage.name)'", resource: resource,
+                                    position: stage.options.position(of: resource.option)))
             }
         }
-        readers.append(("the config file itself", "", FileSet(pattern: file)))
+        claims.append(Claim(name: "the dead-letter file", resource: .writes(deadLetter), position: deadLetterPosition))
+        claims.append(Claim(name: "the config file itself", resource: .reads(FileSet(pattern: file)),
+                            position: SourcePosition(file: file, line: 1, column: 1)))
+        let writers = claims.filter { $0.resource.writtenPath != nil }
+        // A use that writes as well as reads (a shared database) clashes as a writer.
+        let readers = claims.filter { $0.resource.readFiles != nil && $0.resource.writtenPath == nil }
 
         for (i, writer) in writers.enumerated() {
-            let shown = displayPath(FileClaims.resolved(writer.path))
+            guard let path = writer.resource.writtenPath else { continue }
+            let shown = displayPath(FileClaims.resolved(path))
             let subject = writer.name == "the dead-letter file" ? "'dead_letter'" : writer.name
-            for other in writers[..<i] where FileClaims.same(other.path, writer.path) {
-                if other.shares && writer.shares && other.type == writer.type { continue }
+            for other in writers[..<i] {
+                guard let otherPath = other.resource.writtenPath, FileClaims.same(otherPath, path) else { continue }
+                if other.resource.sharesThroughLocks && writer.resource.sharesThroughLocks { continue }
                 problems.append(Diagnostic(writer.position,
                                            "\(subject): \(other.name) also writes \(shown); one file takes one writer"))
             }
-            for reader in readers where FileClaims.reads(reader.files, writer.path) {
-                if writer.shares && reader.type == writer.type { continue }
+            for reader in readers where reader.name != writer.name {
+                guard let files = reader.resource.readFiles, FileClaims.reads(files, path) else { continue }
+                if reader.resource.sharesThroughLocks && writer.resource.sharesThroughLocks { continue }
                 problems.append(Diagnostic(writer.position,
                                            "\(subject): writes \(shown), which \(reader.name) reads; the run would destroy its own input (write to another file)"))
             }

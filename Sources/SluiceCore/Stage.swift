@@ -22,14 +22,21 @@ public protocol Source: Sendable {
     /// for errors that make the whole source unusable.
     func run(_ context: SourceContext) throws
 
-    /// The files this source reads, when it reads files (default: none). The config loader
-    /// refuses a sink that would write one of them: the run would destroy its own input.
+    /// The files this source reads, when it reads files (default: none): `sluice status`
+    /// counts them, and `validate` warns when they match nothing.
     var inputFiles: FileSet? { get }
+
+    /// What the source uses that other stages may clash with (see ``StageResource``); the
+    /// config loader checks clashes on these alone. Default: reads ``inputFiles``, declared by
+    /// the option `path`.
+    var resources: [StageResource] { get }
 }
 
 extension Source {
     /// No files declared.
     public var inputFiles: FileSet? { nil }
+    /// Reads ``inputFiles`` (option `path`), if any.
+    public var resources: [StageResource] { inputFiles.map { [.reads($0)] } ?? [] }
 }
 
 /// A stage that turns records into zero or more records each.
@@ -42,6 +49,9 @@ public protocol Transform: Sendable {
     func makeWorker(_ context: StageContext) throws -> any TransformWorker
     /// Files the transform reads (a rule script), which no sink may write; default none.
     var inputFiles: FileSet? { get }
+    /// What the transform uses that other stages may clash with (see ``StageResource``).
+    /// Default: reads ``inputFiles``, declared by the option `path`.
+    var resources: [StageResource] { get }
 }
 
 extension Transform {
@@ -51,6 +61,8 @@ extension Transform {
     public var ordered: Bool { true }
     /// No files declared.
     public var inputFiles: FileSet? { nil }
+    /// Reads ``inputFiles`` (option `path`), if any.
+    public var resources: [StageResource] { inputFiles.map { [.reads($0)] } ?? [] }
 }
 
 /// The per-thread working half of a ``Transform``.
@@ -73,27 +85,28 @@ public protocol Sink: Sendable {
     func makeWriter(_ context: StageContext) throws -> any SinkWriter
 
     /// The one file this sink writes (replaces or appends to), when it writes one (default:
-    /// none). The config loader refuses two sinks writing one file, or a sink writing a file
-    /// that a source reads.
+    /// none): `validate` checks that it can be written.
     var outputFile: String? { get }
 
-    /// Whether ``outputFile`` may also be read or written by other stages of the same type in
-    /// the same run (a database that they share through its locks); default false.
-    var sharesOutputFile: Bool { get }
-
-    /// Whether this sink rebuilds its output from scratch on every run (the sqlite sink's
+/// Whether this sink rebuilds its output from scratch on every run (the sqlite sink's
     /// `mode: replace`): then every run of the pipeline must read all of its input, so the
     /// command line makes each run a full one. Default false.
     var rebuildsEachRun: Bool { get }
+
+    /// What the sink uses that other stages may clash with (see ``StageResource``); the config
+    /// loader refuses two stages writing one file, or a stage writing a file another reads.
+    /// Default: writes ``outputFile`` alone, declared by the option `path`. A sink that shares
+    /// a database with other stages through its locks declares `.database(path, writes: true)`.
+    var resources: [StageResource] { get }
 }
 
 extension Sink {
     /// No file declared.
     public var outputFile: String? { nil }
-    /// Not shared.
-    public var sharesOutputFile: Bool { false }
     /// Incremental by default.
     public var rebuildsEachRun: Bool { false }
+    /// Writes ``outputFile`` (option `path`) alone, if any.
+    public var resources: [StageResource] { outputFile.map { [.writes($0)] } ?? [] }
 }
 
 /// The per-thread working half of a ``Sink``.

@@ -38,7 +38,9 @@ final class LuaEngine {
     /// Compiled Lua patterns, most recently used first.
     var patterns = PatternCache<LuaPattern>()
     /// Compiled regexes, by pattern and flags.
-    var regexes = PatternCache<Regex>()
+    var regexes = PatternCache<PCRE2Pattern>()
+    /// PCRE2's match context and JIT stack for this state's regex calls.
+    lazy var regexWorkspace = PCRE2Workspace()
 
     var L: OpaquePointer { vm.L }
 

@@ -1,9 +1,9 @@
 import CLua
 import SluiceCore
 
-/// `sluice.re`: regular expressions richer than Lua patterns (the `Regex` engine of
-/// `Matching/`: Unicode classes, case folding, alternation, lookaround, named groups), bounded
-/// by the same per-record budget as everything else.
+/// `sluice.re`: regular expressions richer than Lua patterns — PCRE2 (`Matching/PCRE2Pattern.swift`:
+/// Unicode properties and scripts, POSIX classes, case folding, alternation, lookaround, named
+/// groups), bounded by the same per-record budget as everything else.
 ///
 /// Positions are 1-based byte positions, as in Lua's string functions. A group that did not
 /// take part in a match is `false` (so `for a, b in sluice.re.gmatch(...)` never stops early on
@@ -32,7 +32,7 @@ extension LuaEngine {
     }
 
     /// The compiled regex for the pattern and flags at the given argument indexes (cached).
-    func regex(_ t: OpaquePointer, _ args: LuaArguments, pattern: Int32, flags: Int32?) throws(LuaRaise) -> Regex {
+    func regex(_ t: OpaquePointer, _ args: LuaArguments, pattern: Int32, flags: Int32?) throws(LuaRaise) -> PCRE2Pattern {
         let patternBytes = try args.bytes(pattern)
         var flagBytes: UnsafeBufferPointer<UInt8>?
         if let flags, sluice_isnoneornil(t, flags) == 0 { flagBytes = try args.bytes(flags) }
@@ -41,18 +41,17 @@ extension LuaEngine {
         if let flagBytes { key.append(contentsOf: flagBytes) }
         let cached = key.withUnsafeBufferPointer { regexes.lookup($0) }
         if let cached { return cached.value }
-        let source = String(decoding: patternBytes, as: UTF8.self)
         do {
-            let compiled = try Regex(source, flags: flagBytes.map { String(decoding: $0, as: UTF8.self) } ?? "")
+            let compiled = try PCRE2Pattern(bytes: patternBytes, flags: flagBytes ?? UnsafeBufferPointer(start: nil, count: 0))
             _ = key.withUnsafeBufferPointer { regexes.store($0, compiled) }
             return compiled
         } catch {
-            throw matchFailure(error, regex: source)
+            throw matchFailure(error, regex: String(decoding: patternBytes, as: UTF8.self))
         }
     }
 
     /// Pushes group `n` of a match (false when it did not take part).
-    func pushGroup(_ t: OpaquePointer, _ match: RegexMatch, _ n: Int, subject: UnsafeBufferPointer<UInt8>) {
+    func pushGroup(_ t: OpaquePointer, _ match: PCRE2Match, _ n: Int, subject: UnsafeBufferPointer<UInt8>) {
         if let r = match.group(n) {
             pushBytes(t, UnsafeBufferPointer(rebasing: subject[r]))
         } else {
@@ -61,7 +60,7 @@ extension LuaEngine {
     }
 
     /// Pushes what match/gmatch return: the groups, or the whole match. Returns the count.
-    func pushValues(_ t: OpaquePointer, _ match: RegexMatch, subject: UnsafeBufferPointer<UInt8>) throws(LuaRaise) -> Int32 {
+    func pushValues(_ t: OpaquePointer, _ match: PCRE2Match, subject: UnsafeBufferPointer<UInt8>) throws(LuaRaise) -> Int32 {
         if match.captures.isEmpty {
             pushGroup(t, match, 0, subject: subject)
             return 1
@@ -87,8 +86,9 @@ extension LuaEngine {
         let (start, flagsIndex) = try initAndFlags(args, at: 3, length: subject.count)
         let re = try regex(t, args, pattern: 2, flags: flagsIndex)
         guard start <= subject.count else { lua_pushnil(t); return 1 }
+        let workspace = regexWorkspace
         let found = try withRegexBudget(re) { (budget: inout MatchBudget) throws(MatchError) in
-            try re.firstMatch(in: subject, from: start, budget: &budget)
+            try re.firstMatch(in: subject, from: start, budget: &budget, workspace: workspace)
         }
         guard let m = found else { lua_pushnil(t); return 1 }
         switch mode {
@@ -123,7 +123,7 @@ extension LuaEngine {
     }
 
     /// Runs a regex call with the current budget, naming the regex in errors.
-    func withRegexBudget<T>(_ re: Regex, _ body: (inout MatchBudget) throws(MatchError) -> T) throws(LuaRaise) -> T {
+    func withRegexBudget<T>(_ re: PCRE2Pattern, _ body: (inout MatchBudget) throws(MatchError) -> T) throws(LuaRaise) -> T {
         var budget = MatchBudget(steps: vm.matchSteps)
         do {
             let result = try body(&budget)
@@ -157,14 +157,15 @@ extension LuaEngine {
         let top = lua_gettop(t)
         let re = try regex(t, LuaArguments(t, "sluice.re.gmatch"), pattern: top - 1, flags: top)
         lua_settop(t, top - 2)
+        let workspace = regexWorkspace
         let found = try withRegexBudget(re) { (budget: inout MatchBudget) throws(MatchError) in
-            try re.firstMatch(in: subject, from: position, budget: &budget)
+            try re.firstMatch(in: subject, from: position, budget: &budget, workspace: workspace)
         }
         var next = -1
         if let m = found {
             if m.range.isEmpty {
                 if m.range.upperBound < subject.count {
-                    next = m.range.upperBound + RegexUnicode.decode(subject, m.range.upperBound).length
+                    next = m.range.upperBound + PCRE2Pattern.utf8Length(subject, at: m.range.upperBound)
                 }
             } else {
                 next = m.range.upperBound
@@ -193,10 +194,10 @@ extension LuaEngine {
             limit = try args.integer(4, default: Int.max)
         }
         let re = try regex(t, args, pattern: 2, flags: flagsIndex)
-        var template: RegexReplacement?
+        var template: PCRE2Replacement?
         if replType == LUA_TSTRING || replType == LUA_TNUMBER {
             do {
-                template = try RegexReplacement(try args.string(3), for: re)
+                template = try PCRE2Replacement(try args.string(3), for: re)
             } catch {
                 throw args.error(3, "\(error)")
             }
@@ -205,7 +206,7 @@ extension LuaEngine {
         out.reserveCapacity(subject.count)
         var copied = 0
         var count = 0
-        var iterator = RegexMatchIterator(re)
+        var iterator = PCRE2MatchIterator(re, workspace: regexWorkspace)
         var budget = MatchBudget(steps: vm.matchSteps)
         do {
             while count < limit, let m = try iterator.next(in: subject, budget: &budget) {
@@ -244,7 +245,7 @@ extension LuaEngine {
         return 2
     }
 
-    private func appendRegexReplacement(_ t: OpaquePointer, match: RegexMatch, subject: UnsafeBufferPointer<UInt8>,
+    private func appendRegexReplacement(_ t: OpaquePointer, match: PCRE2Match, subject: UnsafeBufferPointer<UInt8>,
                                         into out: inout [UInt8]) throws(LuaRaise) {
         defer { lua_settop(t, -2) }
         switch lua_type(t, -1) {
@@ -275,8 +276,9 @@ extension LuaEngine {
         let re = try regex(t, args, pattern: 2, flags: flagsIndex)
         var pieces: [Range<Int>] = []
         var copied = 0
+        let workspace = regexWorkspace
         try withRegexBudget(re) { (budget: inout MatchBudget) throws(MatchError) in
-            var iterator = RegexMatchIterator(re)
+            var iterator = PCRE2MatchIterator(re, workspace: workspace)
             while pieces.count < maxPieces - 1, let m = try iterator.next(in: subject, budget: &budget) {
                 if m.range.isEmpty && (m.range.lowerBound == 0 || m.range.lowerBound == subject.count) { continue }
                 pieces.append(copied..<m.range.lowerBound)

@@ -16,11 +16,11 @@ struct MatchingLimitsTests {
     }
 
     static func regexFind(_ pattern: String, flags: String = "", _ subject: [UInt8],
-                          steps: Int) -> (Result<RegexMatch?, MatchError>, MatchBudget) {
+                          steps: Int) -> (Result<PCRE2Match?, MatchError>, MatchBudget) {
         var budget = MatchBudget(steps: steps)
         let result = subject.withUnsafeBufferPointer { s in
-            Result { () throws(MatchError) -> RegexMatch? in
-                try SluiceLua.Regex(pattern, flags: flags).firstMatch(in: s, budget: &budget)
+            Result { () throws(MatchError) -> PCRE2Match? in
+                try PCRE2Pattern(pattern, flags: flags).firstMatch(in: s, budget: &budget, workspace: PCRE2Workspace())
             }
         }
         return (result, budget)
@@ -80,16 +80,17 @@ struct MatchingLimitsTests {
         #expect(seen > 100 && seen < 10_000)
     }
 
+    /// Each subject holds the character the pattern requires (PCRE2 proves a match impossible
+    /// at once when it is missing) where it cannot complete a match.
     static let regexPathological: [(String, [UInt8])] = [
         ("(a+)+$", Array((String(repeating: "a", count: 40) + "b").utf8)),
-        ("(a|a)*b", Array(String(repeating: "a", count: 40).utf8)),
-        ("(x+x+)+y", Array(String(repeating: "x", count: 40).utf8)),
+        ("(a|a)*b", Array((String(repeating: "a", count: 40) + "cb").utf8)),
+        ("(x+x+)+y", Array((String(repeating: "x", count: 40) + "!y").utf8)),
         ("^(\\w+\\s?)+$", Array((String(repeating: "word ", count: 20) + "!").utf8)),
-        ("(.*a){12}x", Array(String(repeating: "a", count: 200).utf8)),
-        ("(?:(?=(a+))a)*b", Array(String(repeating: "a", count: 5000).utf8)),
-        ("(a*)*\\1b", Array(String(repeating: "a", count: 300).utf8)),
-        ("(?<!a*x)b", Array(String(repeating: "a", count: 20_000).utf8) + [0x62, 0x62]),
-        (".*.*.*x", Array(String(repeating: "é", count: 3000).utf8)),
+        ("(.*a){12}x", Array((String(repeating: "a", count: 200) + "\nx").utf8)),
+        ("(a*)*\\1b", Array((String(repeating: "a", count: 300) + "!b").utf8)),
+        ("^(a|aa)+$", Array((String(repeating: "a", count: 60) + "!").utf8)),
+        (".*.*.*x", Array((String(repeating: "é", count: 3000) + "\nx").utf8)),
     ]
 
     @Test("pathological regexes stop with budgetExceeded", arguments: 0..<regexPathological.count)
@@ -98,6 +99,26 @@ struct MatchingLimitsTests {
         let (result, budget) = MatchingLimitsTests.regexFind(pattern, subject, steps: 2_000_000)
         #expect(throws: MatchError.budgetExceeded) { try result.get() }
         #expect(budget.remaining == 0)
+    }
+
+    /// Patterns that were runaway cases for a plain backtracker, on subjects without the
+    /// character they require: PCRE2 proves there is no match before trying any.
+    static let regexProvedImpossible: [(String, [UInt8])] = [
+        ("(a|a)*b", Array(String(repeating: "a", count: 40).utf8)),
+        ("(x+x+)+y", Array(String(repeating: "x", count: 40).utf8)),
+        ("(.*a){12}x", Array(String(repeating: "a", count: 200).utf8)),
+        ("(?:(?=(a+))a)*b", Array(String(repeating: "a", count: 5000).utf8)),
+        ("(a*)*\\1b", Array(String(repeating: "a", count: 300).utf8)),
+        (".*.*.*x", Array(String(repeating: "é", count: 3000).utf8)),
+    ]
+
+    @Test("runaway shapes whose required character is missing fail at once, within budget",
+          arguments: 0..<regexProvedImpossible.count)
+    func regexProvedImpossibleIsCheap(_ index: Int) throws {
+        let (pattern, subject) = MatchingLimitsTests.regexProvedImpossible[index]
+        let (result, budget) = MatchingLimitsTests.regexFind(pattern, subject, steps: 2_000_000)
+        #expect(try result.get() == nil)
+        #expect(budget.remaining > 2_000_000 - 20_000)
     }
 
     @Test("(a+)+$ still answers correctly on a short subject within budget")
@@ -137,7 +158,7 @@ struct MatchingLimitsTests {
         let ab = Array(String(repeating: "ab", count: 500_000).utf8) + [0x63]
         let (alternation, _) = MatchingLimitsTests.regexFind("^(?:a|b)*c", ab, steps: big)
         #expect(try alternation.get()?.range == 0..<ab.count)
-        let (behind, _) = MatchingLimitsTests.regexFind("(?<=a+)c", Array(String(repeating: "a", count: 1_000_000).utf8) + [0x63], steps: big)
+        let (behind, _) = MatchingLimitsTests.regexFind("(?<=aaa)c", Array(String(repeating: "a", count: 1_000_000).utf8) + [0x63], steps: big)
         #expect(try behind.get()?.range == 1_000_000..<1_000_001)
     }
 
@@ -200,9 +221,9 @@ struct MatchingLimitsTests {
         #expect(luaCost > 1_000 && luaCost < 20_000, "Lua gmatch cost \(luaCost) steps")
 
         var regexBudget = MatchBudget(steps: 1_000_000)
-        let regex = try SluiceLua.Regex("\\$\\d{1,3}(?:,\\d{3})*(?:\\.\\d+)?(?:\\s+(?:billion|million))?")
+        let regex = try PCRE2Pattern("\\$\\d{1,3}(?:,\\d{3})*(?:\\.\\d+)?(?:\\s+(?:billion|million))?")
         let found = try MatchingLimitsTests.article.withUnsafeBufferPointer { s throws(MatchError) in
-            try regex.allMatches(in: s, budget: &regexBudget)
+            try regex.allMatches(in: s, budget: &regexBudget, workspace: PCRE2Workspace())
         }
         #expect(found.count == 3)
         let regexCost = 1_000_000 - regexBudget.remaining

@@ -255,11 +255,20 @@ struct RegexFunctionTests {
         #expect(try evaluate(#"sluice.re.split("aXbxc", "x", "i")"#) == ["a", "b", "c"])
     }
 
-    @Test("a bad regex fails the record with the problem and its offset")
+    @Test("a bad regex fails the record with PCRE2's reason and its offset, at the script's line")
     func badRegex() throws {
         let f = try ScriptFixture(#"function process(r) return { m = sluice.re.match("x", r.re) } end"#)
-        #expect(f.failure(["re": "(ab"])?.message.hasPrefix("rule.lua:1: bad regex '(ab': ") == true)
-        #expect(f.failure(["re": "*a"])?.message.contains("bad regex '*a': nothing to repeat") == true)
+        #expect(f.failure(["re": "(ab"])?.message == "rule.lua:1: bad regex '(ab': missing closing parenthesis at offset 3")
+        #expect(f.failure(["re": "*a"])?.message
+                == "rule.lua:1: bad regex '*a': quantifier does not follow a repeatable item at offset 0")
         #expect(f.output(["re": "x"]) == ["m": "x"])
+    }
+
+    @Test("scripts and POSIX classes from a rule: \\p{Han}, \\p{Cyrillic}, [[:alpha:]], named groups")
+    func unicodeScripts() throws {
+        #expect(try evaluate(#"sluice.re.match("Beijing 北京 Москва", [[\p{Han}+]])"#) == "北京")
+        #expect(try evaluate(#"sluice.re.match("Beijing 北京 Москва", [[\p{Cyrillic}+]])"#) == "Москва")
+        #expect(try evaluate(#"{ sluice.re.gsub("a1b2é3", "[[:alpha:]]", "_") }"#) == ["_1_2_3", 3])
+        #expect(try evaluate(#"sluice.re.exec("会议 in 上海", [[(?<city>\p{Han}+)$]]).city"#) == "上海")
     }
 }
