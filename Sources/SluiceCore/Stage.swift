@@ -88,7 +88,7 @@ public protocol Sink: Sendable {
     /// none): `validate` checks that it can be written.
     var outputFile: String? { get }
 
-/// Whether this sink rebuilds its output from scratch on every run (the sqlite sink's
+    /// Whether this sink rebuilds its output from scratch on every run (the sqlite sink's
     /// `mode: replace`): then every run of the pipeline must read all of its input, so the
     /// command line makes each run a full one. Default false.
     var rebuildsEachRun: Bool { get }
