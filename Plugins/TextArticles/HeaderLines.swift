@@ -268,6 +268,29 @@ struct LineClassifier: Sendable {
         return [.authors(names)] + facts
     }
 
+    /// The alphabets of ``ArticleVocabulary/bareBylineLetters``.
+    static let bareBylineAlphabets = ArticleVocabulary.builtIn.compactMap(\.bareBylineLetters)
+
+    /// A byline without a label, right after the title: one or more names (`Иван Петров`,
+    /// `Иван Петров и Анна Смирнова`) of two or three capitalised words in an alphabet whose
+    /// outlets write bylines so, and nothing else on the line.
+    func bareByline(_ text: String) -> [String]? {
+        guard text.scalarCount <= 80, !Self.bareBylineAlphabets.isEmpty,
+              text.unicodeScalars.allSatisfy({ $0 == " " || $0 == "-" || $0 == "," || $0.properties.isAlphabetic }),
+              let names = Self.names(text, requireCapitals: true), !names.isEmpty else { return nil }
+        for name in names {
+            let words = name.split(separator: " ")
+            guard (2...3).contains(words.count) else { return nil }
+            for w in words {
+                guard let first = w.unicodeScalars.first, first.properties.isUppercase,
+                      w.unicodeScalars.dropFirst().allSatisfy({ $0 == "-" || $0.properties.isLowercase }),
+                      w.unicodeScalars.allSatisfy({ c in c == "-" || Self.bareBylineAlphabets.contains { $0.contains(c.value) } })
+                else { return nil }
+            }
+        }
+        return names
+    }
+
     // MARK: Names
 
     /// Roles and outlets, of every language.
@@ -380,6 +403,8 @@ struct LineClassifier: Sendable {
     /// Which bytes start a credit label (a table: this test runs on every byte of the body).
     static let labelInitials: [Bool] = (0..<256).map { b in creditLabels.contains { $0.utf8.first == UInt8(b) } }
     static let agencies = ArticleVocabulary.merged(\.agencies)
+    /// The agencies of every table as written, longest first (`新华社` at a dateline's start).
+    static let agencyNames = agencies.sorted { $0.unicodeScalars.count > $1.unicodeScalars.count }
 
     /// A photo caption: `TEXT Photo: CREDIT`, `TEXT (Photo: CREDIT)`, `TEXT (Photo by CREDIT)`,
     /// `TEXT Photograph: CREDIT` (The Guardian), `TEXT (AP Photo/NAME)`, `TEXT (Xinhua/NAME)`,
