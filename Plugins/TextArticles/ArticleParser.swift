@@ -582,15 +582,17 @@ struct ArticleParser: Sendable {
     /// one (`Berlin - …` could be a sentence).
     private func dateline(_ paragraph: String) -> (date: ParsedDate?, agency: String?)? {
         let head = String(paragraph.unicodeScalars.prefix(160))
-        var cut: Range<String.Index>?
+        // Byte searches: Foundation's `range(of:)` cost more than the rest of the dateline.
+        var cut: Range<Int>?
         for marker in Self.datelineMarkers {
-            if let r = head.range(of: marker), cut == nil || r.lowerBound < cut!.lowerBound { cut = r }
+            if let r = head.asciiRange(of: marker), cut == nil || r.lowerBound < cut!.lowerBound { cut = r }
         }
         guard let cut else { return nil }
-        var prefix = String(head[..<cut.lowerBound]).trimmed
+        var prefix = head.bytes(0..<cut.lowerBound).trimmed
+        let after = head.bytes(from: cut.upperBound)
         var agency: String?
-        if head[cut].hasSuffix("/"), let slash = head[cut.upperBound...].firstIndex(of: "/") {
-            agency = String(head[cut.upperBound..<slash]).trimmed  // `/ТАСС/`
+        if head.bytes(cut).hasSuffix("/"), let slash = after.firstIndex(of: "/") {
+            agency = String(after[..<slash]).trimmed  // `/ТАСС/`
         } else if prefix.hasSuffix(")"), let open = prefix.lastIndex(of: "(") {
             // `(Reuters)`, `(AFP)`, `(dpa)`: a known agency, or a short capitalised name (`(CNN)`).
             let inner = String(prefix[prefix.index(after: open)..<prefix.index(before: prefix.endIndex)]).trimmed
@@ -606,7 +608,6 @@ struct ArticleParser: Sendable {
         }
         if agency == nil {
             // `— РИА Новости.`: the agency after the dash, up to a full stop.
-            let after = head[cut.upperBound...]
             if let dot = after.firstIndex(of: "."), LineClassifier.agencies.contains(String(after[..<dot]).trimmed.lowercased()) {
                 agency = String(after[..<dot]).trimmed
             }

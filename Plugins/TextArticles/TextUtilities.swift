@@ -182,6 +182,27 @@ extension StringProtocol {
         }
     }
 
+    /// The text with every occurrence of `needle` replaced, left to right, found on the bytes
+    /// (Foundation's `replacingOccurrences` goes through NSString).
+    func replacingBytes(_ needle: String, with replacement: String) -> String {
+        guard var match = asciiRange(of: needle) else { return String(self) }
+        let rep = Array(replacement.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count + 8)
+        withBytes { b in
+            var start = 0
+            while true {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<match.lowerBound]))
+                out.append(contentsOf: rep)
+                start = match.upperBound
+                guard let next = asciiRange(of: needle, from: start) else { break }
+                match = next
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start...]))
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Whether the text contains the ASCII `needle`.
     func containsASCII(_ needle: String) -> Bool { asciiRange(of: needle) != nil }
 

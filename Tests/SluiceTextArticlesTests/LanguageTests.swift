@@ -34,6 +34,23 @@ struct LanguageTests {
         #expect(LanguageDetector.detect(text) == "zh")
     }
 
+    @Test("Chinese text is named from its script without CLD2; Japanese and Korean are not taken for Chinese")
+    func chineseByScript() {
+        #expect(LanguageDetector.isChinese("中国外交部长王毅19日在比什凯克会见吉尔吉斯斯坦总统扎帕罗夫，双方同意深化合作。"))
+        #expect(!LanguageDetector.isChinese("日本の外務大臣は東京で中国の外交部長と会談した。両国は協力を深めることで合意した。"))
+        #expect(!LanguageDetector.isChinese("한국 외교부 장관은 서울에서 중국 외교부장과 회담했다. 양국은 협력을 강화하기로 했다."))
+        #expect(!LanguageDetector.isChinese("China and Kyrgyzstan 中国 signed an agreement on the railway line on Thursday."))
+        #expect(LanguageDetector.detect("日本の外務大臣は東京で中国の外交部長と会談した。両国は協力を深めることで合意した。") == "ja")
+    }
+
+    @Test("replacingBytes replaces every occurrence left to right, in any script, and leaves text without one alone")
+    func replacingBytes() {
+        #expect("A and B and C".replacingBytes(" and ", with: ", ") == "A, B, C")
+        #expect("张三、李四、王五".replacingBytes("、", with: ", ") == "张三, 李四, 王五")
+        #expect("Jane Doe".replacingBytes(" and ", with: ", ") == "Jane Doe")
+        #expect("aaa".replacingBytes("aa", with: "b") == "ba")
+    }
+
     @Test("each CJK character is a word; other runs in a word count once; text without CJK counts as before")
     func cjkWordCount() {
         #expect("2025年11月20日".articleWordCount == 6)

@@ -201,8 +201,11 @@ public struct DateParser: Sendable {
     /// The first date in `text`, or `nil` when there is none. A zone named before the date
     /// (`北京时间2025年11月20日22时10分`) applies to its time.
     public func parse(_ text: String) -> ParsedDate? {
-        let tokens = DateTokenizer.tokens(text)
         let reference = effectiveReference
+        // Most lines an article parser asks about hold no date: one pass over the bytes says so
+        // before any token is made.
+        guard Self.mayHoldDate(text, relative: reference != nil) else { return nil }
+        let tokens = DateTokenizer.tokens(text)
         var i = 0
         while i < tokens.count {
             if tokens[i].kind != .symbol {
@@ -227,6 +230,63 @@ public struct DateParser: Sendable {
         }
         return nil
     }
+
+    /// Whether `text` can hold a date: it has a digit (ASCII or full-width), CJK characters
+    /// (Chinese numerals, `昨天`), or — when relative days are read — a word starting like one
+    /// of the tables' relative days (`yes…`, `вче…`). `false` means certainly no date.
+    static func mayHoldDate(_ text: String, relative: Bool) -> Bool {
+        var copy = text
+        return copy.withUTF8 { b in
+            let n = b.count
+            var i = 0
+            var wordStart = true
+            while i < n {
+                let c = b[i]
+                if c >= 0x30 && c <= 0x39 { return true }
+                if c >= 0xE3 && c <= 0xEF { return true }
+                let letter = c >= 0x80 || (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A
+                if letter && wordStart && relative && relativeStarts.contains(wordKey(b, i)) { return true }
+                wordStart = !letter
+                i += 1
+                while i < n, b[i] & 0xC0 == 0x80 { i += 1 }  // the rest of a multi-byte letter
+            }
+            return false
+        }
+    }
+
+    /// The first three letters of a word at byte `i`, lower-cased (ASCII and Cyrillic), packed.
+    private static func wordKey(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> UInt64 {
+        var key: UInt64 = 0
+        var i = start
+        for _ in 0..<3 {
+            guard i < b.count else { break }
+            var v: UInt32
+            let c = b[i]
+            if c < 0x80 {
+                v = UInt32(c)
+                if v >= 0x41 && v <= 0x5A { v += 0x20 }
+                i += 1
+            } else if c >= 0xC0 && c < 0xE0 && i + 1 < b.count {
+                v = UInt32(c & 0x1F) << 6 | UInt32(b[i + 1] & 0x3F)
+                if v >= 0x410 && v <= 0x42F { v += 0x20 } else if v == 0x401 { v = 0x451 }
+                i += 2
+            } else {
+                break
+            }
+            key = key << 21 | UInt64(v)
+        }
+        return key
+    }
+
+    private static func wordKey(_ word: String) -> UInt64 {
+        var copy = word
+        return copy.withUTF8 { wordKey($0, 0) }
+    }
+
+    /// ``wordKey(_:_:)`` of every relative day of the tables.
+    private static let relativeStarts: Set<UInt64> = Set(DateVocabulary.builtIn.flatMap { v in
+        v.relativeDays.keys.map { wordKey($0.lowercased()) }
+    })
 
     // MARK: - Matching
 
