@@ -189,16 +189,22 @@ struct ArticleParser: Sendable {
     /// The lines of a text (split at `\n`), found on its UTF-8 bytes: `split` on `Character`s
     /// walks grapheme clusters and took 15 % of the parse time.
     static func lines(_ text: String) -> [Substring] {
+        // The line feeds' offsets from a loop over the bytes (walking `String.Index`es byte by
+        // byte took 5 % of the source's instructions), then one index step per line.
+        var breaks: [Int] = []
+        text.withBytes { b in
+            for k in 0..<b.count where b[k] == 0x0A { breaks.append(k) }
+        }
         var result: [Substring] = []
+        result.reserveCapacity(breaks.count + 1)
         let utf8 = text.utf8
         var start = utf8.startIndex
-        var i = start
-        while i != utf8.endIndex {
-            if utf8[i] == 0x0A {
-                result.append(text[start..<i])
-                start = utf8.index(after: i)
-            }
-            i = utf8.index(after: i)
+        var startOffset = 0
+        for offset in breaks {
+            let end = utf8.index(start, offsetBy: offset - startOffset)
+            result.append(text[start..<end])
+            start = utf8.index(after: end)
+            startOffset = offset + 1
         }
         result.append(text[start..<utf8.endIndex])
         return result
