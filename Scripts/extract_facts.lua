@@ -295,6 +295,7 @@ local config = {
 }
 
 local GAZ = {}          -- the gazetteer as a word trie: first word -> node (see build_gazetteer)
+local GAZ_KIND = {}     -- canonical place name -> its kind ("country", "city", ...)
 local gazetteer_loaded  -- module name GAZ was built from
 
 local function build_gazetteer(module_name)
@@ -333,6 +334,7 @@ local function build_gazetteer(module_name)
       end
       local canonical = entry[1]
       local kind = class == "places" and (entry.kind or "place") or nil
+      if kind then GAZ_KIND[canonical] = kind end
       for j = 1, #entry do add(entry[j], canonical, class, kind) end
       if type(entry.adj) == "string" then
         for adj in gmatch(entry.adj, "[^,]+") do
@@ -1237,6 +1239,14 @@ end
 --                 `dollar` option)
 --   percents      words after a number that make it a percentage
 --   titles        title phrases before a name; names are read by name_rule
+--   months        month names (as written in a date, lower case) -> month number
+--   places        names -> the gazetteer's canonical name (a country goes to `countries` too);
+--                 Russian names are stems: `Кита` finds Китай, Китая, Китаю
+--   orgs          names -> the canonical name (the gazetteer's where it has one, else the name
+--                 in its own language)
+--   org_heads     words that start an organisation's name, read with the lower-case words after
+--                 them: `Министерство иностранных дел` (any case of the head gives its first form)
+--   say           verbs that attribute a quotation («…», „…“, 「…」) in the same paragraph
 local FOREIGN = {
   { lang = "zh", number_style = "point",
     scales = { ["万亿"] = 12, ["萬億"] = 12, ["千亿"] = 11, ["千億"] = 11, ["亿"] = 8, ["億"] = 8,
@@ -1251,7 +1261,20 @@ local FOREIGN = {
     name_rule = "cjk",
     titles = { "外交部发言人", "外交部發言人", "外交部长", "外交部長", "国家主席", "國家主席", "国务院总理",
                "國務院總理", "总统", "總統", "总理", "總理", "外长", "外長", "大使", "发言人", "發言人",
-               "部长", "部長", "主席" } },
+               "部长", "部長", "主席" },
+    places = { ["中国"] = "China", ["中國"] = "China", ["吉尔吉斯斯坦"] = "Kyrgyzstan", ["吉爾吉斯"] = "Kyrgyzstan",
+               ["乌兹别克斯坦"] = "Uzbekistan", ["烏茲別克"] = "Uzbekistan", ["哈萨克斯坦"] = "Kazakhstan",
+               ["俄罗斯"] = "Russia", ["俄羅斯"] = "Russia", ["美国"] = "United States", ["美國"] = "United States",
+               ["法国"] = "France", ["法國"] = "France", ["德国"] = "Germany", ["德國"] = "Germany",
+               ["西班牙"] = "Spain", ["日本"] = "Japan", ["北京"] = "Beijing", ["比什凯克"] = "Bishkek",
+               ["莫斯科"] = "Moscow", ["巴黎"] = "Paris", ["柏林"] = "Berlin", ["马德里"] = "Madrid",
+               ["中亚"] = "Central Asia", ["中亞"] = "Central Asia" },
+    orgs = { ["外交部"] = "外交部", ["商务部"] = "商务部", ["商務部"] = "商務部", ["国务院"] = "国务院",
+             ["國務院"] = "國務院", ["海关总署"] = "海关总署", ["中国人民银行"] = "People's Bank of China",
+             ["联合国"] = "United Nations", ["聯合國"] = "United Nations",
+             ["上海合作组织"] = "Shanghai Cooperation Organization", ["上合组织"] = "Shanghai Cooperation Organization",
+             ["新华社"] = "Xinhua", ["新華社"] = "Xinhua", ["欧盟"] = "European Union", ["歐盟"] = "European Union" },
+    say = { "表示", "说", "說", "指出", "强调", "強調", "称", "稱" } },
   { lang = "ru", number_style = "comma",
     scales = { ["трлн"] = 12, ["триллиона"] = 12, ["триллионов"] = 12, ["млрд"] = 9, ["миллиард"] = 9,
                ["миллиарда"] = 9, ["миллиардов"] = 9, ["млн"] = 6, ["миллион"] = 6, ["миллиона"] = 6,
@@ -1267,28 +1290,80 @@ local FOREIGN = {
     skip_after_title = { "КНР", "США", "РФ", "России", "Китая", "Киргизии", "Кыргызстана", "Казахстана",
                          "Узбекистана", "Франции", "Германии", "Испании" },
     titles = { "министр иностранных дел", "глава МИД", "официальный представитель МИД", "президент",
-               "премьер-министр", "председатель КНР", "посол", "министр" } },
+               "премьер-министр", "председатель КНР", "посол", "министр" },
+    months = { ["января"] = 1, ["февраля"] = 2, ["марта"] = 3, ["апреля"] = 4, ["мая"] = 5, ["июня"] = 6,
+               ["июля"] = 7, ["августа"] = 8, ["сентября"] = 9, ["октября"] = 10, ["ноября"] = 11,
+               ["декабря"] = 12 },
+    places = { ["Кита"] = "China", ["КНР"] = "China", ["Киргиз"] = "Kyrgyzstan", ["Кыргызст"] = "Kyrgyzstan",
+               ["Узбекист"] = "Uzbekistan", ["Казахст"] = "Kazakhstan", ["Росси"] = "Russia", ["РФ"] = "Russia",
+               ["США"] = "United States", ["Франци"] = "France", ["Германи"] = "Germany", ["Испани"] = "Spain",
+               ["Пекин"] = "Beijing", ["Бишкек"] = "Bishkek", ["Москв"] = "Moscow" },
+    orgs = { ["МИД"] = "МИД", ["ООН"] = "United Nations", ["ШОС"] = "Shanghai Cooperation Organization",
+             ["Евросоюз"] = "European Union", ["ЕС"] = "European Union", ["РИА Новости"] = "РИА Новости",
+             ["ТАСС"] = "ТАСС", ["Интерфакс"] = "Интерфакс", ["ИНТЕРФАКС"] = "Интерфакс",
+             ["Синьхуа"] = "Xinhua" },
+    org_heads = { ["Министерство"] = "Министерство", ["Министерства"] = "Министерство",
+                  ["Министерству"] = "Министерство", ["Министерством"] = "Министерство",
+                  ["Министерстве"] = "Министерство", ["Правительство"] = "Правительство",
+                  ["Правительства"] = "Правительство" },
+    say = { "сказал", "сказала", "заявил", "заявила", "отметил", "отметила", "подчеркнул", "подчеркнула",
+            "сообщил", "сообщила", "говорится" } },
   { lang = "fr", number_style = "comma",
     scales = { ["milliards"] = 9, ["milliard"] = 9, ["millions"] = 6, ["million"] = 6, ["Mds"] = 9, ["Md"] = 9 },
     joins = { "de ", "d'", "d’" },
     currencies = { ["dollars américains"] = "USD", ["dollars"] = "DOLLAR", ["dollar"] = "DOLLAR",
                    ["euros"] = "EUR", ["euro"] = "EUR", ["yuans"] = "CNY", ["roubles"] = "RUB",
                    ["€"] = "EUR", ["$"] = "DOLLAR" },
-    percents = { "pour cent", "%" } },
+    percents = { "pour cent", "%" },
+    months = { ["janvier"] = 1, ["février"] = 2, ["mars"] = 3, ["avril"] = 4, ["mai"] = 5, ["juin"] = 6,
+               ["juillet"] = 7, ["août"] = 8, ["septembre"] = 9, ["octobre"] = 10, ["novembre"] = 11,
+               ["décembre"] = 12 },
+    places = { ["Chine"] = "China", ["Kirghizistan"] = "Kyrgyzstan", ["Ouzbékistan"] = "Uzbekistan",
+               ["Russie"] = "Russia", ["Allemagne"] = "Germany", ["Espagne"] = "Spain", ["États-Unis"] = "United States",
+               ["Pékin"] = "Beijing", ["Bichkek"] = "Bishkek", ["Moscou"] = "Moscow", ["Asie centrale"] = "Central Asia" },
+    orgs = { ["ministère des Affaires étrangères"] = "ministère des Affaires étrangères",
+             ["Ministère des Affaires étrangères"] = "ministère des Affaires étrangères",
+             ["Organisation de coopération de Shanghai"] = "Shanghai Cooperation Organization",
+             ["ONU"] = "United Nations", ["Nations unies"] = "United Nations", ["Union européenne"] = "European Union" },
+    say = { "a déclaré", "a dit", "a affirmé", "a souligné", "a indiqué", "a estimé", "selon" },
+    markers = { " le ", " les ", " des ", " et " } },
   { lang = "de", number_style = "comma",
     scales = { ["Billionen"] = 12, ["Billion"] = 12, ["Milliarden"] = 9, ["Milliarde"] = 9, ["Mrd."] = 9,
                ["Mrd"] = 9, ["Millionen"] = 6, ["Million"] = 6, ["Mio."] = 6, ["Mio"] = 6 },
     joins = {},
     currencies = { ["US-Dollar"] = "USD", ["Dollar"] = "DOLLAR", ["Euro"] = "EUR", ["Yuan"] = "CNY",
                    ["Rubel"] = "RUB", ["Franken"] = "CHF", ["€"] = "EUR", ["$"] = "DOLLAR" },
-    percents = { "Prozent", "%" } },
+    percents = { "Prozent", "%" },
+    months = { ["januar"] = 1, ["februar"] = 2, ["märz"] = 3, ["april"] = 4, ["mai"] = 5, ["juni"] = 6,
+               ["juli"] = 7, ["august"] = 8, ["september"] = 9, ["oktober"] = 10, ["november"] = 11,
+               ["dezember"] = 12 },
+    places = { ["Kirgistan"] = "Kyrgyzstan", ["Kirgisistan"] = "Kyrgyzstan", ["Usbekistan"] = "Uzbekistan",
+               ["Russland"] = "Russia", ["Deutschland"] = "Germany", ["Frankreich"] = "France", ["Spanien"] = "Spain",
+               ["Peking"] = "Beijing", ["Bischkek"] = "Bishkek", ["Moskau"] = "Moscow", ["Zentralasien"] = "Central Asia" },
+    orgs = { ["Auswärtiges Amt"] = "Auswärtiges Amt", ["Auswärtige Amt"] = "Auswärtiges Amt", ["Außenministerium"] = "Außenministerium",
+             ["Vereinte Nationen"] = "United Nations", ["Vereinten Nationen"] = "United Nations",
+             ["UNO"] = "United Nations", ["Shanghaier Organisation für Zusammenarbeit"] = "Shanghai Cooperation Organization" },
+    say = { "sagte", "erklärte", "betonte", "teilte mit", "sagt" },
+    markers = { " und ", " der ", " die ", " das " } },
   { lang = "es", number_style = "comma",
     scales = { ["mil millones"] = 9, ["billones"] = 12, ["millones"] = 6, ["millón"] = 6 },
     joins = { "de " },
     currencies = { ["dólares estadounidenses"] = "USD", ["dólares"] = "DOLLAR", ["dólar"] = "DOLLAR",
                    ["euros"] = "EUR", ["euro"] = "EUR", ["yuanes"] = "CNY", ["rublos"] = "RUB",
                    ["€"] = "EUR", ["$"] = "DOLLAR" },
-    percents = { "por ciento", "%" } },
+    percents = { "por ciento", "%" },
+    months = { ["enero"] = 1, ["febrero"] = 2, ["marzo"] = 3, ["abril"] = 4, ["mayo"] = 5, ["junio"] = 6,
+               ["julio"] = 7, ["agosto"] = 8, ["septiembre"] = 9, ["octubre"] = 10, ["noviembre"] = 11,
+               ["diciembre"] = 12 },
+    places = { ["Kirguistán"] = "Kyrgyzstan", ["Uzbekistán"] = "Uzbekistan", ["Rusia"] = "Russia",
+               ["Alemania"] = "Germany", ["Francia"] = "France", ["España"] = "Spain", ["Estados Unidos"] = "United States",
+               ["Pekín"] = "Beijing", ["Biskek"] = "Bishkek", ["Moscú"] = "Moscow", ["Asia Central"] = "Central Asia" },
+    orgs = { ["Ministerio de Asuntos Exteriores"] = "Ministerio de Asuntos Exteriores",
+             ["Naciones Unidas"] = "United Nations", ["ONU"] = "United Nations",
+             ["Organización de Cooperación de Shanghái"] = "Shanghai Cooperation Organization",
+             ["Unión Europea"] = "European Union" },
+    say = { "dijo", "afirmó", "declaró", "señaló", "aseguró", "subrayó", "según" },
+    markers = { " el ", " los ", " las ", " y " } },
 }
 
 -- The tables as lists by first byte, longest word first, built once.
@@ -1326,6 +1401,18 @@ for _, L in ipairs(FOREIGN) do
   sort(t, function(a, b) return #a[1] > #b[1] end)
   L.title_list = t
   L.skip_set = set(L.skip_after_title or {})
+  -- places and organisations as one list, longest first
+  local names = {}
+  for w, c in pairs(L.places or {}) do names[#names + 1] = { w, c, "places", L.lang == "ru" } end
+  for w, c in pairs(L.orgs or {}) do names[#names + 1] = { w, c, "organizations", false } end
+  sort(names, function(a, b) if #a[1] ~= #b[1] then return #a[1] > #b[1] end return a[1] < b[1] end)
+  L.name_list = names
+  L.say = L.say or {}
+end
+local FOREIGN_BY_LANG, FOREIGN_MONTHS = {}, {}
+for _, L in ipairs(FOREIGN) do
+  FOREIGN_BY_LANG[L.lang] = L
+  for w, m in pairs(L.months or {}) do FOREIGN_MONTHS[w] = m end
 end
 
 -- A number in a language's style at s: int digits, fraction digits, position after it.
@@ -1430,6 +1517,170 @@ local function foreign_number_at(text, s)
   return nil
 end
 
+-- A date written in another language at s: `20 ноября 2025 г.`, `1er décembre 2025`,
+-- `20. November 2025`, `5 de febrero de 2025`, `2025年11月20日`; without a year (`20 ноября`,
+-- `11月20日`) the year nearest the publication date. Returns the last byte read, or nil.
+local function foreign_date_at(text, s)
+  local y, m, d, q = match(text, "^(%d%d%d%d)年(%d%d?)月(%d%d?)[日号]()", s)
+  if y then
+    y = tonumber(y)
+    if valid_year(y) then add_date(s, y, tonumber(m), tonumber(d)) end
+    return q - 1
+  end
+  m, d, q = match(text, "^(%d%d?)月(%d%d?)[日号]()", s)
+  if m and not match(sub(text, max(1, s - 3), s - 1), "^年$") then
+    m, d = tonumber(m), tonumber(d)
+    add_date(s, infer_year(m, d, S.pub), m, d)
+    return q - 1
+  end
+  local day, p = match(text, "^(%d%d?)()", s)
+  if not day or is_digit(byte(text, p)) then return nil end
+  p = match(text, "^%.? ()", p) or match(text, "^er ()", p)
+  if not p then return nil end
+  p = match(text, "^de ()", p) or p
+  local w, p2 = match(text, "^([^%s%d%p]+)()", p)
+  local month = w and FOREIGN_MONTHS[lower(w)]
+  if not month then return nil end
+  local last = p2 - 1
+  local yq = match(text, "^ de ()", p2) or match(text, "^,? ()", p2)
+  local year, p3 = nil, nil
+  if yq then year, p3 = match(text, "^(%d%d%d%d)()", yq) end
+  day = tonumber(day)
+  if year and not is_digit(byte(text, p3)) and valid_year(tonumber(year)) then
+    add_date(s, tonumber(year), month, day)
+    return p3 - 1
+  end
+  add_date(s, infer_year(month, day, S.pub), month, day)
+  return last
+end
+
+-- Whether the character before position a is a letter (a name found inside a word is not one).
+local function letter_before(text, a)
+  local k = a - 1
+  local b = byte(text, k)
+  if not b then return false end
+  if b < 128 then return is_word_byte(b) end
+  while b and b >= 128 and b <= 191 do k = k - 1; b = byte(text, k) end
+  return b ~= nil and b >= 195 and b <= 223
+end
+
+-- Places and organisations named in another language (`Киргизии` -> Kyrgyzstan, `外交部`,
+-- `Министерство иностранных дел КНР`), in order of mention, after the gazetteer's.
+local function scan_foreign_names(text, langs)
+  local hits = {}
+  for _, L in ipairs(langs) do
+    local cjk = L.name_rule == "cjk"
+    for _, e in ipairs(L.name_list) do
+      local from = 1
+      while true do
+        local a, b = find(text, e[1], from, true)
+        if not a then break end
+        from = b + 1
+        if cjk or (not letter_before(text, a) and (e[4] or not is_word_byte(byte(text, b + 1)))) then
+          hits[#hits + 1] = { a, b, e[2], e[3] }
+        end
+      end
+    end
+    for head, form in pairs(L.org_heads or {}) do
+      local from = 1
+      while true do
+        local a, b = find(text, head, from, true)
+        if not a then break end
+        from = b + 1
+        if not letter_before(text, a) and not is_word_byte(byte(text, b + 1)) then
+          -- the lower-case words after the head (Cyrillic а–п D0 B0–BF, р–я D1 80–8F), then a
+          -- country written after them
+          local words, q = {}, b + 1
+          while #words < 4 do
+            local w, we = match(text, "^ ([\208\209][\128-\191][\208\209\128-\191%-]*)()", q)
+            if not w then break end
+            local b1, b2 = byte(w, 1, 2)
+            if not ((b1 == 208 and b2 >= 176) or (b1 == 209 and b2 <= 143) or (b1 == 209 and b2 == 145)) then break end
+            words[#words + 1] = w
+            q = we
+          end
+          local w, we = match(text, "^ ([%w\128-\255]+)()", q)
+          if w and L.skip_set[w] and #words > 0 then words[#words + 1] = w; q = we end
+          if #words > 0 then hits[#hits + 1] = { a, q - 1, form .. " " .. concat(words, " "), "organizations" } end
+        end
+      end
+    end
+  end
+  sort(hits, function(x, y) if x[1] ~= y[1] then return x[1] < y[1] end return x[2] > y[2] end)
+  local last = 0
+  for _, h in ipairs(hits) do
+    if h[1] > last then
+      last = h[2]
+      gazetteer_hit { canonical = h[3], class = h[4], kind = GAZ_KIND[h[3]] }
+    end
+  end
+end
+
+-- Quotations in the marks of other languages: «…», „…“, 「…」, 『…』, and “…” in Chinese.
+-- A quotation counts when its paragraph has a verb of saying of the language (`заявил`,
+-- `a déclaré`, `sagte`, `dijo`, `表示`) and it is a phrase (three words, or six CJK characters),
+-- not a name in quotation marks; the speaker is the nearest person named in the same
+-- paragraph (before the quotation first), or null.
+local QUOTE_MARKS = { { "\194\171", "\194\187" }, { "\226\128\158", "\226\128\156" },
+  { "\227\128\140", "\227\128\141" }, { "\227\128\142", "\227\128\143" } }
+local CJK_QUOTES = { "\226\128\156", "\226\128\157" }
+local function scan_foreign_quotes(text, langs)
+  local marks = QUOTE_MARKS
+  for _, L in ipairs(langs) do
+    if L.lang == "zh" then marks = { QUOTE_MARKS[1], QUOTE_MARKS[3], QUOTE_MARKS[4], CJK_QUOTES } end
+  end
+  local found = {}
+  for _, pair in ipairs(marks) do
+    local open, close = pair[1], pair[2]
+    local a = find(text, open, 1, true)
+    while a do
+      local c = find(text, close, a + #open, true)
+      if not c then break end
+      local nl = find(text, "\n", a, true)
+      if not nl or nl > c then
+        found[#found + 1] = { a, sub(text, a + #open, c - 1), c + #close }
+        a = find(text, open, c + #close, true)
+      else
+        a = find(text, open, nl, true)
+      end
+    end
+  end
+  sort(found, function(x, y) return x[1] < y[1] end)
+  local NULL = sluice and sluice.null
+  local seen = {}
+  for _, q in ipairs(S.quotes) do seen[q.text] = true end
+  for _, f in ipairs(found) do
+    local a, content, e = f[1], trim(f[2]), f[3]
+    local _, spaces = content:gsub(" ", "")
+    local phrase = spaces >= 2 or (#content >= 18 and not find(content, " ", 1, true) and byte(content, 1) >= 228)
+    if phrase and not seen[content] then
+      local ps = 1
+      for k = a - 1, 1, -1 do if byte(text, k) == 10 then ps = k + 1; break end end
+      local pe = find(text, "\n", e, true) or #text + 1
+      local para = sub(text, ps, pe - 1)
+      local said = false
+      for _, L in ipairs(langs) do
+        for _, v in ipairs(L.say) do
+          if find(para, v, 1, true) then said = true; break end
+        end
+        if said then break end
+      end
+      if said then
+        local best, best_d
+        for _, m in ipairs(S.mentions) do
+          local mp = m[1]
+          if mp >= ps and mp < pe and (mp < a or mp >= e) then
+            local dist = mp < a and a - mp or (mp - e) + #para      -- before the quotation first
+            if not best or dist < best_d then best, best_d = m[2].name, dist end
+          end
+        end
+        seen[content] = true
+        S.quotes[#S.quotes + 1] = { text = content, speaker = best or NULL }
+      end
+    end
+  end
+end
+
 -- People after a title: `外交部发言人毛宁`, `министр иностранных дел КНР Ван И`.
 local CJK_NAME_STOPS = { "在", "表示", "说", "說", "会见", "會見", "同", "与", "與", "和", "于", "於", "的", "称",
   "稱", "指出", "强调", "強調", "举行", "舉行", "出席", "访问", "訪問", "将", "將", "也", "等", "今天", "日前",
@@ -1503,6 +1754,10 @@ local function number_at(text, s)
       if valid_year(y) then add_date(s, y, m, d) end
       return q - 1
     end
+  end
+  if S.langs then
+    local stop = foreign_date_at(text, s)
+    if stop then return stop end
   end
   do
     local stop = foreign_number_at(text, s)
@@ -1937,13 +2192,44 @@ local function as_array(list)
 end
 
 --- Extracts the facts of `text`; `pub` is { year, month, day } or nil. Returns a table of fields.
-local function extract(text, pub)
+local CJK_LEADS = { "\228", "\229", "\230", "\231", "\232", "\233" }
+local function extract(text, pub, language)
   S = new_state(text, pub)
+  -- The languages whose words are looked for: the record's `language` when it has one (from
+  -- text_articles), else Chinese when the text has CJK characters, Russian when it has Cyrillic,
+  -- and French, German or Spanish when one of the language's common short words is there
+  -- in its first 1,000 bytes (` le `, ` und `, ` el `: a few plain searches of a short prefix
+  -- instead of every name of the tables over the whole text).
+  local langs, sample = {}, nil
+  if type(language) == "string" then
+    if FOREIGN_BY_LANG[language] then langs[1] = FOREIGN_BY_LANG[language] end
+  else
+    for _, L in ipairs(FOREIGN) do
+      -- plain searches for lead bytes: a character class costs a matcher call per byte
+      if L.lang == "zh" then
+        for _, b in ipairs(CJK_LEADS) do
+          if find(text, b, 1, true) then langs[#langs + 1] = L; break end
+        end
+      elseif L.lang == "ru" then
+        if find(text, "\208", 1, true) or find(text, "\209", 1, true) then langs[#langs + 1] = L end
+      else
+        sample = sample or sub(text, 1, 1000)
+        for _, w in ipairs(L.markers) do
+          if find(sample, w, 1, true) then langs[#langs + 1] = L; break end
+        end
+      end
+    end
+  end
+  if #langs > 0 then S.langs = langs end
   local ex = config.extract
   scan_numbers(text)        -- first: the capitalised-word pass skips money expressions
   scan_capitalised(text)
   if S.foreign and ex.people then scan_foreign_people(text) end
+  if S.langs and (ex.places or ex.organizations or ex.countries) then
+    scan_foreign_names(text, langs)
+  end
   if ex.quotes then scan_quotes(text) end
+  if S.langs and ex.quotes then scan_foreign_quotes(text, langs) end
   local st = S
   S = nil
   local out = {}
@@ -1981,7 +2267,7 @@ end
 --- Called once per record: adds the fact fields to the record and returns it.
 function process(record, emit)
   if gazetteer_loaded ~= config.gazetteer then build_gazetteer(config.gazetteer) end
-  local facts = extract(gather_text(record), published_of(record))
+  local facts = extract(gather_text(record), published_of(record), record.language)
   local prefix = config.prefix
   -- In ALL_FIELDS order, not pairs() order: Lua randomises table traversal per process, and
   -- the output's key order (JSON keys, new SQLite columns) must not change from run to run.

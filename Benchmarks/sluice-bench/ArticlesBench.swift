@@ -11,6 +11,9 @@ import SluiceTextArticles
 enum ArticlesBench {
     /// 10,000 unless `SLUICE_BENCH_ARTICLES` says otherwise (for profiling).
     static let articleCount = ProcessInfo.processInfo.environment["SLUICE_BENCH_ARTICLES"].flatMap { Int($0) } ?? 10_000
+    /// `SLUICE_BENCH_SOURCE_ONLY=1`: only the source alone (for a profile under callgrind:
+    /// `valgrind --tool=callgrind --toggle-collect='*TextArticlesSourceV3run*' …`).
+    static let sourceOnly = ProcessInfo.processInfo.environment["SLUICE_BENCH_SOURCE_ONLY"] == "1"
 
     static func run() throws {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sluice-articles-bench-\(getpid())")
@@ -40,6 +43,7 @@ enum ArticlesBench {
         try source.run(context)
         let alone = Date().timeIntervalSince(start)
         report("source alone (1 thread)", records: counter.value, dead: letters.letters.count, seconds: alone, megabytes: megabytes)
+        if sourceOnly { return }
 
         // 2. A pipeline from a config: text_articles → a counting sink.
         var registry = StageRegistry(plugins: [TextArticlesPlugin.self])

@@ -50,6 +50,10 @@ struct ArticleVocabulary: Sendable {
     var sections: Set<String> = []
     /// The end of an agency dateline in scripts without spaces: `新华社比什凯克11月20日电`.
     var datelineEnds: [String] = []
+    /// The alphabet of names that make a byline without a label when they stand alone on a
+    /// line right after the title (`Иван Петров`): outlets in that language lay bylines out so.
+    /// `nil` where such a line could as well be a standfirst or a subheading.
+    var bareBylineLetters: ClosedRange<UInt32>?
 
     /// English, Chinese (simplified and traditional), Russian, French, German and Spanish.
     static let builtIn: [ArticleVocabulary] = [english, chinese, russian, french, german, spanish]
@@ -187,7 +191,8 @@ struct ArticleVocabulary: Sendable {
         parenthesizedCreditLabels: ["фото:", "фото ", "фото/"],
         agencies: ["риа новости", "тасс", "интерфакс", "sputnik", "спутник", "ria novosti", "kabar", "кабар",
                    "24.kg", "акипресс", "akipress"],
-        sections: ["политика", "в мире", "экономика", "общество", "происшествия", "мир", "россия"])
+        sections: ["политика", "в мире", "экономика", "общество", "происшествия", "мир", "россия"],
+        bareBylineLetters: 0x0400...0x04FF)
 
     static let french = ArticleVocabulary(
         language: "fr",

@@ -68,9 +68,13 @@ enum MarkdownCleaner {
 
     /// The text after a list marker, or `nil` when the line is not a list item.
     static func bulletRest(_ t: String, markdown: Bool) -> String? {
+        // Most lines start with a letter: one byte decides (the marker sets were built, and the
+        // first scalars copied into an array, for every line).
+        guard let b = t.utf8.first, b == 0x2D || b == 0x2A || b == 0x2B || b >= 0xC2 || (markdown && b >= 0x30 && b <= 0x39)
+        else { return nil }
         let scalars = Array(t.unicodeScalars.prefix(6))
         guard scalars.count >= 2 else { return nil }
-        let markers: Set<Unicode.Scalar> = markdown ? ["-", "*", "+", "•", "·", "▪", "◦"] : ["-", "*", "•", "·", "▪", "◦"]
+        let markers = markdown ? markdownBullets : plainBullets
         if markers.contains(scalars[0]), scalars[1] == " " { return String(t.unicodeScalars.dropFirst(2)).trimmed }
         // `1. ` or `1) ` in Markdown only: in plain text a paragraph may start with a number.
         if markdown {
@@ -82,6 +86,9 @@ enum MarkdownCleaner {
         }
         return nil
     }
+
+    private static let markdownBullets: Set<Unicode.Scalar> = ["-", "*", "+", "•", "·", "▪", "◦"]
+    private static let plainBullets: Set<Unicode.Scalar> = ["-", "*", "•", "·", "▪", "◦"]
 
     /// `![alt](url "title")` filling the whole line → `alt`.
     static func imageAlt(_ t: String) -> String? {

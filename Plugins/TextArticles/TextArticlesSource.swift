@@ -100,6 +100,8 @@ public struct TextArticlesSource: Source {
                    doc: "zone for dates written without one: +08:00, UTC, EST or Asia/Shanghai (default: none, times stay local)"),
         OptionSpec("max_bytes", .size, default: .int(16 << 20),
                    doc: "larger files go to dead letters instead of being read"),
+        OptionSpec("reference_date", .string,
+                   doc: "YYYY-MM-DD: the day 'yesterday' and dates without a year are read against when an article gives no full date of its own"),
     ]
 
     /// The file, folder or glob to read.
@@ -110,14 +112,18 @@ public struct TextArticlesSource: Source {
     public var timeZone: TimeZoneSpec?
     /// The largest file read, in bytes.
     public var maxBytes: Int
+    /// The day relative dates and dates without a year are read against when an article has
+    /// no full date of its own.
+    public var referenceDate: CivilDay?
 
     /// Creates the source directly (tests, tools).
     public init(path: String, extensions: [String] = ["txt", "md"], timeZone: TimeZoneSpec? = nil,
-                maxBytes: Int = 16 << 20) {
+                maxBytes: Int = 16 << 20, referenceDate: CivilDay? = nil) {
         self.path = path
         self.extensions = extensions
         self.timeZone = timeZone
         self.maxBytes = maxBytes
+        self.referenceDate = referenceDate
     }
 
     /// Creates the source from validated options; an unknown `timezone` or a `max_bytes` below
@@ -134,8 +140,15 @@ public struct TextArticlesSource: Source {
         }
         let maxBytes = options.int("max_bytes") ?? 16 << 20
         guard maxBytes >= 1 else { throw options.error("max_bytes", "option 'max_bytes' must be at least 1 byte") }
+        var reference: CivilDay?
+        if let text = options.string("reference_date") {
+            guard let day = CivilDay(iso: text) else {
+                throw options.error("reference_date", "option 'reference_date': '\(text)' is not a date; write YYYY-MM-DD")
+            }
+            reference = day
+        }
         self.init(path: path, extensions: options.strings("extensions") ?? ["txt", "md"], timeZone: zone,
-                  maxBytes: maxBytes)
+                  maxBytes: maxBytes, referenceDate: reference)
     }
 
     /// The files read: a sink may not write one of them.
@@ -155,7 +168,8 @@ public struct TextArticlesSource: Source {
             throw StageError(stage: context.name, message: "path '\(path)' matches no files\(kinds)")
         }
         context.announceInputs(files)   // progress: files and bytes of total
-        let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone)), maxBytes: maxBytes)
+        let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone), reference: referenceDate),
+                                   maxBytes: maxBytes)
         var batch: [Record] = []
         batch.reserveCapacity(context.batchSize)
         let checkpoint = context.checkpoint

@@ -578,6 +578,72 @@ test("languages: Russian people after a title, a country between them skipped", 
   })
 end)
 
+test("languages: dates written in Chinese, Russian, French, German and Spanish", function()
+  eq(dates("会谈于2025年11月19日举行。"), { "2025-11-19" })
+  eq(dates("встреча 19 ноября 2025 г. в Бишкеке"), { "2025-11-19" })
+  eq(dates("Ils se verront le 1er décembre 2025 à Paris"), { "2025-12-01" })
+  eq(dates("Das Treffen der Minister am 20. November 2025 in Bischkek"), { "2025-11-20" })
+  eq(dates("Se reunieron el 5 de febrero de 2025 en Biskek"), { "2025-02-05" })
+end)
+test("languages: a date without a year takes the year nearest the publication date", function()
+  local pub = { published = "2026-01-03" }
+  eq(dates("新华社比什凯克12月30日电", pub), { "2025-12-30" })
+  eq(dates("БИШКЕК, 2 января — РИА Новости.", pub), { "2026-01-02" })
+  eq(dates("Biskek, 30 de diciembre (EFE).- El ministro y su homólogo", pub), { "2025-12-30" })
+  -- without a publication date a year-less date is left out
+  eq(dates("БИШКЕК, 2 января — РИА Новости."), A())
+end)
+test("languages: a number before a word that is not a month is not a date", function()
+  eq(dates("14,25 млрд долларов; 20 ноябрей; 3 de los 5 proyectos"), A())
+end)
+test("languages: places named in other languages give the gazetteer's canonical names and countries", function()
+  local r = facts("Министр встретился в Бишкеке с президентом Киргизии. Китай и Россия.")
+  eq(r.places, { "Bishkek", "Kyrgyzstan", "China", "Russia" })
+  eq(r.countries, { "Kyrgyzstan", "China", "Russia" })
+  eq(facts("王毅在比什凯克会见吉尔吉斯斯坦总统。").places, { "Bishkek", "Kyrgyzstan" })
+  eq(facts("La Chine et le Kirghizistan, à Bichkek.").places, { "China", "Kyrgyzstan", "Bishkek" })
+  eq(facts("China und Kirgistan in Bischkek.").places, { "China", "Kyrgyzstan", "Bishkek" })
+  eq(facts("China y Kirguistán, en Biskek.").countries, { "China", "Kyrgyzstan" })
+end)
+test("languages: a Russian stem is found only at the start of a word", function()
+  eq(facts("Он ответил: некитайский товар.").places, A())
+end)
+test("languages: organisations named in other languages, a Russian ministry in its first form", function()
+  eq(facts("Об этом сообщили в Министерстве иностранных дел КНР и в ООН.").organizations,
+    { "Министерство иностранных дел КНР", "United Nations" })
+  eq(facts("外交部发言人毛宁表示，上海合作组织和联合国。").organizations,
+    { "外交部", "Shanghai Cooperation Organization", "United Nations" })
+  eq(facts("Le ministère des Affaires étrangères et l'ONU.").organizations,
+    { "ministère des Affaires étrangères", "United Nations" })
+  eq(facts("Das Auswärtige Amt und die Vereinten Nationen.").organizations, { "Auswärtiges Amt", "United Nations" })
+  eq(facts("El Ministerio de Asuntos Exteriores y la ONU.").organizations,
+    { "Ministerio de Asuntos Exteriores", "United Nations" })
+end)
+test("languages: the record's language decides which tables are read", function()
+  -- `Chine` is a French name: a record marked English does not read the French table
+  eq(facts("Chine", { language = "en" }).places, A())
+  eq(facts("La Chine", { language = "fr" }).places, { "China" })
+end)
+test("languages: quotations in «», „“ and 「」 with a verb of saying; the speaker is the person named nearest", function()
+  eq(quotes("Министр иностранных дел КНР Ван И заявил: «Китай готов углублять сотрудничество с Киргизией»."),
+    { { text = "Китай готов углублять сотрудничество с Киргизией", speaker = NULL } })
+  eq(quotes("Об этом заявил министр иностранных дел КНР Ван И: «Мы готовы к работе с партнёрами»."),
+    { { text = "Мы готовы к работе с партнёрами", speaker = "Ван И" } })
+  eq(quotes("外交部发言人毛宁表示：“中方愿同吉方一道，深化互联互通和安全合作。”"),
+    { { text = "中方愿同吉方一道，深化互联互通和安全合作。", speaker = "毛宁" } })
+  eq(quotes("Il a déclaré : « La Chine et le Kirghizistan sont des partenaires »."),
+    { { text = "La Chine et le Kirghizistan sont des partenaires", speaker = NULL } })
+  eq(quotes("„Wir wollen die Zusammenarbeit vertiefen“, sagte er."),
+    { { text = "Wir wollen die Zusammenarbeit vertiefen", speaker = NULL } })
+  eq(quotes("«Queremos profundizar la cooperación», dijo el canciller."),
+    { { text = "Queremos profundizar la cooperación", speaker = NULL } })
+end)
+test("languages: a name in quotation marks, or a quotation without a verb of saying, is not a quotation", function()
+  eq(quotes("Проект «Шёлковый путь» заявил о себе."), A())
+  eq(quotes("Стороны обсудили «строительство железной дороги Китай — Киргизия»."), A())
+  eq(quotes("共建“一带一路”，他表示。"), A())
+end)
+
 -- ============================================================================ the seed
 test("seed: the facts of the seed article equal the hand-written expected file", function()
   local root = scripts .. "/.."

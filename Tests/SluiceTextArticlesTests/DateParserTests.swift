@@ -149,3 +149,87 @@ struct DateParserTests {
         #expect(DateParser().parse("2025-11-20")?.date == nil)
     }
 }
+
+/// Relative days, dates without a year, parts of the day, Chinese numerals and full-width
+/// digits (issue 12).
+@Suite("DateParser: relative dates and Chinese forms")
+struct RelativeDateTests {
+    static let reference = CivilDay(year: 2025, month: 11, day: 21)
+
+    /// (text, ISO 8601 against 2025-11-21, the date as written)
+    static let relative: [(String, String, String)] = [
+        ("Updated: today 11:45 PM", "2025-11-21T23:45:00", "today 11:45 PM"),
+        ("yesterday at 4pm", "2025-11-20T16:00:00", "yesterday at 4pm"),
+        ("昨天 22:10", "2025-11-20T22:10:00", "昨天 22:10"),
+        ("今天下午3时20分", "2025-11-21T15:20:00", "今天下午3时20分"),
+        ("前天", "2025-11-19", "前天"),
+        ("вчера в 22:10", "2025-11-20T22:10:00", "вчера в 22:10"),
+        ("сегодня, 09:30 МСК", "2025-11-21T09:30:00+03:00", "сегодня, 09:30 МСК"),
+        ("hier à 22 h 10", "2025-11-20T22:10:00", "hier à 22 h 10"),
+        ("aujourd'hui à 8 h", "2025-11-21T08:00:00", "aujourd'hui à 8 h"),
+        ("avant-hier", "2025-11-19", "avant-hier"),
+        ("gestern, 22:10 Uhr", "2025-11-20T22:10:00", "gestern, 22:10 Uhr"),
+        ("heute um 8 Uhr MEZ", "2025-11-21T08:00:00+01:00", "heute um 8 Uhr MEZ"),
+        ("ayer a las 22:10", "2025-11-20T22:10:00", "ayer a las 22:10"),
+        ("hoy", "2025-11-21", "hoy"),
+        // Without a year: the year that puts the date nearest the reference.
+        ("БИШКЕК, 20 ноября — РИА Новости.", "2025-11-20", "20 ноября"),
+        ("新华社比什凯克11月20日电", "2025-11-20", "11月20日"),
+        ("BEIJING, Nov. 2 (Xinhua) --", "2025-11-02", "Nov. 2"),
+        ("MADRID, 5 feb (EFE) –", "2026-02-05", "5 feb"),
+        ("20. November, 22:10 Uhr", "2025-11-20T22:10:00", "20. November, 22:10 Uhr"),
+    ]
+
+    @Test("with a reference day, relative days and dates without a year are read against it", arguments: relative)
+    func againstReference(_ c: (String, String, String)) throws {
+        let parsed = try #require(DateParser(reference: Self.reference).parse(c.0), "no date in \(c.0)")
+        #expect(parsed.iso == c.1)
+        #expect(parsed.text == c.2)
+        #expect(parsed.isRelative)
+    }
+
+    @Test("a date without a year near New Year takes the nearer year")
+    func nearestYear() throws {
+        let january = try #require(CivilDay(year: 2026, month: 1, day: 3))
+        #expect(DateParser(reference: january).parse("Dec. 30 (Reuters)")?.iso == "2025-12-30")
+        let december = try #require(CivilDay(year: 2025, month: 12, day: 30))
+        #expect(DateParser(reference: december).parse("2 января")?.iso == "2026-01-02")
+    }
+
+    @Test("without a reference, relative days are not dates; acceptsRelative finds them and marks them")
+    func withoutReference() throws {
+        #expect(DateParser().parse("yesterday at 4pm") == nil)
+        #expect(DateParser().parse("昨天 22:10") == nil)
+        let marked = try #require(DateParser(acceptsRelative: true).parse("вчера в 22:10"))
+        #expect(marked.isRelative && marked.text == "вчера в 22:10")
+        #expect(DateParser(acceptsRelative: true).parse("Nov 20, 2025")?.isRelative == false)
+    }
+
+    @Test("上午/下午/晚上 before the hour, Chinese numerals and full-width digits", arguments: [
+        ("2025年11月20日下午3时20分", "2025-11-20T15:20:00"),
+        ("2025年11月20日 下午3:20", "2025-11-20T15:20:00"),
+        ("2025年11月20日 上午9时", "2025-11-20T09:00:00"),
+        ("2025年11月20日 晚上8点", "2025-11-20T20:00:00"),
+        ("2025年11月20日 中午12时", "2025-11-20T12:00:00"),
+        ("2025年11月20日 下午15:20", "2025-11-20T15:20:00"),
+        ("二〇二五年十一月二十日", "2025-11-20"),
+        ("二〇二五年十一月二十一日 下午三时", "2025-11-21T15:00:00"),
+        ("２０２５年１１月２０日　上午９：３０", "2025-11-20T09:30:00"),
+        ("北京时间2025年11月20日下午3时20分", "2025-11-20T15:20:00+08:00"),
+    ])
+    func chineseForms(_ c: (String, String)) {
+        #expect(DateParser().parse(c.0)?.iso == c.1, "\(c.0)")
+    }
+
+    @Test("Chinese numerals not before a date or time mark are not numbers", arguments: ["一带一路", "十一届三中全会", "三个月"])
+    func numeralsInWords(_ text: String) {
+        #expect(DateParser().parse(text) == nil)
+    }
+
+    @Test("CivilDay parses YYYY-MM-DD and refuses days that do not exist")
+    func civilDay() {
+        #expect(CivilDay(iso: "2025-11-21") == CivilDay(year: 2025, month: 11, day: 21))
+        #expect(CivilDay(iso: "2025-02-29") == nil)
+        #expect(CivilDay(iso: "21.11.2025") == nil)
+    }
+}

@@ -34,6 +34,23 @@ struct LanguageTests {
         #expect(LanguageDetector.detect(text) == "zh")
     }
 
+    @Test("Chinese text is named from its script without CLD2; Japanese and Korean are not taken for Chinese")
+    func chineseByScript() {
+        #expect(LanguageDetector.isChinese("中国外交部长王毅19日在比什凯克会见吉尔吉斯斯坦总统扎帕罗夫，双方同意深化合作。"))
+        #expect(!LanguageDetector.isChinese("日本の外務大臣は東京で中国の外交部長と会談した。両国は協力を深めることで合意した。"))
+        #expect(!LanguageDetector.isChinese("한국 외교부 장관은 서울에서 중국 외교부장과 회담했다. 양국은 협력을 강화하기로 했다."))
+        #expect(!LanguageDetector.isChinese("China and Kyrgyzstan 中国 signed an agreement on the railway line on Thursday."))
+        #expect(LanguageDetector.detect("日本の外務大臣は東京で中国の外交部長と会談した。両国は協力を深めることで合意した。") == "ja")
+    }
+
+    @Test("replacingBytes replaces every occurrence left to right, in any script, and leaves text without one alone")
+    func replacingBytes() {
+        #expect("A and B and C".replacingBytes(" and ", with: ", ") == "A, B, C")
+        #expect("张三、李四、王五".replacingBytes("、", with: ", ") == "张三, 李四, 王五")
+        #expect("Jane Doe".replacingBytes(" and ", with: ", ") == "Jane Doe")
+        #expect("aaa".replacingBytes("aa", with: "b") == "ba")
+    }
+
     @Test("each CJK character is a word; other runs in a word count once; text without CJK counts as before")
     func cjkWordCount() {
         #expect("2025年11月20日".articleWordCount == 6)
@@ -78,9 +95,9 @@ struct LanguageTests {
         Case(name: "a Chinese paragraph opening with 记者 is not a byline",
              text: "铁路项目取得进展\n\n记者从项目指挥部获悉，多个标段已开工。\n",
              expect: ["authors": [], "paragraphs": ["记者从项目指挥部获悉，多个标段已开工。"]]),
-        Case(name: "a Russian dateline without a year gives no date; Фото: is a credit",
+        Case(name: "a Russian dateline without a year and no other date gives no date; Фото: is a credit",
              text: "Ван И в Бишкеке\n\nБИШКЕК, 20 ноября — РИА Новости. Министр прибыл в Бишкек.\n\nФото: РИА Новости\n",
-             expect: ["published": nil, "captions": [["text": nil, "credit": "РИА Новости"]],
+             expect: ["published": nil, "meta": ["Agency": "РИА Новости"], "captions": [["text": nil, "credit": "РИА Новости"]],
                       "paragraphs": ["БИШКЕК, 20 ноября — РИА Новости. Министр прибыл в Бишкек."]]),
         Case(name: "a caption that names nobody has a null credit; 责任编辑 in brackets is meta",
              text: "中吉乌铁路开工\n\n图为施工现场。\n\n项目进展顺利。\n\n【责任编辑：赵六】\n",
@@ -91,6 +108,22 @@ struct LanguageTests {
              expect: ["captions": [["text": "施工现场一景。", "credit": "新华社"],
                                    ["text": "Les travaux ont commencé.", "credit": "AFP"]],
                       "paragraphs": ["项目进展顺利。"]]),
+        Case(name: "a Russian byline without a label: names alone on a line under the title",
+             text: "Ван И в Бишкеке\nИван Петров и Анна Смирнова\n\nМинистр прибыл в Бишкек с официальным визитом.\n",
+             expect: ["authors": ["Иван Петров", "Анна Смирнова"],
+                      "paragraphs": ["Министр прибыл в Бишкек с официальным визитом."]]),
+        Case(name: "two capitalised words in Latin letters, or Cyrillic words further down, are not a byline",
+             text: "Rail link agreed\nJane Doe\n\nChina and Kyrgyzstan agreed on Wednesday.\n\nВан И\n",
+             expect: ["authors": [], "paragraphs": ["Jane Doe", "China and Kyrgyzstan agreed on Wednesday.", "Ван И"]]),
+        Case(name: "a Cyrillic line with a lower-case word or punctuation is not a byline",
+             text: "Ван И в Бишкеке\nВизит министра продолжается.\n\nМинистр прибыл в Бишкек.\n",
+             expect: ["authors": []]),
+        Case(name: "a sentence opening with a relative day and a dash is not a dateline",
+             text: "Rail link agreed\n\nToday - the minister said - the line is open.\n",
+             expect: ["published": nil, "meta": [:]]),
+        Case(name: "a dateline without a year takes the year of the article's update",
+             text: "Rail link agreed\nUpdated: Jan 3, 2026\n\nBISHKEK, Dec. 30 (Reuters) - The line opened.\n",
+             expect: ["published": "2025-12-30", "published_text": "Dec. 30", "meta": ["Agency": "Reuters"]]),
         Case(name: "a Spanish all-number date is read day first",
              text: "Pekín y Biskek aceleran el ferrocarril\nPublicado: 05/02/2025 10:30\n\nChina y Kirguistán acordaron este miércoles acelerar la construcción de la línea.\n",
              expect: ["published": "2025-02-05T10:30:00", "language": "es"]),

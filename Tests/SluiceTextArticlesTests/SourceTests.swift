@@ -104,7 +104,7 @@ struct SourceTests {
     func registeredWithOptions() throws {
         let registry = StageRegistry(plugins: [TextArticlesPlugin.self])
         let descriptor = try #require(registry.descriptor(.source, "text_articles"))
-        #expect(descriptor.options.map(\.name) == ["path", "extensions", "timezone", "max_bytes"])
+        #expect(descriptor.options.map(\.name) == ["path", "extensions", "timezone", "max_bytes", "reference_date"])
         #expect(descriptor.options.first { $0.name == "extensions" }?.defaultValue == ["txt", "md"])
         #expect(descriptor.options.first { $0.name == "max_bytes" }?.defaultValue == .int(16 << 20))
         #expect(descriptor.options.first { $0.name == "path" }?.required == true)
@@ -144,6 +144,40 @@ struct SourceTests {
             _ = try make(zero)
         } throws: { error in
             "\(error)".contains("source 'news': option 'max_bytes' must be at least 1 byte")
+        }
+    }
+
+    @Test("reference_date gives 'yesterday' and a dateline without a year their day when the article has no full date")
+    func referenceDate() throws {
+        let registry = StageRegistry(plugins: [TextArticlesPlugin.self])
+        guard case .source(let make)? = registry.descriptor(.source, "text_articles")?.factory else {
+            Issue.record("not registered")
+            return
+        }
+        let dir = TemporaryDirectory("articles-reference")
+        try dir.write("a.txt", "中吉乌铁路项目进展顺利\n发布时间：昨天 22:10\n\n新华社比什凯克11月20日电 中吉乌铁路项目各方举行工作会议。\n")
+        try dir.write("b.txt", "Деловой визит\n\nБИШКЕК, 20 ноября — РИА Новости. Министр прибыл в Бишкек с визитом.\n")
+        try dir.write("c.txt", "Title C\nPublished: Nov 2, 2024\nUpdated: today 9:30 AM\n\nText.\n")
+        let options = StageHarness.options(["path": .string(dir.path), "reference_date": "2025-11-21"],
+                                           type: "text_articles", kind: .source, directory: dir.path)
+        let (records, _) = try StageHarness.collect(try make(options))
+        #expect(records.map { $0["published"] } == ["2025-11-20T22:10:00", "2025-11-20", "2024-11-02"])
+        #expect(records.map { $0["published_text"] } == ["昨天 22:10", "20 ноября", "Nov 2, 2024"])
+        // The article's own date comes before the option: `today` is the day it was published.
+        #expect(records[2]["updated"] == "2024-11-02T09:30:00")
+
+        // Without the option the words stay text.
+        let (plain, _) = try StageHarness.collect(
+            try make(StageHarness.options(["path": .string(dir.path)], type: "text_articles", kind: .source,
+                                          directory: dir.path)))
+        #expect(plain.map { $0["published"] } == [.null, .null, "2024-11-02"])
+
+        let bad = StageHarness.options(["path": "/tmp", "reference_date": "21.11.2025"], type: "text_articles",
+                                       kind: .source, name: "news", directory: "/tmp")
+        #expect {
+            _ = try make(bad)
+        } throws: { error in
+            "\(error)".contains("source 'news': option 'reference_date': '21.11.2025' is not a date; write YYYY-MM-DD")
         }
     }
 

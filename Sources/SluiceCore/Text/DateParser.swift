@@ -58,6 +58,33 @@ public struct TimeZoneSpec: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// A day of the proleptic Gregorian calendar, without a time: what relative dates are read
+/// against.
+public struct CivilDay: Sendable, Hashable {
+    /// The year.
+    public var year: Int
+    /// The month, 1–12.
+    public var month: Int
+    /// The day of the month.
+    public var day: Int
+
+    /// Creates a day; `nil` when the month or day does not exist.
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1...12).contains(month), day >= 1, day <= CivilCalendar.daysIn(month: month, year: year) else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    public init?(iso text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+}
+
 /// A date found in text.
 public struct ParsedDate: Sendable, Hashable {
     /// The year (four digits).
@@ -81,6 +108,11 @@ public struct ParsedDate: Sendable, Hashable {
     public var text: String
     /// Where ``text`` is in the parsed string.
     public var range: Range<String.Index>
+    /// Whether the date was written relative to a day the text does not give — a relative day
+    /// (`yesterday`, `вчера`, `昨天`) or a date without a year (`20 ноября`, `11月20日`) — and
+    /// was read against ``DateParser/reference`` (or, with ``DateParser/acceptsRelative`` and no
+    /// reference, against a placeholder day: re-parse ``text`` once the reference is known).
+    public var isRelative = false
 
     /// Whether the text gave a time of day.
     public var hasTime: Bool { hour != nil }
@@ -141,16 +173,38 @@ public struct DateParser: Sendable {
     /// as everywhere but in the United States. Default `false` (month first); a number over 12
     /// decides either way.
     public var dayFirst: Bool
+    /// The day relative dates are read against: `yesterday` is the day before it, and a date
+    /// without a year (`Nov. 2`, `20 ноября`, `11月20日`) takes the year that puts it nearest to
+    /// it. `nil` (the default): such dates are not dates, unless ``acceptsRelative`` is set.
+    public var reference: CivilDay?
+    /// With no ``reference``, whether relative and year-less dates are still found (against a
+    /// placeholder day, with ``ParsedDate/isRelative`` set) so that a caller can recognise them
+    /// now and resolve them when it learns the reference. Default `false`.
+    public var acceptsRelative: Bool
 
     /// Creates a parser.
-    public init(defaultTimeZone: TimeZoneSpec? = nil, dayFirst: Bool = false) {
+    public init(defaultTimeZone: TimeZoneSpec? = nil, dayFirst: Bool = false, reference: CivilDay? = nil,
+                acceptsRelative: Bool = false) {
         self.defaultTimeZone = defaultTimeZone
         self.dayFirst = dayFirst
+        self.reference = reference
+        self.acceptsRelative = acceptsRelative
+    }
+
+    private static let placeholder = CivilDay(year: 2000, month: 6, day: 15)
+
+    /// The day relative dates are read against, or the placeholder when only recognising them.
+    var effectiveReference: CivilDay? {
+        reference ?? (acceptsRelative ? Self.placeholder : nil)
     }
 
     /// The first date in `text`, or `nil` when there is none. A zone named before the date
     /// (`北京时间2025年11月20日22时10分`) applies to its time.
     public func parse(_ text: String) -> ParsedDate? {
+        let reference = effectiveReference
+        // Most lines an article parser asks about hold no date: one pass over the bytes says so
+        // before any token is made.
+        guard Self.mayHoldDate(text, relative: reference != nil) else { return nil }
         let tokens = DateTokenizer.tokens(text)
         var i = 0
         while i < tokens.count {
@@ -159,7 +213,8 @@ public struct DateParser: Sendable {
                 var z = i
                 if let (spec, end) = Self.phraseZone(tokens, z), end < tokens.count {
                     z = end
-                    if let found = Self.match(tokens, at: z, dayFirst: dayFirst), var time = found.time {
+                    if let found = Self.match(tokens, at: z, dayFirst: dayFirst, reference: reference),
+                       var time = found.time {
                         if time.zone == nil { time.zone = spec }
                         var m = found
                         m.time = time
@@ -167,7 +222,7 @@ public struct DateParser: Sendable {
                         return finish(m, tokens: tokens, text: text)
                     }
                 }
-                if let found = Self.match(tokens, at: i, dayFirst: dayFirst) {
+                if let found = Self.match(tokens, at: i, dayFirst: dayFirst, reference: reference) {
                     return finish(found, tokens: tokens, text: text)
                 }
             }
@@ -176,9 +231,71 @@ public struct DateParser: Sendable {
         return nil
     }
 
+    /// Whether `text` can hold a date: it has a digit (ASCII or full-width), CJK characters
+    /// (Chinese numerals, `昨天`), or — when relative days are read — a word starting like one
+    /// of the tables' relative days (`yes…`, `вче…`). `false` means certainly no date.
+    static func mayHoldDate(_ text: String, relative: Bool) -> Bool {
+        var copy = text
+        return copy.withUTF8 { b in
+            let n = b.count
+            var i = 0
+            var wordStart = true
+            while i < n {
+                let c = b[i]
+                if c >= 0x30 && c <= 0x39 { return true }
+                if c >= 0xE3 && c <= 0xEF { return true }
+                let letter = c >= 0x80 || (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A
+                if letter && wordStart && relative && relativeStarts.contains(wordKey(b, i)) { return true }
+                wordStart = !letter
+                i += 1
+                while i < n, b[i] & 0xC0 == 0x80 { i += 1 }  // the rest of a multi-byte letter
+            }
+            return false
+        }
+    }
+
+    /// The first three letters of a word at byte `i`, lower-cased (ASCII and Cyrillic), packed.
+    private static func wordKey(_ b: UnsafeBufferPointer<UInt8>, _ start: Int) -> UInt64 {
+        var key: UInt64 = 0
+        var i = start
+        for _ in 0..<3 {
+            guard i < b.count else { break }
+            var v: UInt32
+            let c = b[i]
+            if c < 0x80 {
+                v = UInt32(c)
+                if v >= 0x41 && v <= 0x5A { v += 0x20 }
+                i += 1
+            } else if c >= 0xC0 && c < 0xE0 && i + 1 < b.count {
+                v = UInt32(c & 0x1F) << 6 | UInt32(b[i + 1] & 0x3F)
+                if v >= 0x410 && v <= 0x42F { v += 0x20 } else if v == 0x401 { v = 0x451 }
+                i += 2
+            } else {
+                break
+            }
+            key = key << 21 | UInt64(v)
+        }
+        return key
+    }
+
+    private static func wordKey(_ word: String) -> UInt64 {
+        var copy = word
+        return copy.withUTF8 { wordKey($0, 0) }
+    }
+
+    /// ``wordKey(_:_:)`` of every relative day of the tables.
+    private static let relativeStarts: Set<UInt64> = Set(DateVocabulary.builtIn.flatMap { v in
+        v.relativeDays.keys.map { wordKey($0.lowercased()) }
+    })
+
     // MARK: - Matching
 
-    struct Day { var year: Int; var month: Int; var day: Int }
+    struct Day {
+        var year: Int
+        var month: Int
+        var day: Int
+        var relative = false
+    }
     struct Time {
         var hour: Int
         var minute: Int
@@ -197,6 +314,7 @@ public struct DateParser: Sendable {
         let range = tokens[m.start].range.lowerBound..<tokens[m.end - 1].range.upperBound
         var result = ParsedDate(year: m.day.year, month: m.day.month, day: m.day.day, text: String(text[range]),
                                 range: range)
+        result.isRelative = m.day.relative
         if let t = m.time {
             result.hour = t.hour
             result.minute = t.minute
@@ -210,20 +328,22 @@ public struct DateParser: Sendable {
         return result
     }
 
-    static func match(_ t: [DateToken], at start: Int, dayFirst: Bool = false) -> Match? {
+    static func match(_ t: [DateToken], at start: Int, dayFirst: Bool = false, reference: CivilDay? = nil) -> Match? {
         // A time first: `2:15 PM EST, Fri November 21, 2025`.
         var i = start
         if let time = time(t, &i) {
             var j = i
             skipConnectors(t, &j, words: ["on"])
             _ = weekday(t, &j)
-            if let day = dateCore(t, &j, dayFirst: dayFirst) { return Match(day: day, time: time, start: start, end: j) }
+            if let day = dateCore(t, &j, dayFirst: dayFirst, reference: reference) {
+                return Match(day: day, time: time, start: start, end: j)
+            }
         }
         // A date, maybe after a weekday, maybe followed by a time.
         i = start
         _ = weekday(t, &i)
         let isoStart = i
-        guard let day = dateCore(t, &i, dayFirst: dayFirst) else { return nil }
+        guard let day = dateCore(t, &i, dayFirst: dayFirst, reference: reference) else { return nil }
         var end = i
         var timeFound: Time?
         var j = i
@@ -292,9 +412,10 @@ public struct DateParser: Sendable {
     }
 
     /// The date part, in any accepted order.
-    static func dateCore(_ t: [DateToken], _ i: inout Int, dayFirst: Bool = false) -> Day? {
+    static func dateCore(_ t: [DateToken], _ i: inout Int, dayFirst: Bool = false, reference: CivilDay? = nil) -> Day? {
         guard i < t.count else { return nil }
         let start = i
+        if let reference, let day = relativeDay(t, &i, reference: reference) { return day }
         // Year first: 2025-07-15, 2025/07/15, 2025.07.15, 2025年7月15日.
         if t[i].digits == 4, let year = t[i].number {
             if i + 4 < t.count, t[i + 1].kind == .symbol, "-/.".contains(t[i + 1].text), t[i + 3].text == t[i + 1].text,
@@ -316,21 +437,44 @@ public struct DateParser: Sendable {
             guard i < t.count, t[i].digits <= 2, let d = t[i].number else { i = start; return nil }
             i += 1
             ordinalSuffix(t, &i)
+            let afterDay = i
             if i < t.count, t[i].isSymbol(",") { i += 1 }
-            guard i < t.count, t[i].digits == 4, let y = t[i].number, let day = valid(y, m, d) else { i = start; return nil }
+            guard i < t.count, t[i].digits == 4, let y = t[i].number, let day = valid(y, m, d) else {
+                // `Nov. 2 (Xinhua)`: the year nearest the reference.
+                if let reference, let day = nearest(m, d, reference) {
+                    i = afterDay
+                    return day
+                }
+                i = start
+                return nil
+            }
             i += 1
             return day
         }
         guard t[i].digits <= 2, let first = t[i].number else { return nil }
+        // `11月20日` without a year.
+        if let reference, i + 3 < t.count, t[i + 1].isWord("月"), t[i + 2].digits <= 2, let d = t[i + 2].number,
+           t[i + 3].isWord("日") || t[i + 3].isWord("号") || t[i + 3].isWord("號"), let day = nearest(first, d, reference) {
+            i += 4
+            return day
+        }
         // Day first: 20 November 2025 / 20th of Nov. 2025 / 20. November 2025 / 1er mars 2025 /
         // 5 de febrero de 2025 / 20 ноября 2025 г.
         var j = i + 1
         ordinalSuffix(t, &j)
         skipDayOf(t, &j)
         if let m = month(t, &j) {
+            let afterMonth = j
             if j < t.count, t[j].isSymbol(",") { j += 1 }
             skipDayOf(t, &j)
-            guard j < t.count, t[j].digits == 4, let y = t[j].number, let day = valid(y, m, first) else { return nil }
+            guard j < t.count, t[j].digits == 4, let y = t[j].number, let day = valid(y, m, first) else {
+                // `20 ноября — РИА Новости`, `5 feb (EFE)`: the year nearest the reference.
+                if let reference, let day = nearest(m, first, reference) {
+                    i = afterMonth
+                    return day
+                }
+                return nil
+            }
             i = j + 1
             yearMarker(t, &i)
             return day
@@ -350,6 +494,51 @@ public struct DateParser: Sendable {
         return nil
     }
 
+    /// A relative day (`yesterday`, `вчера`, `昨天`, `aujourd'hui`) at token `i`, counted from
+    /// the reference.
+    private static func relativeDay(_ t: [DateToken], _ i: inout Int, reference: CivilDay) -> Day? {
+        guard t[i].kind == .word, let (offset, end) = phrase(t, i, DateVocabulary.all.relativeByFirstWord) else {
+            return nil
+        }
+        let days = CivilCalendar.daysSinceEpoch(year: reference.year, month: reference.month, day: reference.day)
+        let c = CivilCalendar.civil(fromDays: days + offset)
+        i = end
+        return Day(year: c.year, month: c.month, day: c.day, relative: true)
+    }
+
+    /// A month and day without a year: in the year (the reference's, the one before or after)
+    /// that puts it nearest to the reference day.
+    private static func nearest(_ m: Int, _ d: Int, _ reference: CivilDay) -> Day? {
+        let ref = CivilCalendar.daysSinceEpoch(year: reference.year, month: reference.month, day: reference.day)
+        var best: Day?
+        var bestDistance = Int.max
+        for y in [reference.year, reference.year - 1, reference.year + 1] {
+            guard var day = valid(y, m, d) else { continue }
+            let distance = abs(CivilCalendar.daysSinceEpoch(year: y, month: m, day: d) - ref)
+            if distance < bestDistance {
+                day.relative = true
+                best = day
+                bestDistance = distance
+            }
+        }
+        return best
+    }
+
+    /// A phrase of a table (lower-case token texts by their first token) at token `i`, longest
+    /// first; returns its value and the token index after it.
+    static func phrase<V>(_ t: [DateToken], _ i: Int, _ table: [String: [([String], V)]]) -> (V, Int)? {
+        guard i < t.count, let candidates = table[t[i].lower] else { return nil }
+        for (words, value) in candidates where i + words.count <= t.count {
+            var ok = true
+            for (n, w) in words.enumerated() where t[i + n].lower != w {
+                ok = false
+                break
+            }
+            if ok { return (value, i + words.count) }
+        }
+        return nil
+    }
+
     private static func valid(_ y: Int, _ m: Int, _ d: Int) -> Day? {
         guard (1000...9999).contains(y), (1...12).contains(m), d >= 1, d <= CivilCalendar.daysIn(month: m, year: y) else { return nil }
         return Day(year: y, month: m, day: d)
@@ -357,8 +546,15 @@ public struct DateParser: Sendable {
 
     /// A time of day with an optional am/pm and zone.
     static func time(_ t: [DateToken], _ i: inout Int) -> Time? {
-        guard i < t.count, t[i].digits <= 2, var hour = t[i].number else { return nil }
-        var j = i + 1
+        // A part of the day before the hour: `下午3时20分`, `晚上8点`.
+        var h = i
+        var period: Bool?
+        if h < t.count, t[h].kind == .word, let (pm, end) = phrase(t, h, DateVocabulary.all.periodsByFirstWord) {
+            period = pm
+            h = end
+        }
+        guard h < t.count, t[h].digits <= 2, var hour = t[h].number else { return nil }
+        var j = h + 1
         var minute = 0, second = 0
         var fraction: String?
         var hasMinutes = false
@@ -374,13 +570,14 @@ public struct DateParser: Sendable {
                 j += 1
                 if j < t.count, t[j].kind == .word, DateVocabulary.all.minuteMarks.contains(t[j].lower) { j += 1 }
             }
-        } else if j + 1 < t.count, t[j].isSymbol(":") || t[j].isSymbol("."), !t[j].spaceBefore, !t[j + 1].spaceBefore,
+        } else if j + 1 < t.count, t[j].isSymbol(":") || t[j].isSymbol("：") || t[j].isSymbol("."), !t[j].spaceBefore,
+                  !t[j + 1].spaceBefore,
            t[j + 1].digits == 2, let m = t[j + 1].number {
             dotted = t[j].text == "."
             minute = m
             hasMinutes = true
             j += 2
-            if !dotted, j + 1 < t.count, t[j].isSymbol(":"), !t[j].spaceBefore, !t[j + 1].spaceBefore,
+            if !dotted, j + 1 < t.count, t[j].isSymbol(":") || t[j].isSymbol("："), !t[j].spaceBefore, !t[j + 1].spaceBefore,
                t[j + 1].digits == 2, let s = t[j + 1].number {
                 second = s
                 j += 2
@@ -403,10 +600,13 @@ public struct DateParser: Sendable {
             zoneSpec = spec
             j = end
         }
-        if meridiem == nil && !marked && (!hasMinutes || (dotted && zoneSpec == nil)) { return nil }
+        if meridiem == nil && period == nil && !marked && (!hasMinutes || (dotted && zoneSpec == nil)) { return nil }
         if let pm = meridiem {
             guard (0...12).contains(hour) else { return nil }
             if pm && hour < 12 { hour += 12 } else if !pm && hour == 12 { hour = 0 }
+        } else if let pm = period, hour <= 12 {
+            // `下午3时` is 15:00, `凌晨0时` 00:00; `中午12时` stays noon; `下午15时` is already 24-hour.
+            if pm && hour < 12 { hour += 12 }
         }
         guard hour <= 23, minute <= 59, second <= 60 else { return nil }
         i = j
@@ -560,11 +760,14 @@ struct DateToken {
     var lower: String
     var range: Range<String.Index>
     var spaceBefore: Bool
+    /// The value of a number written in full-width digits or Chinese numerals, and its digit count.
+    var value: Int? = nil
+    var valueDigits = 0
 
     /// How many digits a number token has (a large value for other tokens).
-    var digits: Int { kind == .number ? text.utf8.count : Int.max }
+    var digits: Int { kind == .number ? (value == nil ? text.utf8.count : valueDigits) : Int.max }
     /// The value of a number token of up to nine digits.
-    var number: Int? { kind == .number && text.utf8.count <= 9 ? Int(text) : nil }
+    var number: Int? { kind == .number ? (value ?? (text.utf8.count <= 9 ? Int(text) : nil)) : nil }
     func isWord(_ w: String) -> Bool { kind == .word && lower == w }
     func isSymbol(_ s: String) -> Bool { kind == .symbol && text == s }
 }
@@ -584,9 +787,28 @@ enum DateTokenizer {
             }
             let start = i
             let kind: DateToken.Kind
-            if ("0"..."9").contains(c) {
+            var value: Int?
+            var valueDigits = 0
+            if ("0"..."9").contains(c) || fullWidthDigit(c) != nil {
                 kind = .number
-                repeat { i = scalars.index(after: i) } while i < scalars.endIndex && ("0"..."9").contains(scalars[i])
+                var v = 0, n = 0, ascii = true
+                repeat {
+                    let d = scalars[i]
+                    ascii = ascii && d.isASCII
+                    v = v &* 10 &+ (d.isASCII ? Int(d.value) - 0x30 : (fullWidthDigit(d) ?? 0))
+                    n += 1
+                    i = scalars.index(after: i)
+                } while i < scalars.endIndex && (("0"..."9").contains(scalars[i]) || fullWidthDigit(scalars[i]) != nil)
+                if !ascii, n <= 9 {
+                    value = v
+                    valueDigits = n
+                }
+            } else if let (v, n, end) = chineseNumber(scalars, i) {
+                // `二〇二五年十一月二十日`: numerals right before a date or time mark.
+                kind = .number
+                value = v
+                valueDigits = n
+                i = end
             } else if isIdeograph(c) {
                 kind = .word
                 i = scalars.index(after: i)
@@ -600,10 +822,46 @@ enum DateTokenizer {
             }
             let piece = text[start..<i]
             tokens.append(DateToken(kind: kind, text: piece, lower: kind == .word ? piece.lowercased() : String(piece),
-                                    range: start..<i, spaceBefore: spaceBefore))
+                                    range: start..<i, spaceBefore: spaceBefore, value: value, valueDigits: valueDigits))
             spaceBefore = false
         }
         return tokens
+    }
+
+    /// `０`–`９` (full-width digits).
+    @inline(__always)
+    private static func fullWidthDigit(_ c: Unicode.Scalar) -> Int? {
+        (0xFF10...0xFF19).contains(c.value) ? Int(c.value - 0xFF10) : nil
+    }
+
+    private static let numerals: [Unicode.Scalar: Int] = [
+        "〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
+    ]
+    /// The marks a Chinese-numeral number of a date or time is written before.
+    private static let numeralMarks: Set<Unicode.Scalar> = ["年", "月", "日", "号", "號", "时", "時", "点", "點", "分", "秒"]
+
+    /// A run of Chinese numerals right before a date or time mark: positional (`二〇二五` = 2025)
+    /// or with `十` (`十一` = 11, `二十` = 20, `二十一` = 21). Returns the value, its digit count
+    /// and where the run ends.
+    private static func chineseNumber(_ s: String.UnicodeScalarView, _ start: String.Index) -> (Int, Int, String.Index)? {
+        guard numerals[s[start]] != nil else { return nil }
+        var digits: [Int] = []
+        var i = start
+        while i < s.endIndex, let d = numerals[s[i]], digits.count < 6 {
+            digits.append(d)
+            i = s.index(after: i)
+        }
+        guard i < s.endIndex, numeralMarks.contains(s[i]) else { return nil }
+        let value: Int
+        if let ten = digits.firstIndex(of: 10) {
+            let before = digits[..<ten], after = digits[(ten + 1)...]
+            guard before.count <= 1, after.count <= 1, !before.contains(10), !after.contains(10),
+                  before.first != 0 else { return nil }
+            value = (before.first ?? 1) * 10 + (after.first ?? 0)
+        } else {
+            value = digits.reduce(0) { $0 * 10 + $1 }
+        }
+        return (value, digits.contains(10) ? String(value).count : digits.count, i)
     }
 
     /// ASCII is answered directly: Unicode property lookups dominated the tokenizer's time.
@@ -649,12 +907,18 @@ public struct DateVocabulary: Sendable {
     /// Zones named in words, as written (any case): `北京时间` (+08:00), `МСК` (+03:00),
     /// `heure de Paris` (Europe/Paris).
     public var zones: [(String, TimeZoneSpec)]
+    /// Days named relative to the reference day, with their offset in days: `yesterday` −1,
+    /// `вчера` −1, `昨天` −1, `aujourd'hui` 0 (read only when the parser has a reference).
+    public var relativeDays: [String: Int]
+    /// Parts of the day written before the hour, `true` for the afternoon and evening: `上午`
+    /// (`上午9时` = 09:00), `下午` (`下午3时20分` = 15:20), `晚上`.
+    public var dayPeriods: [String: Bool]
 
     /// Creates a table; empty by default.
     public init(language: String, months: [String: Int] = [:], weekdays: Set<String> = [], ordinals: Set<String> = [],
                 dayOfWords: Set<String> = [], yearMarkers: Set<String> = [], timeConnectors: Set<String> = [],
                 hourMarks: Set<String> = [], minuteMarks: Set<String> = [], timeSuffixes: Set<String> = [],
-                zones: [(String, TimeZoneSpec)] = []) {
+                zones: [(String, TimeZoneSpec)] = [], relativeDays: [String: Int] = [:], dayPeriods: [String: Bool] = [:]) {
         self.language = language
         self.months = months
         self.weekdays = weekdays
@@ -666,6 +930,8 @@ public struct DateVocabulary: Sendable {
         self.minuteMarks = minuteMarks
         self.timeSuffixes = timeSuffixes
         self.zones = zones
+        self.relativeDays = relativeDays
+        self.dayPeriods = dayPeriods
     }
 
     private static func zone(_ identifier: String) -> TimeZoneSpec {
@@ -682,14 +948,19 @@ public struct DateVocabulary: Sendable {
                      "oct": 10, "nov": 11, "dec": 12],
             weekdays: ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
                        "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"],
-            ordinals: ["st", "nd", "rd", "th"], dayOfWords: ["of"], timeConnectors: ["at"]),
+            ordinals: ["st", "nd", "rd", "th"], dayOfWords: ["of"], timeConnectors: ["at"],
+            relativeDays: ["today": 0, "yesterday": -1]),
         DateVocabulary(
             // 2025年11月20日 is read by the parser's year-first rule; 22时10分, 22點 and 北京时间 here.
             language: "zh", hourMarks: ["时", "時", "点", "點"], minuteMarks: ["分"],
             zones: [("北京时间", TimeZoneSpec(secondsFromUTC: 8 * 3600)), ("北京時間", TimeZoneSpec(secondsFromUTC: 8 * 3600)),
                     ("台北时间", TimeZoneSpec(secondsFromUTC: 8 * 3600)), ("台北時間", TimeZoneSpec(secondsFromUTC: 8 * 3600)),
                     ("香港时间", TimeZoneSpec(secondsFromUTC: 8 * 3600)), ("香港時間", TimeZoneSpec(secondsFromUTC: 8 * 3600)),
-                    ("莫斯科时间", TimeZoneSpec(secondsFromUTC: 3 * 3600))]),
+                    ("莫斯科时间", TimeZoneSpec(secondsFromUTC: 3 * 3600))],
+            relativeDays: ["今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2, "前日": -2],
+            dayPeriods: ["上午": false, "早上": false, "早晨": false, "清晨": false, "凌晨": false,
+                         "中午": true, "下午": true, "傍晚": true, "晚上": true, "晚间": true, "晚間": true, "夜间": true,
+                         "夜間": true]),
         DateVocabulary(
             language: "ru",
             months: ["января": 1, "февраля": 2, "марта": 3, "апреля": 4, "мая": 5, "июня": 6, "июля": 7,
@@ -704,7 +975,8 @@ public struct DateVocabulary: Sendable {
             zones: [("МСК", TimeZoneSpec(secondsFromUTC: 3 * 3600)),
                     ("по московскому времени", TimeZoneSpec(secondsFromUTC: 3 * 3600)),
                     ("по Москве", TimeZoneSpec(secondsFromUTC: 3 * 3600)),
-                    ("время московское", TimeZoneSpec(secondsFromUTC: 3 * 3600))]),
+                    ("время московское", TimeZoneSpec(secondsFromUTC: 3 * 3600))],
+            relativeDays: ["сегодня": 0, "вчера": -1, "позавчера": -2]),
         DateVocabulary(
             language: "fr",
             months: ["janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
@@ -715,7 +987,8 @@ public struct DateVocabulary: Sendable {
             ordinals: ["er", "re"], timeConnectors: ["à"], hourMarks: ["h"], minuteMarks: ["min"],
             zones: [("heure de Paris", zone("Europe/Paris")), ("heure française", zone("Europe/Paris")),
                     ("heure de Moscou", TimeZoneSpec(secondsFromUTC: 3 * 3600)),
-                    ("heure de Pékin", TimeZoneSpec(secondsFromUTC: 8 * 3600))]),
+                    ("heure de Pékin", TimeZoneSpec(secondsFromUTC: 8 * 3600))],
+            relativeDays: ["aujourd'hui": 0, "aujourd’hui": 0, "hier": -1, "avant-hier": -2]),
         DateVocabulary(
             language: "de",
             months: ["januar": 1, "jänner": 1, "februar": 2, "märz": 3, "maerz": 3, "april": 4, "mai": 5, "juni": 6,
@@ -725,7 +998,8 @@ public struct DateVocabulary: Sendable {
             timeConnectors: ["um"], timeSuffixes: ["uhr"],
             zones: [("MEZ", TimeZoneSpec(secondsFromUTC: 3600)), ("MESZ", TimeZoneSpec(secondsFromUTC: 2 * 3600)),
                     ("Moskauer Zeit", TimeZoneSpec(secondsFromUTC: 3 * 3600)),
-                    ("Pekinger Zeit", TimeZoneSpec(secondsFromUTC: 8 * 3600))]),
+                    ("Pekinger Zeit", TimeZoneSpec(secondsFromUTC: 8 * 3600))],
+            relativeDays: ["heute": 0, "gestern": -1, "vorgestern": -2]),
         DateVocabulary(
             language: "es",
             months: ["enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
@@ -735,7 +1009,8 @@ public struct DateVocabulary: Sendable {
             dayOfWords: ["de", "del"], timeConnectors: ["a", "las", "la"], timeSuffixes: ["horas", "hrs", "hs"],
             zones: [("hora peninsular", zone("Europe/Madrid")), ("hora de Madrid", zone("Europe/Madrid")),
                     ("hora de Pekín", TimeZoneSpec(secondsFromUTC: 8 * 3600)),
-                    ("hora de Moscú", TimeZoneSpec(secondsFromUTC: 3 * 3600))]),
+                    ("hora de Moscú", TimeZoneSpec(secondsFromUTC: 3 * 3600))],
+            relativeDays: ["hoy": 0, "ayer": -1, "anteayer": -2]),
     ]
 
     /// Every built-in table merged: what the parser reads.
@@ -753,6 +1028,9 @@ public struct DateVocabulary: Sendable {
         var timeSuffixes: Set<String> = []
         /// Zone phrases as lower-case token texts, longest first, by their first token.
         var zonesByFirstWord: [String: [([String], TimeZoneSpec)]] = [:]
+        /// Relative days and parts of the day, the same way.
+        var relativeByFirstWord: [String: [([String], Int)]] = [:]
+        var periodsByFirstWord: [String: [([String], Bool)]] = [:]
 
         init(_ tables: [DateVocabulary]) {
             for v in tables {
@@ -771,7 +1049,20 @@ public struct DateVocabulary: Sendable {
                     zonesByFirstWord[first, default: []].append((words, spec))
                 }
             }
+            for v in tables {
+                Self.add(v.relativeDays, to: &relativeByFirstWord)
+                Self.add(v.dayPeriods, to: &periodsByFirstWord)
+            }
             for key in zonesByFirstWord.keys { zonesByFirstWord[key]?.sort { $0.0.count > $1.0.count } }
+        }
+
+        private static func add<V>(_ phrases: [String: V], to table: inout [String: [([String], V)]]) {
+            for (text, value) in phrases {
+                let words = DateTokenizer.tokens(text).map(\.lower)
+                guard let first = words.first else { continue }
+                table[first, default: []].append((words, value))
+                table[first]?.sort { $0.0.count > $1.0.count }
+            }
         }
     }
 }

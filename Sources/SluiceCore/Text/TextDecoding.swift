@@ -266,6 +266,15 @@ public enum TextDecoding {
         while i < n {
             let b = bytes[i]
             if b < 0x80 {
+                if b > 0x20 && b != 0x7F {
+                    // A run of visible ASCII is copied at once (most of an article).
+                    var j = i + 1
+                    while j < n, bytes[j] > 0x20, bytes[j] < 0x7F { j += 1 }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                    contentEnd = out.count
+                    i = j
+                    continue
+                }
                 switch b {
                 case 0x0D:
                     if i + 1 < n, bytes[i + 1] == 0x0A { i += 1 }
