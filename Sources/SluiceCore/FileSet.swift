@@ -130,32 +130,65 @@ public struct FileSet: Sendable {
 
     /// Calls `visit` with every regular file below `folder`, skipping hidden entries unless
     /// asked, until it returns false.
+    ///
+    /// Hand-written on `opendir`/`readdir` rather than `FileManager.enumerator` with URL
+    /// resource values: the enumerator was 18 % of the text_articles source's instructions per
+    /// article (callgrind, 300 generated articles); `readdir` gives the entry type for free on
+    /// the file systems Linux uses and needs no URL per file.
     private func walk(_ folder: String, includeHidden: Bool = false, _ visit: (String) -> Bool) {
-        // The folder named in the pattern may itself be a link (`data -> /mnt/dumps`): walk its
-        // target. Links met below it are still not followed into folders.
-        let url = URL(fileURLWithPath: folder).resolvingSymlinksInPath()
-        let options: FileManager.DirectoryEnumerationOptions = includeHidden ? [] : [.skipsHiddenFiles]
-        let keys: [URLResourceKey] = [.isRegularFileKey, .isSymbolicLinkKey]
-        guard let enumerator = FileManager.default.enumerator(at: url, includingPropertiesForKeys: keys,
-                                                              options: options) else { return }
-        let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
-        let basePath = url.standardizedFileURL.path
-        for case let item as URL in enumerator {
-            guard let values = try? item.resourceValues(forKeys: Set(keys)) else { continue }
-            if values.isSymbolicLink == true {
-                // A link to a file is read like the file; a dangling link is kept so the source can
-                // report it as unreadable; a link to a folder is not followed (no loops).
-                var isDir: ObjCBool = false
-                let exists = FileManager.default.fileExists(atPath: item.path, isDirectory: &isDir)
-                if exists && isDir.boolValue { continue }
-            } else if values.isRegularFile != true {
+        // The folder named in the pattern may itself be a link (`data -> /mnt/dumps`): opendir
+        // follows it. Links met below it are still not followed into folders. Paths are built
+        // from the configured folder so relative paths stay as the user wrote them.
+        var base = folder
+        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+        _ = FileSet.walkFolder(base, includeHidden: includeHidden, visit)
+    }
+
+    /// One folder of ``walk(_:includeHidden:_:)``: its files first, then its subfolders. Returns
+    /// false once `visit` asked to stop.
+    private static func walkFolder(_ folder: String, includeHidden: Bool, _ visit: (String) -> Bool) -> Bool {
+        guard let handle = opendir(folder) else { return true }
+        var subfolders: [String] = []
+        var going = true
+        while going, let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." || (!includeHidden && name.hasPrefix(".")) { continue }
+            let path = folder == "/" ? "/" + name : folder + "/" + name
+            var type = entry.pointee.d_type
+            if type == UInt8(DT_UNKNOWN) {
+                // Some file systems do not fill d_type: ask lstat.
+                var info = stat()
+                guard lstat(path, &info) == 0 else { continue }
+                switch info.st_mode & S_IFMT {
+                case S_IFREG: type = UInt8(DT_REG)
+                case S_IFDIR: type = UInt8(DT_DIR)
+                case S_IFLNK: type = UInt8(DT_LNK)
+                default: continue
+                }
+            }
+            switch type {
+            case UInt8(DT_REG):
+                going = visit(path)
+            case UInt8(DT_DIR):
+                subfolders.append(path)
+            case UInt8(DT_LNK):
+                // A link to a file is read like the file; a dangling link is kept so the source
+                // can report it as unreadable; a link to a folder is not followed (no loops).
+                var target = stat()
+                if stat(path, &target) == 0, target.st_mode & S_IFMT == S_IFDIR { continue }
+                going = visit(path)
+            default:
                 continue
             }
-            // Rebuild the path from the configured folder so relative paths stay as the user wrote them.
-            let itemPath = item.standardizedFileURL.path
-            let tail = itemPath.hasPrefix(basePath + "/") ? String(itemPath.dropFirst(basePath.count + 1)) : item.lastPathComponent
-            guard visit(base + "/" + tail) else { return }
         }
+        closedir(handle)
+        guard going else { return false }
+        for subfolder in subfolders where !walkFolder(subfolder, includeHidden: includeHidden, visit) {
+            return false
+        }
+        return true
     }
 
     /// Whether `path` (absolute) is, or once created would be, one of this set's files. Decided
