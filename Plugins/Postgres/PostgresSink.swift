@@ -466,7 +466,8 @@ final class PostgresSinkWriter: SinkWriter {
             let nameSet = Set(names)
             var end = index + 1
             while end < batch.count, batch[end].fields.count == names.count,
-                  batch[end].fields.keys.allSatisfy(nameSet.contains), recordProblem(batch[end]) == nil {
+                  batch[end].fields.keys.elementsEqual(names) || batch[end].fields.keys.allSatisfy(nameSet.contains),
+                  recordProblem(batch[end]) == nil {
                 end += 1
             }
             try addMissingColumns(names, batch: batch[index...])
@@ -483,14 +484,20 @@ final class PostgresSinkWriter: SinkWriter {
             guard let value = record.fields[field] else { return "missing key field '\(field)'" }
             if value.isNull { return "key field '\(field)' is null" }
         }
+        // The names are checked once per set of fields, not per record.
+        if record.fields.keys.elementsEqual(checkedNames) { return nil }
         for name in record.fields.keys {
             if name == sink.ftsColumn && !sink.fts.isEmpty {
                 return "field '\(name)' is the generated full-text column; rename the field or choose another 'fts_column'"
             }
             if let problem = PostgresConnection.identifierProblem(name) { return "field '\(name)': \(problem)" }
         }
+        checkedNames = Array(record.fields.keys)
         return nil
     }
+
+    /// The last list of field names found usable as columns.
+    private var checkedNames: [String] = []
 
     /// Writes records that share their fields: one COPY (into the table, or into the staging
     /// table for an upsert) in a savepoint; when the server refuses it, record by record.
