@@ -1,19 +1,21 @@
 # Sluice — make targets. `make demo` runs the demo pipeline on seeds/, `make test` runs the tests.
 SWIFT     ?= swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS  := liblua5.4-dev libsqlite3-dev libcld2-dev libpcre2-dev sqlite3 lua5.4 pkg-config
+APT_PKGS  := liblua5.4-dev libsqlite3-dev libcld2-dev libpcre2-dev sqlite3 lua5.4 pkg-config libpq-dev postgresql
 BIN       := .build/debug/sluice
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
 .PHONY: deps build demo test bench docs man install uninstall clean
 
-## Install the system libraries Sluice links (Lua 5.4, SQLite, PCRE2 for sluice.re, CLD2 for article languages) when they
-## are missing, plus the sqlite3 and lua5.4 programs (the demo prints with sqlite3; a test checks our
-## patterns against lua5.4).
+## Install the system libraries Sluice links (Lua 5.4, SQLite, PCRE2 for sluice.re, CLD2 for article
+## languages, libpq) when they are missing, plus the sqlite3 and lua5.4 programs (the demo prints with
+## sqlite3; a test checks our patterns against lua5.4) and the PostgreSQL server and psql (the tests
+## start a throwaway server with scripts/test-postgres.sh).
 deps:
-	@if ! pkg-config --exists lua5.4 sqlite3 libpcre2-8 2>/dev/null || ! command -v sqlite3 >/dev/null || ! command -v lua5.4 >/dev/null \
-		|| [ ! -e /usr/include/cld2/public/compact_lang_det.h ]; then \
+	@if ! pkg-config --exists lua5.4 sqlite3 libpcre2-8 libpq 2>/dev/null || ! command -v sqlite3 >/dev/null || ! command -v lua5.4 >/dev/null \
+		|| [ ! -e /usr/include/cld2/public/compact_lang_det.h ] || ! command -v psql >/dev/null \
+		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "Installing $(APT_PKGS) with apt-get…"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PKGS); \
 	fi
@@ -40,7 +42,9 @@ demo: build
 	@echo
 	@echo "JSON Lines copy: out/articles.jsonl ($$(wc -l < out/articles.jsonl) record)"
 
-## Build once, then run every test (unit, plugin, end-to-end on the built binary).
+## Build once, then run every test (unit, plugin, end-to-end on the built binary). The PostgreSQL tests
+## start one throwaway server per test process (scripts/test-postgres.sh; SLUICE_TEST_POSTGRES_URL
+## points them at another server instead).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
@@ -48,7 +52,8 @@ test: deps
 ## Issue 13's jobs on deterministic generated data (release build), side by side with Python, the
 ## SQLite C API (Benchmarks/c, the limit), sqlite-utils and lua5.4 + lua-cjson when installed:
 ## records/s, MB/s, peak RSS, ratios. BENCH_QUICK=1: a smoke run on small data. BENCH=NAME runs
-## another benchmark of sluice-bench instead (articles, lua, pipeline, stores, delivery, matching).
+## another benchmark of sluice-bench instead (articles, lua, pipeline, stores, delivery, matching, postgres:
+## the postgres sink beside psql's \copy of the same rows on a throwaway server).
 BENCH_C   := .build/bench/sqlite_limit
 bench: deps
 	$(SWIFT) build -c release --product sluice
