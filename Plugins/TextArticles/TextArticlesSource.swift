@@ -110,6 +110,8 @@ public struct TextArticlesSource: Source {
     public var timeZone: TimeZoneSpec?
     /// The largest file read, in bytes.
     public var maxBytes: Int
+    /// In a cluster run: the files of the one work unit to read (TextArticlesUnits.swift).
+    var unitScope: Set<String>?
 
     /// Creates the source directly (tests, tools).
     public init(path: String, extensions: [String] = ["txt", "md"], timeZone: TimeZoneSpec? = nil,
@@ -159,7 +161,7 @@ public struct TextArticlesSource: Source {
         batch.reserveCapacity(context.batchSize)
         let checkpoint = context.checkpoint
         var unchanged = 0
-        for file in files {
+        for file in files where unitScope?.contains(file.relativePath) ?? true {
             if context.isStopping {
                 try context.emit(batch)   // deliver what was read; throws PipelineStop
                 throw PipelineStop()
