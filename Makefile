@@ -1,19 +1,21 @@
 # Sluice — make targets. `make demo` runs the demo pipeline on seeds/, `make test` runs the tests.
 SWIFT     ?= swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS  := liblua5.4-dev libsqlite3-dev libcld2-dev sqlite3 lua5.4 pkg-config
+APT_PKGS  := liblua5.4-dev libsqlite3-dev libcld2-dev sqlite3 lua5.4 pkg-config libpq-dev postgresql
 BIN       := .build/debug/sluice
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
 .PHONY: deps build demo test bench docs man install uninstall clean
 
-## Install the system libraries Sluice links (Lua 5.4, SQLite, CLD2 for article languages) when they
-## are missing, plus the sqlite3 and lua5.4 programs (the demo prints with sqlite3; a test checks our
-## patterns against lua5.4).
+## Install the system libraries Sluice links (Lua 5.4, SQLite, CLD2 for article languages, libpq) when
+## they are missing, plus the sqlite3 and lua5.4 programs (the demo prints with sqlite3; a test checks
+## our patterns against lua5.4) and the PostgreSQL server and psql (the tests start a throwaway server
+## with scripts/test-postgres.sh).
 deps:
-	@if ! pkg-config --exists lua5.4 sqlite3 2>/dev/null || ! command -v sqlite3 >/dev/null || ! command -v lua5.4 >/dev/null \
-		|| [ ! -e /usr/include/cld2/public/compact_lang_det.h ]; then \
+	@if ! pkg-config --exists lua5.4 sqlite3 libpq 2>/dev/null || ! command -v sqlite3 >/dev/null || ! command -v lua5.4 >/dev/null \
+		|| [ ! -e /usr/include/cld2/public/compact_lang_det.h ] || ! command -v psql >/dev/null \
+		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "Installing $(APT_PKGS) with apt-get…"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PKGS); \
 	fi
@@ -40,7 +42,9 @@ demo: build
 	@echo
 	@echo "JSON Lines copy: out/articles.jsonl ($$(wc -l < out/articles.jsonl) record)"
 
-## Build once, then run every test (unit, plugin, end-to-end on the built binary).
+## Build once, then run every test (unit, plugin, end-to-end on the built binary). The PostgreSQL tests
+## start one throwaway server per test process (scripts/test-postgres.sh; SLUICE_TEST_POSTGRES_URL
+## points them at another server instead).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build

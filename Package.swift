@@ -10,6 +10,7 @@ let plugins: [(target: String, folder: String, extra: [Target.Dependency])] = [
     ("SluiceLuaStages", "Lua", ["SluiceLua"]),
     ("SluiceBasics", "Basics", [.product(name: "Crypto", package: "swift-crypto")]),
     ("SluiceExec", "Exec", []),
+    ("SluicePostgres", "Postgres", ["CLibPQ"]),
 ]
 
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
@@ -35,6 +36,8 @@ let package = Package(
                        providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
         // Compact Language Detector 2 (Debian's libcld2-dev, no pkg-config file) behind a small
         // C++ shim with a C header: `text_articles` fills `language` with it.
         .target(name: "CCLD2", path: "Sources/CCLD2", linkerSettings: [.linkedLibrary("cld2")]),
