@@ -11,6 +11,7 @@ let benches: [(name: String, run: () throws -> Void)] = [
     ("stores", StoresBench.run),
     ("delivery", DeliveryBench.run),
     ("matching", MatchingBench.run),
+    ("coordinator", CoordinatorBench.run),
 ]
 let wanted = Set(CommandLine.arguments.dropFirst())
 if let unknown = wanted.first(where: { name in !benches.contains { $0.name == name } }) {
