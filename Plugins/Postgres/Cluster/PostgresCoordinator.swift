@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import Synchronization
 
 /// One connection used from several threads (the unit loop and the heartbeat), one call at a
 /// time; a lost connection is opened again once per call.
@@ -43,6 +44,8 @@ public final class PostgresCoordinator: WorkCoordinator, Sendable {
     private let db: SharedPostgres
     /// The pipeline (config name) whose units this coordinates.
     public let pipeline: String
+    /// The generations this process is known in (its row in `_sluice_cluster_processes`).
+    private let registered = Mutex<Set<Int64>>([])
 
     /// Connects and creates the tables when missing.
     public init(url: String, pipeline: String) throws {
@@ -61,8 +64,10 @@ public final class PostgresCoordinator: WorkCoordinator, Sendable {
                         done_at timestamptz, done_by_host text, done_by_pid integer,
                         records bigint NOT NULL DEFAULT 0, attempts integer NOT NULL DEFAULT 0,
                         PRIMARY KEY (pipeline, generation, unit_id));
-                    CREATE INDEX IF NOT EXISTS _sluice_units_open ON _sluice_units (pipeline, generation, ordinal)
-                        WHERE state <> 'done';
+                    CREATE INDEX IF NOT EXISTS _sluice_units_pending ON _sluice_units (pipeline, generation, ordinal)
+                        WHERE state = 'pending';
+                    CREATE INDEX IF NOT EXISTS _sluice_units_claimed ON _sluice_units (pipeline, generation, lease_until)
+                        WHERE state = 'claimed';
                     CREATE TABLE IF NOT EXISTS _sluice_cluster_processes (
                         pipeline text NOT NULL, generation bigint NOT NULL, host text NOT NULL, pid integer NOT NULL,
                         started timestamptz NOT NULL DEFAULT now(), heartbeat timestamptz NOT NULL DEFAULT now(),
@@ -122,21 +127,26 @@ public final class PostgresCoordinator: WorkCoordinator, Sendable {
 
     public func claim(generation: Int64, holder: UnitHolder, lease: TimeInterval) throws -> ClaimedUnit? {
         try db.with { pg in
-            let body = try pg.scalar("""
-                UPDATE _sluice_units u SET state = 'claimed', holder_host = $3, holder_pid = $4, claimed_at = now(),
-                    lease_until = now() + make_interval(secs => $5::double precision), attempts = u.attempts + 1
-                WHERE u.pipeline = $1 AND u.generation = $2 AND u.unit_id = (
-                    SELECT unit_id FROM _sluice_units
-                    WHERE pipeline = $1 AND generation = $2
-                      AND (state = 'pending' OR (state = 'claimed' AND lease_until < now()))
-                    ORDER BY ordinal LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING u.unit::text
-                """, [pipeline, String(generation), holder.host, String(holder.pid), String(lease)], doing: "claiming a work unit")
+            // A unit nobody took yet (the partial index of pending units), else one whose lease ran out.
+            var body: String?
+            for free in ["state = 'pending' ORDER BY ordinal", "state = 'claimed' AND lease_until < now() ORDER BY lease_until"] {
+                body = try pg.scalar("""
+                    UPDATE _sluice_units u SET state = 'claimed', holder_host = $3, holder_pid = $4, claimed_at = now(),
+                        lease_until = now() + make_interval(secs => $5::double precision), attempts = u.attempts + 1
+                    WHERE u.pipeline = $1 AND u.generation = $2 AND u.unit_id = (
+                        SELECT unit_id FROM _sluice_units WHERE pipeline = $1 AND generation = $2 AND \(free)
+                        LIMIT 1 FOR UPDATE SKIP LOCKED)
+                    RETURNING u.unit::text
+                    """, [pipeline, String(generation), holder.host, String(holder.pid), String(lease)], doing: "claiming a work unit")
+                if body != nil { break }
+            }
             guard let body else { return nil }
             guard let unit = (try? JSONReader.parse(body)).flatMap(WorkUnit.init(json:)) else {
                 throw PostgresError(doing: "claiming a work unit", message: "a unit of cluster run \(generation) is not readable: \(body.prefix(200))")
             }
-            try heartbeat(pg, generation: generation, holder: holder, records: nil)
+            if registered.withLock({ $0.insert(generation).inserted }) {
+                try heartbeat(pg, generation: generation, holder: holder, records: nil)
+            }
             return ClaimedUnit(generation: generation, unit: unit)
         }
     }
