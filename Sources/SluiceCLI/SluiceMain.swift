@@ -6,13 +6,15 @@ import SluiceCore
 import SluiceExec
 import SluiceJSON
 import SluiceLuaStages
+import SluicePostgres
 import SluiceSQLite
 import SluiceTextArticles
 import Synchronization
 
 /// The stage families built into `sluice`.
 public var builtinPlugins: [any SluicePlugin.Type] {
-    [TextArticlesPlugin.self, JSONPlugin.self, SQLitePlugin.self, LuaPlugin.self, BasicsPlugin.self, ExecPlugin.self]
+    [TextArticlesPlugin.self, JSONPlugin.self, SQLitePlugin.self, LuaPlugin.self, BasicsPlugin.self, ExecPlugin.self,
+     PostgresPlugin.self]
 }
 
 /// Entry point of the `sluice` command.

@@ -92,37 +92,35 @@ public enum TestPostgres {
     }
 
     /// Runs a program (looked up on PATH) and returns its exit status, output and errors.
+    /// `posix_spawnp` and `waitpid` rather than Foundation's `Process`: the script leaves a
+    /// watcher running in the background, and `Process` was seen never to notice the script's
+    /// end in the test process (waiting forever on a reaped-but-unseen child).
     static func shell(_ arguments: [String]) -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do {
-            try process.run()
-        } catch {
-            return (127, "", "cannot run \(arguments.first ?? ""): \(error)")
+        let base = NSTemporaryDirectory() + "sluice-pg-shell-\(UUID().uuidString.prefix(8))"
+        let outPath = base + ".out"
+        let errPath = base + ".err"
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
         }
-        // Read both pipes before waiting, so a chatty program cannot fill one and block.
-        let errors = Locked<Data>(Data())
-        let reader = Thread { errors.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errors.done { usleep(1_000) }
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors.value, as: UTF8.self))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+        guard rc == 0 else { return (127, "", "cannot run \(arguments[0]): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exited = status & 0x7F == 0
+        let code = exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let errors = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        return (code, output, errors)
     }
 }
 
-/// A value set once from another thread.
-private final class Locked<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    private var isSet = false
-    init(_ value: T) { stored = value }
-    func set(_ value: T) { lock.lock(); stored = value; isSet = true; lock.unlock() }
-    var done: Bool { lock.lock(); defer { lock.unlock() }; return isSet }
-    var value: T { lock.lock(); defer { lock.unlock() }; return stored }
-}
