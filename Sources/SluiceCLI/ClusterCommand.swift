@@ -12,10 +12,10 @@ struct ClusterRunFlags: ParsableArguments {
                                valueName: "url"))
     var cluster: String?
 
-    @Option(help: ArgumentHelp("With --cluster: seconds a claimed work unit stays held without a heartbeat.", visibility: .hidden))
+    @Option(help: ArgumentHelp("With --cluster: seconds a claimed work unit stays held without a heartbeat (renewed every third of it); a dead process's unit is taken over after it.", valueName: "seconds"))
     var lease: Double = 30
 
-    @Option(help: ArgumentHelp("With --cluster: about how many bytes one work unit holds (default 32 MiB).", visibility: .hidden))
+    @Option(help: ArgumentHelp("With --cluster: about how many bytes one work unit holds (default 32 MiB); JSON Lines files of twice that are cut into line ranges.", valueName: "bytes"))
     var unitSize: Int64 = 32 << 20
 }
 

@@ -72,6 +72,42 @@ private struct SharedTableSink: Sink {
     }
 }
 
+/// A sink that fails its first `failures` writes after committing one batch each time (a
+/// transient failure mid-unit).
+private struct FlakySink: Sink {
+    let table: SharedTable
+    final class Counter: Sendable { let left: Atomic<Int>; init(_ n: Int) { left = Atomic(n) } }
+    let failures: Counter
+    init(table: SharedTable, failures: Int) {
+        self.table = table
+        self.failures = Counter(failures)
+    }
+    func makeWriter(_ context: StageContext) throws -> any SinkWriter {
+        let inner = try SharedTableSink(table: table).makeWriter(context)
+        return Writer(inner: inner, sink: self)
+    }
+    final class Writer: SinkWriter {
+        let inner: any SinkWriter
+        let sink: FlakySink
+        var written = 0
+        init(inner: any SinkWriter, sink: FlakySink) { self.inner = inner; self.sink = sink }
+        func write(_ batch: [Record]) throws {
+            try inner.write(batch)
+            written += 1
+            if written == 2 {
+                try inner.flush()
+                if sink.failures.left.load(ordering: .relaxed) > 0 {
+                    sink.failures.left.subtract(1, ordering: .relaxed)
+                    throw StageError(stage: "table", message: "the connection dropped")
+                }
+            }
+        }
+        func flush() throws { try inner.flush() }
+        func close() throws { try inner.close() }
+        func abort() throws {}
+    }
+}
+
 /// A source that cannot be split.
 private struct PlainSource: Source {
     func run(_ context: SourceContext) throws {}
@@ -266,6 +302,29 @@ private final class TestClock: Sendable {
         #expect(result.units == 3)
         #expect(table.rows.sorted() == Array(0..<3_000))
         #expect(result.counts.first { $0.name == "table" }?.dropped == 400)
+    }
+
+    @Test func aUnitWhoseRunFailsIsTriedAgainAndWritesEachRecordOnce() throws {
+        let dir = TemporaryDirectory()
+        let table = SharedTable()
+        var pipeline = clusterPipeline(dir, source: RangeSource(total: 2_000, unitSize: 1_000), table: table)
+        pipeline.stages[1].stage = .sink(FlakySink(table: table, failures: 2))
+        var options = ClusterRunOptions()
+        options.run.store = try SQLiteCheckpointStore(path: dir.file("state.db"))
+        options.run.batchSize = 100
+        let result = ClusterRunner(pipeline: pipeline, coordinator: InMemoryCoordinator(), options: options,
+                                   deadLetters: DiscardingDeadLetterQueue()).run()
+        #expect(result.failure == nil)
+        #expect(result.units == 2)
+        #expect(table.rows.sorted() == Array(0..<2_000))
+
+        // A failure that stays ends the process with the error, after the attempts.
+        let stuck = SharedTable()
+        pipeline.stages[1].stage = .sink(FlakySink(table: stuck, failures: 100))
+        let failed = ClusterRunner(pipeline: pipeline, coordinator: InMemoryCoordinator(), options: options,
+                                   deadLetters: DiscardingDeadLetterQueue()).run()
+        #expect(failed.failure?.message.contains("the connection dropped") == true)
+        #expect(failed.units == 0)
     }
 
     @Test func aSourceThatCannotBeSplitIsRefusedByName() throws {

@@ -15,6 +15,8 @@ public struct ClusterRunOptions: Sendable {
     public var holder = UnitHolder.current
     /// How long to wait before asking again when every unit left is held by another process.
     public var pollInterval: TimeInterval = 1
+    /// How many times a unit whose run fails is run before the process gives up (with the error).
+    public var attempts = 3
 
     /// Default options.
     public init() {}
@@ -171,15 +173,20 @@ public final class ClusterRunner: Sendable {
                 continue
             }
             heldUnit.withLock { $0 = claimed }
-            let outcome = runUnit(claimed.unit, store: store)
-            heldUnit.withLock { $0 = nil }
-            for k in counts.indices where k < outcome.result.counts.count {
-                let c = outcome.result.counts[k]
-                counts[k].received += c.received
-                counts[k].emitted += c.emitted
-                counts[k].dropped += c.dropped
-                counts[k].deadLettered += c.deadLettered
+            var outcome = runUnit(claimed.unit, store: store)
+            // A unit whose run failed is tried again before the process gives up: a transient
+            // failure (a dropped connection, two processes creating one table) must not end the
+            // process. Safe: sinks skip what the failed attempt committed, as after a crash.
+            var attempt = 1
+            while let failure = outcome.result.failure, attempt < options.attempts, !stopping.load(ordering: .relaxed) {
+                options.run.logger.warning("unit \(claimed.unit.id) failed (\(failure.message)); trying it again")
+                add(outcome.result, to: &counts)
+                Thread.sleep(forTimeInterval: 0.5 * Double(attempt))
+                attempt += 1
+                outcome = runUnit(claimed.unit, store: store)
             }
+            heldUnit.withLock { $0 = nil }
+            add(outcome.result, to: &counts)
             let read = outcome.result.read
             finishedRecords.add(read, ordering: .relaxed)
             if let failure = outcome.result.failure {
@@ -204,6 +211,17 @@ public final class ClusterRunner: Sendable {
             options.run.logger.debug("unit \(claimed.unit.id): \(read) records")
         }
         return finish(nil)
+    }
+
+    /// Adds one unit run's counters to the process's.
+    private func add(_ result: RunResult, to counts: inout [StageCounts]) {
+        for k in counts.indices where k < result.counts.count {
+            let c = result.counts[k]
+            counts[k].received += c.received
+            counts[k].emitted += c.emitted
+            counts[k].dropped += c.dropped
+            counts[k].deadLettered += c.deadLettered
+        }
     }
 
     /// Saves the roll-up checkpoints of the generation before, then lists every source's units.
