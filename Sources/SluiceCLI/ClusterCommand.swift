@@ -209,7 +209,7 @@ struct ClusterStatusCommand: ParsableCommand {
                     let pad = String(repeating: " ", count: widths[c] - cell.count)
                     cells.append(c == 0 || c == 5 ? cell + pad : pad + cell)
                 }
-                lines.append(cells.joined(separator: "  "))
+                lines.append(cells.joined(separator: "  ").replacingOccurrences(of: #"\s+$"#, with: "", options: .regularExpression))
             }
         }
         return lines.joined(separator: "\n")

@@ -348,11 +348,13 @@ final class Heartbeat: Sendable {
         thread.start()
     }
 
+    /// Stops the thread, then beats once more (the last counts reach the coordinator).
     func stop() {
         wake.lock()
         done.store(true, ordering: .relaxed)
         wake.broadcast()
         wake.unlock()
         finished.wait()
+        beat()
     }
 }
