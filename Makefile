@@ -52,7 +52,8 @@ test: deps
 ## Issue 13's jobs on deterministic generated data (release build), side by side with Python, the
 ## SQLite C API (Benchmarks/c, the limit), sqlite-utils and lua5.4 + lua-cjson when installed:
 ## records/s, MB/s, peak RSS, ratios. BENCH_QUICK=1: a smoke run on small data. BENCH=NAME runs
-## another benchmark of sluice-bench instead (articles, lua, pipeline, stores, delivery, matching).
+## another benchmark of sluice-bench instead (articles, lua, pipeline, stores, delivery, matching, postgres:
+## the postgres sink beside psql's \copy of the same rows on a throwaway server).
 BENCH_C   := .build/bench/sqlite_limit
 bench: deps
 	$(SWIFT) build -c release --product sluice

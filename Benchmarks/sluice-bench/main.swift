@@ -11,6 +11,7 @@ let benches: [(name: String, run: () throws -> Void)] = [
     ("stores", StoresBench.run),
     ("delivery", DeliveryBench.run),
     ("matching", MatchingBench.run),
+    ("postgres", PostgresBench.run),
     ("coordinator", CoordinatorBench.run),
 ]
 let wanted = Set(CommandLine.arguments.dropFirst())
