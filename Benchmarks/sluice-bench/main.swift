@@ -12,6 +12,7 @@ let benches: [(name: String, run: () throws -> Void)] = [
     ("delivery", DeliveryBench.run),
     ("matching", MatchingBench.run),
     ("postgres", PostgresBench.run),
+    ("coordinator", CoordinatorBench.run),
 ]
 let wanted = Set(CommandLine.arguments.dropFirst())
 if let unknown = wanted.first(where: { name in !benches.contains { $0.name == name } }) {

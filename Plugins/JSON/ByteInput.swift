@@ -173,16 +173,20 @@ final class LineSplitter {
         self.lineNumber = max(1, startLine)
     }
 
-    /// Splits `initial`, then everything read from `fd` (when given) to its end. `body` gets the
+    /// Splits `initial`, then everything read from `fd` (when given) to its end, or up to
+    /// `limit` bytes of it (a cluster run's byte range). `body` gets the
     /// 1-based line number and the event; the bytes are valid only during the call.
     func run(initial: UnsafeRawBufferPointer, fd: Int32?, file: String, whileWaiting: (() -> Bool)? = nil,
-             _ body: (Int, LineEvent) throws -> Void) throws {
+             limit: Int64? = nil, _ body: (Int, LineEvent) throws -> Void) throws {
         try feed(initial, body)
         if let fd {
             let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 1)
             defer { chunk.deallocate() }
-            while true {
-                let n = try RawIO.read(fd, into: chunk, file: file, whileWaiting: whileWaiting)
+            var left = limit ?? Int64.max
+            while left > 0 {
+                let window = left < Int64(chunkSize) ? UnsafeMutableRawBufferPointer(rebasing: chunk[0..<Int(left)]) : chunk
+                let n = try RawIO.read(fd, into: window, file: file, whileWaiting: whileWaiting)
+                left -= Int64(n)
                 if n == 0 { break }
                 try feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), body)
             }

@@ -95,6 +95,8 @@ public struct JSONSource: Source {
     public let extensions: [String]
     /// Where `-` reads from (standard input unless a test injects a pipe).
     let standardInput: FileHandle
+    /// In a cluster run: the one work unit to read (see JSONSourceUnits.swift).
+    var unitScope: WorkUnit?
 
     /// Creates a source directly.
     public init(path: String, format: Format = .auto, pointer: JSONPointer? = nil, maxLineBytes: Int = 16 << 20,
@@ -179,11 +181,12 @@ final class JSONSourceReader {
     private var batch: [Record] = []
     private var linesSinceCheck = 0
     /// The file being read, for positions and checkpoints (nil: standard input).
-    private var current: CurrentInput?
+    var current: CurrentInput?
     /// The splitter of the JSON Lines input being read, for the offsets of its lines.
     private var splitter: LineSplitter?
     /// Bytes of the current file counted as read for the progress display.
     private var reportedOffset: Int64 = 0
+    var splitter: LineSplitter?
 
     /// What is known of the file being read.
     struct CurrentInput {
@@ -222,7 +225,7 @@ final class JSONSourceReader {
         var isFolder: ObjCBool = false
         let folder = !FileSet.hasWildcard(source.path)
             && FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder) && isFolder.boolValue
-        let files: [MatchedFile]
+        var files: [MatchedFile]
         do {
             files = try FileSet(pattern: source.path, extensions: folder ? source.extensions : []).files()
         } catch {
@@ -233,6 +236,15 @@ final class JSONSourceReader {
             // than report a clean run of nothing.
             let kinds = folder ? " with extension " + source.extensions.map { "." + $0 }.joined(separator: ", ") : ""
             throw StageError(stage: context.name, message: "path '\(source.path)' matches no files\(kinds)")
+        }
+        if let unit = source.unitScope {
+            let wanted = Set(unit.files)
+            files.removeAll { !wanted.contains($0.relativePath) }
+            if unit.kind == .byteRange {
+                for file in files { try readRange(file, unit) }
+                try flushBatch()
+                return
+            }
         }
         var skipped = 0
         context.announceInputs(files)   // progress: files and bytes of total
@@ -335,7 +347,7 @@ final class JSONSourceReader {
     }
 
     /// The current input was read to its end.
-    private func inputDone() {
+    func inputDone() {
         guard let current else { return }
         if current.lineByLine, let splitter {
             // After the last line: everything up to the last newline is read; a last line
@@ -503,12 +515,12 @@ final class JSONSourceReader {
 
     // MARK: - JSON Lines
 
-    private func streamLines(fd: Int32?, initial: UnsafeRawBufferPointer, label: String,
-                             startOffset: Int64 = 0, startLine: Int = 1) throws {
+    func streamLines(fd: Int32?, initial: UnsafeRawBufferPointer, label: String,
+                     startOffset: Int64 = 0, startLine: Int = 1, limit: Int64? = nil) throws {
         let splitter = LineSplitter(maxLineBytes: source.maxLineBytes, keepBytes: JSONSource.rawLimit,
                                     startOffset: startOffset, startLine: startLine)
         self.splitter = splitter
-        try splitter.run(initial: initial, fd: fd, file: label, whileWaiting: whileWaiting) { number, event in
+        try splitter.run(initial: initial, fd: fd, file: label, whileWaiting: whileWaiting, limit: limit) { number, event in
             try handleLine(number, event, label: label)
         }
     }

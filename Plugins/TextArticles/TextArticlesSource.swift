@@ -115,6 +115,8 @@ public struct TextArticlesSource: Source {
     /// The day relative dates and dates without a year are read against when an article has
     /// no full date of its own.
     public var referenceDate: CivilDay?
+    /// In a cluster run: the files of the one work unit to read (TextArticlesUnits.swift).
+    var unitScope: Set<String>?
 
     /// Creates the source directly (tests, tools).
     public init(path: String, extensions: [String] = ["txt", "md"], timeZone: TimeZoneSpec? = nil,
@@ -174,7 +176,7 @@ public struct TextArticlesSource: Source {
         batch.reserveCapacity(context.batchSize)
         let checkpoint = context.checkpoint
         var unchanged = 0
-        for file in files {
+        for file in files where unitScope?.contains(file.relativePath) ?? true {
             if context.isStopping {
                 try context.emit(batch)   // deliver what was read; throws PipelineStop
                 throw PipelineStop()

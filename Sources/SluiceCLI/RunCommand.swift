@@ -49,6 +49,9 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    /// `--cluster URL` and its knobs (ClusterCommand.swift).
+    @OptionGroup var clusterFlags: ClusterRunFlags
+
     func validate() throws {
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers must be between 1 and 256") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
@@ -68,6 +71,7 @@ struct RunCommand: ParsableCommand {
     /// One run of the pipeline (a `--watch` loop calls it again on every change); throws
     /// `ExitCode` for every status but 0.
     func runOnce(signals: SignalWatcher) throws {
+        if let cluster = clusterFlags.cluster { return try runCluster(url: cluster) }
         var pipeline = try loadPipeline(config, workers: workers)
         // Every source whose path matches nothing, at once (not only the first one to start).
         if !pipeline.unmatchedInputs.isEmpty {

@@ -1,0 +1,217 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import SluiceCore
+import SluicePostgres
+import Synchronization
+
+/// The options `sluice run` takes for a cluster run.
+struct ClusterRunFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("Run as one process of a cluster run that this PostgreSQL database coordinates (a libpq URL or connection string; ${VAR} in it is read from the environment).",
+                               valueName: "url"))
+    var cluster: String?
+
+    @Option(help: ArgumentHelp("With --cluster: seconds a claimed work unit stays held without a heartbeat (renewed every third of it); a dead process's unit is taken over after it.", valueName: "seconds"))
+    var lease: Double = 30
+
+    @Option(help: ArgumentHelp("With --cluster: about how many bytes one work unit holds (default 32 MiB); JSON Lines files of twice that are cut into line ranges.", valueName: "bytes"))
+    var unitSize: Int64 = 32 << 20
+}
+
+/// The variable a config can use to give each cluster process a file of its own.
+let clusterProcessVariable = "SLUICE_PROCESS"
+
+/// Loads a pipeline for a cluster process: `${SLUICE_PROCESS}` is `HOST-PID`, state lives in a
+/// folder of its own under `data_dir`, and every file a sink writes must be the process's own.
+func loadClusterPipeline(_ config: String, workers: Int?, holder: UnitHolder) throws -> Pipeline {
+    var loader = ConfigLoader(registry: SluiceMain.registry)
+    loader.checkDisk = true
+    if let workers { loader.defaultWorkers = workers }
+    let token = "\(holder.host)-\(holder.pid)"
+    loader.variables[clusterProcessVariable] = token
+    var pipeline: Pipeline
+    do {
+        pipeline = try loader.load(path: config)
+    } catch {
+        for d in error.diagnostics { printError(d.description) }
+        throw ExitCode(ExitStatus.usage)
+    }
+    if !pipeline.unmatchedInputs.isEmpty {
+        for warning in pipeline.unmatchedInputs { printError("\(warning.position): error: \(warning.message)") }
+        throw ExitCode(ExitStatus.fatal)
+    }
+    for stage in pipeline.stages where stage.kind == .sink {
+        guard case .sink(let sink) = stage.stage, let file = sink.outputFile, !file.contains(token) else { continue }
+        printError("error: sink '\(stage.name)' writes \(displayPath(file)): in a cluster run every process writes a file "
+                   + "of its own (records of a unit taken over from a dead process would land in two files anyway); "
+                   + "put ${\(clusterProcessVariable)} in its path, e.g. out/records-${\(clusterProcessVariable)}.jsonl")
+        throw ExitCode(ExitStatus.usage)
+    }
+    // Sink state (a json sink's length and marks), dedupe keys: per process.
+    pipeline.environment.dataDirectory = (pipeline.environment.dataDirectory as NSString)
+        .appendingPathComponent("cluster-\(token)")
+    return pipeline
+}
+
+extension RunCommand {
+    /// `sluice run CONFIG --cluster URL`: this process's share of the pipeline's cluster run.
+    func runCluster(url: String) throws {
+        if full || dryRun || limit != nil {
+            throw ValidationError("--cluster cannot be combined with --full, --dry-run or --limit")
+        }
+        let flags = clusterFlags
+        guard flags.lease >= 1 else { throw ValidationError("--lease must be at least 1 second") }
+        guard flags.unitSize >= 1 else { throw ValidationError("--unit-size must be at least 1 byte") }
+        let holder = UnitHolder.current
+        let pipeline = try loadClusterPipeline(config, workers: workers, holder: holder)
+        let coordinator: PostgresCoordinator
+        let store: PostgresCheckpointStore
+        do {
+            coordinator = try PostgresCoordinator(url: url, pipeline: pipeline.name)
+            store = try PostgresCheckpointStore(url: url, pipeline: pipeline.name)
+        } catch {
+            printError("error: cluster \(redactedURL(url)): \(error)")
+            throw ExitCode(ExitStatus.fatal)
+        }
+        var options = ClusterRunOptions()
+        options.run.logger = Logger(label: "sluice")
+        options.run.store = store
+        options.lease = flags.lease
+        options.unitSize = flags.unitSize
+        options.holder = holder
+        let letters = FileDeadLetterQueue(path: pipeline.deadLetterPath,
+                                          observer: Self.echoFirstLetters(label: "dead letter", file: pipeline.deadLetterPath))
+        let runner = ClusterRunner(pipeline: pipeline, coordinator: coordinator, options: options, deadLetters: letters)
+        let signals = ClusterSignalWatcher(runner: runner)
+        let result = runner.run()
+        letters.close()
+        let status = result.failure != nil ? "failed" : result.stopped ? "interrupted" : "complete"
+        try? store.finishRun(RunRecord(started: Date(timeIntervalSinceNow: -result.elapsed), finished: Date(),
+                                       status: status, read: Int64(result.asRunResult.read),
+                                       delivered: Int64(result.asRunResult.delivered),
+                                       deadLetters: Int64(result.asRunResult.deadLetters), full: false))
+        printError(Summary.render(result.asRunResult))
+        printError("cluster run \(result.generation): \(holder) completed \(result.units) unit\(result.units == 1 ? "" : "s")"
+                   + (result.lostUnits > 0 ? " (\(result.lostUnits) more had been taken over by another process)" : ""))
+        if let failure = result.failure {
+            printError("error: \(failure)")
+            throw ExitCode(ExitStatus.fatal)
+        }
+        let dead = result.asRunResult.deadLetters
+        if dead > 0 && letters.unwritten.count == 0 {
+            printError("\(dead) record\(dead == 1 ? "" : "s") went to dead letters: \(pipeline.deadLetterPath)")
+        }
+        try failIfLettersLost(letters)
+        try exitIfStopped(by: signals.received)
+        if dead > 0 { throw ExitCode(ExitStatus.deadLetters) }
+    }
+}
+
+/// A connection string with its password hidden, for messages.
+func redactedURL(_ url: String) -> String {
+    var out = url
+    if let scheme = out.range(of: "://"), let at = out.range(of: "@", range: scheme.upperBound..<out.endIndex),
+       let colon = out.range(of: ":", range: scheme.upperBound..<at.lowerBound) {
+        out.replaceSubrange(colon.upperBound..<at.lowerBound, with: "***")
+    }
+    if let range = out.range(of: #"password\s*=\s*\S+"#, options: .regularExpression) {
+        out.replaceSubrange(range, with: "password=***")
+    }
+    return out
+}
+
+/// Turns the first SIGINT/SIGTERM into a clean stop of the cluster process (the running unit
+/// flushes and is given back); a second one exits at once.
+final class ClusterSignalWatcher {
+    private final class State: Sendable { let signal = Atomic<Int32>(0) }
+    private let state = State()
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(runner: ClusterRunner) {
+        for sig in [SIGINT, SIGTERM] {
+            Foundation.signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [state] in
+                if state.signal.exchange(sig, ordering: .relaxed) != 0 {
+                    printError("\nsluice: stopping now")
+                    _exit(sig == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
+                }
+                printError("\nsluice: stopping after a clean flush; the unit being read goes back to the cluster")
+                runner.requestStop()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var received: Int32? {
+        let s = state.signal.load(ordering: .relaxed)
+        return s == 0 ? nil : s
+    }
+}
+
+/// `sluice cluster …`: the state of a pipeline's cluster runs.
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Inspect the cluster runs of a pipeline that PostgreSQL coordinates.",
+        subcommands: [ClusterStatusCommand.self])
+}
+
+/// `sluice cluster status CONFIG --cluster URL`.
+struct ClusterStatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the current cluster run: units pending, claimed (by host and process) and done, records per second per process, the oldest lease.",
+        discussion: "Changes nothing. Exit status 0 when every unit of the current run is done, 4 while units are pending or claimed, 1 when the database cannot be read.")
+
+    @Argument(help: "The pipeline config (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    var config: String
+
+    @Option(help: ArgumentHelp("The PostgreSQL database that coordinates the cluster runs.", valueName: "url"))
+    var cluster: String
+
+    func run() throws {
+        // The pipeline's name, as Pipeline.name makes it (the config file's name without extension).
+        let base = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        let name = base.isEmpty ? "pipeline" : base
+        let status: ClusterStatus
+        do {
+            status = try PostgresCoordinator(url: cluster, pipeline: name).status()
+        } catch {
+            printError("error: cluster \(redactedURL(cluster)): \(error)")
+            throw ExitCode(ExitStatus.fatal)
+        }
+        print(Self.render(status, pipeline: name))
+        if !status.finished { throw ExitCode(4) }
+    }
+
+    static func render(_ s: ClusterStatus, pipeline: String) -> String {
+        guard s.generation > 0 else { return "pipeline \(pipeline): no cluster run yet" }
+        var lines = ["pipeline \(pipeline), cluster run \(s.generation): \(s.total) units: \(s.done) done, "
+                     + "\(s.claimed) claimed, \(s.pending) pending" + (s.expired > 0 ? " (\(s.expired) with an expired lease)" : "")
+                     + (s.finished ? " — finished" : "")]
+        if let age = s.oldestLeaseAge, let unit = s.oldestLeaseUnit {
+            lines.append("oldest lease: \(unit), claimed \(String(format: "%.1f", age)) s ago")
+        }
+        if !s.processes.isEmpty {
+            var rows = [["process", "claimed", "done", "records", "records/s", "last heartbeat"]]
+            for p in s.processes {
+                rows.append([p.holder.description, "\(p.claimed)", "\(p.done)", Summary.grouped(Int(p.records)),
+                             Summary.rateText(p.recordsPerSecond), String(format: "%.1f s ago", p.silentFor)])
+            }
+            let widths = (0..<6).map { c in rows.map { $0[c].count }.max() ?? 0 }
+            for row in rows {
+                var cells: [String] = []
+                for c in 0..<6 {
+                    let cell = row[c]
+                    let pad = String(repeating: " ", count: widths[c] - cell.count)
+                    cells.append(c == 0 || c == 5 ? cell + pad : pad + cell)
+                }
+                lines.append(cells.joined(separator: "  ").replacingOccurrences(of: #"\s+$"#, with: "", options: .regularExpression))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
