@@ -300,11 +300,18 @@ final class PostgresSinkWriter: SinkWriter {
     /// Reads the table's columns; `false` when there is no such table.
     private func loadColumns() throws -> Bool {
         columns = [:]
-        guard try pg.scalar("SELECT to_regclass($1)", [qualifiedTable]) != nil else { return false }
+        // pg_class read by a query, not to_regclass: after waiting for the schema lock, the
+        // catalog cache may not yet know a table another process just created (seen as
+        // "relation already exists" when three cluster processes start together); a query reads
+        // the catalog with a fresh snapshot.
+        guard let oid = try pg.scalar("""
+            SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = $2
+            """, [schemaName, sink.table]) else { return false }
         let result = try pg.execute("""
             SELECT attname, format_type(atttypid, atttypmod), attgenerated <> '' FROM pg_attribute
-            WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum
-            """, [qualifiedTable], doing: "reading the columns of \(qualifiedTable)")
+            WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+            """, [oid], doing: "reading the columns of \(qualifiedTable)")
         for row in 0..<result.rowCount {
             guard let name = result.value(row, 0), let type = result.value(row, 1) else { continue }
             if result.value(row, 2) == "t" { continue }     // generated: never written
@@ -615,17 +622,49 @@ final class PostgresSinkWriter: SinkWriter {
     private var committing = false
 
     /// Stores the ledger's new marks in the open transaction (marks only move forward).
+    ///
+    /// Fenced: each mark's row is locked and compared with what this writer knows was committed.
+    /// When another process moved it meanwhile — in a cluster run, one that took over a unit
+    /// whose lease this process lost while it hung — the rows of this transaction may repeat
+    /// that process's, so nothing is committed and the run stops instead.
     private func storeMarks() throws {
         for (key, mark) in context.ledger.pendingMarks {
-            try pg.execute("""
+            let keyValues = [context.pipeline, target, key.source, key.input, key.route]
+            let stored = try pg.execute("""
+                SELECT epoch, "offset", count FROM \(qualifiedMarks)
+                WHERE pipeline = $1 AND target = $2 AND source = $3 AND input = $4 AND route = $5 FOR UPDATE
+                """, keyValues, doing: "locking the delivery marks in \(qualifiedMarks)")
+            let known = context.ledger.committedMark(for: key)
+            if stored.rowCount > 0 {
+                let found = DeliveryLedger.Mark(epoch: Int64(stored.value(0, 0) ?? "") ?? 0,
+                                                offset: Int64(stored.value(0, 1) ?? "") ?? 0,
+                                                count: Int64(stored.value(0, 2) ?? "") ?? 0)
+                if known.map({ found > $0 }) ?? true { throw fenced(key.input) }
+            }
+            let result = try pg.execute("""
                 INSERT INTO \(qualifiedMarks) AS m (pipeline, target, source, input, route, epoch, "offset", count)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 ON CONFLICT (pipeline, target, source, input, route) DO UPDATE
                 SET epoch = EXCLUDED.epoch, "offset" = EXCLUDED."offset", count = EXCLUDED.count
                 WHERE (EXCLUDED.epoch, EXCLUDED."offset", EXCLUDED.count) > (m.epoch, m."offset", m.count)
-                """, [context.pipeline, target, key.source, key.input, key.route, String(mark.epoch), String(mark.offset),
-                      String(mark.count)], doing: "storing the delivery marks in \(qualifiedMarks)")
+                RETURNING (xmax = 0)
+                """, keyValues + [String(mark.epoch), String(mark.offset), String(mark.count)],
+                doing: "storing the delivery marks in \(qualifiedMarks)")
+            // No row: a stored mark at or past ours. An update where there was no row a moment
+            // ago: another process inserted it meanwhile. Either way someone else delivered it.
+            if result.rowCount == 0 || (stored.rowCount == 0 && result.value(0, 0) != "t") { throw fenced(key.input) }
         }
+    }
+
+    /// The error of a fenced commit: the transaction is rolled back by the caller's failure.
+    private func fenced(_ input: String) -> StageError {
+        pg.rollback()
+        inTransaction = false
+        return fatal("""
+            another process delivered records of '\(input)' to \(qualifiedTable) since this one read its delivery \
+            marks (in a cluster run: this process lost its lease on the unit, and another took it over); \
+            this transaction was rolled back, so nothing is written twice
+            """)
     }
 
     /// Runs `body`; when the connection is lost, reconnects (pausing 0.5 s, 1 s, 2 s…), writes

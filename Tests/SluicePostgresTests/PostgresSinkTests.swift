@@ -207,6 +207,33 @@ struct PostgresSinkTests {
         try other.writer.close()
     }
 
+    /// A cluster process that hung past its lease wakes up and commits what the process that
+    /// took its unit over has committed meanwhile: the fence refuses it, nothing is doubled.
+    @Test(arguments: [false, true])
+    func aWriterWhoseMarksAnotherProcessMovedMeanwhileCannotCommitDuplicates(earlierCommit: Bool) throws {
+        let url = try TestPostgres.freshDatabase("fence")
+        let sink = PostgresSink(url: url, table: "t")
+        let all = (0..<6).map { positioned(["n": .int(Int64($0))], offset: Int64($0)) }
+        if earlierCommit {
+            let before = try OpenWriter(sink)
+            try before.write([Array(all[0..<2])])
+            try before.writer.close()
+        }
+        let stale = try OpenWriter(sink)       // loads the marks, then hangs
+        let takeover = try OpenWriter(sink)    // takes the unit over
+        #expect(try takeover.write([all]) == (earlierCommit ? 4 : 6))
+        try takeover.writer.close()
+        #expect(try stale.write([all]) == (earlierCommit ? 4 : 6))
+        #expect {
+            try stale.writer.flush()
+        } throws: { error in
+            "\(error)".contains("another process delivered records of 'in.jsonl'") && "\(error)".contains("rolled back")
+        }
+        try? stale.writer.close()
+        let pg = try PostgresConnection(url: url)
+        #expect(try pg.rows("SELECT n FROM t ORDER BY n").map { $0[0] ?? "" } == (0..<6).map(String.init))
+    }
+
     @Test func anUncommittedTransactionIsLostByACrashAndWrittenByTheReRunOnce() throws {
         let url = try TestPostgres.freshDatabase("crash")
         let sink = PostgresSink(url: url, table: "t")

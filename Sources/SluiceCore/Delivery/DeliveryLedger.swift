@@ -133,6 +133,13 @@ public final class DeliveryLedger: @unchecked Sendable {
         committedMarks.merging(current) { old, new in max(old, new) }
     }
 
+    /// The mark committed for `key` as far as this writer knows: loaded at open, or committed by
+    /// it since. A shared sink compares it with the stored mark before committing, to find out
+    /// whether another process delivered the same input meanwhile (a lost lease in a cluster run).
+    public func committedMark(for key: Key) -> Mark? {
+        committedMarks[key]
+    }
+
     /// The pending marks are now committed.
     public func committed() {
         for key in dirty { if let mark = current[key] { committedMarks[key] = max(committedMarks[key] ?? mark, mark) } }
