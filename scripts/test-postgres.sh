@@ -14,6 +14,15 @@
 # (Debian's `postgresql` package; `make deps` installs it) or PG_BIN.
 set -eu
 
+# First of all, drop every descriptor inherited beyond stdin/stdout/stderr (then run this script
+# again): the server started below outlives us and must not hold the write end of a pipe that the
+# test process reads to its end — a test reading standard input from a pipe would wait forever.
+# bash, because dash cannot name descriptors above 9.
+if [ -z "${SLUICE_PG_CLEAN_FDS:-}" ] && command -v bash >/dev/null 2>&1; then
+    export SLUICE_PG_CLEAN_FDS=1
+    exec bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec sh "$0" "$@"' "$0" "$@"
+fi
+
 die() { echo "test-postgres.sh: $*" >&2; exit 1; }
 
 find_bin() {
