@@ -171,6 +171,23 @@ struct CommandTests {
         #expect(fromStdin.stdout.lines == [#"{"kind":"extra","of":5}"#, #"{"n":10}"#])
     }
 
+    @Test("try: with no --input on a terminal it says it is reading standard input instead of waiting silently; from a pipe it says nothing")
+    func tryNamesStandardInputOnATerminal() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("rule.lua", "function process(record, emit)\n  return record\nend\n")
+        // script(1) gives `try` a pseudo-terminal as standard input; its own standard input is
+        // empty, so the terminal sees end of input and `try` ends.
+        let onTerminal = try Sluice.runProgram("/usr/bin/script", ["-q", "-e", "-c", "\(Sluice.binary) try rule.lua", "/dev/null"],
+                                               in: dir.path, timeout: 60)
+        #expect(onTerminal.status == 0, "output: \(onTerminal.stdout)")
+        #expect(onTerminal.stdout.contains("reading JSON Lines records from standard input"), "output: \(onTerminal.stdout)")
+        #expect(onTerminal.stdout.contains("Ctrl-D to end, or give --input FILE"), "output: \(onTerminal.stdout)")
+        let fromPipe = try Sluice.run(["try", "rule.lua"], in: dir.path, stdin: "{\"n\":1}\n")
+        #expect(fromPipe.status == 0)
+        #expect(!fromPipe.stderr.contains("reading JSON Lines records from standard input"), "stderr: \(fromPipe.stderr)")
+        #expect(fromPipe.stdout.lines == [#"{"n":1}"#])
+    }
+
     @Test("try: paths and --options are data: a '$' in them is not taken for an environment variable")
     func tryKeepsDollarSigns() throws {
         let dir = TemporaryDirectory()
