@@ -68,7 +68,8 @@ struct SluiceCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [RunCommand.self, ValidateCommand.self, TestCommand.self, StagesCommand.self,
                       TryCommand.self, GraphCommand.self, StatusCommand.self, ResetCommand.self,
-                      ReplayCommand.self, TapCommand.self, InitCommand.self, ClusterCommand.self])
+                      ReplayCommand.self, TapCommand.self, InitCommand.self, ClusterCommand.self,
+                      SchemaCommand.self])
 }
 
 /// Options every command that logs takes.
