@@ -81,7 +81,7 @@ func loadStatePipeline(_ config: String) throws -> Pipeline {
 
 /// The PostgreSQL checkpoint store of a pipeline's cluster runs, for `status` and `reset`:
 /// `--cluster URL`, else the config's `cluster:`; nil when neither is given.
-func clusterCheckpointStore(flag: String?, config: String, pipeline: Pipeline) throws -> (store: PostgresCheckpointStore, url: String)? {
+func clusterCheckpointStore(flag: String?, pipeline: Pipeline) throws -> (store: PostgresCheckpointStore, url: String)? {
     guard let url = flag ?? pipeline.cluster else { return nil }
     do {
         return (try PostgresCheckpointStore(url: url, pipeline: pipeline.name), url)

@@ -30,7 +30,7 @@ struct ResetCommand: ParsableCommand {
     func run() throws {
         let pipeline = try loadStatePipeline(config)
         let statePath = pipeline.checkpointStorePath
-        let shared = try clusterCheckpointStore(flag: cluster, config: config, pipeline: pipeline)
+        let shared = try clusterCheckpointStore(flag: cluster, pipeline: pipeline)
         let hasState = shared != nil || FileManager.default.fileExists(atPath: statePath)
         let store: (any CheckpointStore)?
         do {

@@ -22,7 +22,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let pipeline = try loadStatePipeline(config)
-        let shared = try clusterCheckpointStore(flag: cluster, config: config, pipeline: pipeline)
+        let shared = try clusterCheckpointStore(flag: cluster, pipeline: pipeline)
         let report: DeliveryStatus
         do {
             report = try DeliveryStatus(pipeline: pipeline,

@@ -99,7 +99,7 @@ struct ClusterConfigEndToEndTests {
         #expect(bad.stderr.contains("bad.yaml:1:") && bad.stderr.contains("'cluster' must be"), "\(bad.stderr)")
     }
 
-    @Test("two processes share a sqlite table in rowid ranges into one PostgreSQL table: every row exactly once; the next run reads only the rows added")
+    @Test("three processes share a sqlite table in rowid ranges into one PostgreSQL table; one is killed with SIGKILL holding a range and restarted: every row exactly once; the next run reads only the rows added")
     func sqliteTableInRowidRanges() throws {
         let url = try TestPostgres.freshDatabase("cluster_sqlite")
         let dir = TemporaryDirectory("sluice-cluster-sqlite")
@@ -117,21 +117,50 @@ struct ClusterConfigEndToEndTests {
             }
         }
         try exec("CREATE TABLE items (id TEXT, n INTEGER, pad TEXT)")
-        let rows = 6_000
+        let rows = 20_000
         try exec("BEGIN; " + (1...rows).map { "INSERT INTO items VALUES ('i-\($0)', \($0), '\(String(repeating: "p", count: 60))');" }.joined() + " COMMIT;")
         try dir.write("rows.yaml", """
             sources:
               items: {type: sqlite, path: data/in.db, table: items}
             sinks:
-              table: {type: postgres, inputs: [items], url: "${PGURL}", table: items, batch_size: 200}
+              table: {type: postgres, inputs: [items], url: "${PGURL}", table: items, batch_size: 100}
             """)
         let env = ["PGURL": url]
-        // ~100-byte rows, 20,000-byte units: ~200 rows a unit, ~30 units.
-        let args = ["run", "rows.yaml", "--cluster", url, "--unit-size", "20000", "--lease", "3", "--progress", "never"]
-        let processes = try (0..<2).map { _ in try Sluice.start(args, in: dir.path, environment: env) }
-        for process in processes {
+        // ~100-byte rows, 100,000-byte units: ~1,000 rows a unit, ~20 units.
+        let args = ["run", "rows.yaml", "--cluster", url, "--unit-size", "100000", "--lease", "3", "--progress", "never"]
+        let victim = try Sluice.start(args, in: dir.path, environment: env)
+        let others = try (0..<2).map { _ in try Sluice.start(args, in: dir.path, environment: env) }
+        let pid = victim.process.processIdentifier
+        // Kill the victim while it holds a range part of which its sink committed.
+        var partial = false
+        let deadline = Date().addingTimeInterval(60)
+        while victim.process.isRunning && Date() < deadline {
+            let held = (try? TestPostgres.psql(url, """
+                SELECT count(*) FROM _sluice_units u JOIN _sluice_delivered d
+                  ON d.input = (u.unit->'files'->>0) || '#' || (u.unit->>'start') || '-' || (u.unit->>'end')
+                WHERE u.state = 'claimed' AND u.holder_pid = \(pid)
+                """).trimmingCharacters(in: .whitespacesAndNewlines)) ?? "0"
+            if held != "0" && held != "" { partial = true; break }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        var killed = false
+        if victim.process.isRunning {
+            kill(pid, SIGKILL)
+            killed = true
+        }
+        _ = try victim.wait()
+        print("sqlite rowid ranges: the victim was killed \(partial ? "with part of its range committed" : "while holding a range")")
+        #expect(killed, "the victim ended before it could be killed")
+        let restarted = try Sluice.start(args, in: dir.path, environment: env)
+        var outputs: [String] = []
+        for process in others + [restarted] {
             let result = try process.wait(timeout: 300)
             #expect(result.status == 0, "\(result.stderr)")
+            outputs.append(result.stderr)
+        }
+        if partial {
+            #expect(outputs.contains { $0.contains("already written by an earlier run") },
+                    "the range taken over skipped what the killed process had committed")
         }
         let count = Self.trimmed(try TestPostgres.psql(url, "SELECT count(*) || ' ' || count(DISTINCT id) FROM items"))
         #expect(count == "\(rows) \(rows)")
