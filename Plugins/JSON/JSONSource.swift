@@ -183,10 +183,9 @@ final class JSONSourceReader {
     /// The file being read, for positions and checkpoints (nil: standard input).
     var current: CurrentInput?
     /// The splitter of the JSON Lines input being read, for the offsets of its lines.
-    private var splitter: LineSplitter?
+    var splitter: LineSplitter?
     /// Bytes of the current file counted as read for the progress display.
     private var reportedOffset: Int64 = 0
-    var splitter: LineSplitter?
 
     /// What is known of the file being read.
     struct CurrentInput {

@@ -71,6 +71,9 @@ public struct SQLiteSource: Source {
     public let jsonColumns: [String]
     /// The column whose order re-runs follow (see the type's documentation), if any.
     public let incremental: String?
+    /// In a cluster run: the rowid range (a ``WorkUnit`` of kind `rows`) to read instead of the
+    /// whole table (SQLiteSourceUnits.swift).
+    var rowRange: WorkUnit?
 
     /// Creates a source reading a table (`query == nil`) or a query (`table == nil`).
     public init(path: String, table: String? = nil, query: String? = nil, jsonColumns: [String] = [],
@@ -191,9 +194,9 @@ public struct SQLiteSource: Source {
         }
 
         // Where to start: the saved checkpoint when it was made the same way, else a new version.
-        let input = table ?? "query"
+        var input = table ?? "query"
         let checkpoints = context.checkpoint
-        let saved = checkpoints.enabled && mode != .plain ? checkpoints[input] : nil
+        let saved = checkpoints.enabled && mode != .plain && rowRange == nil ? checkpoints[input] : nil
         var epoch = checkpoints.baseEpoch
         var resumed: InputCheckpoint?
         var nextRowid = Int64.min
@@ -205,7 +208,22 @@ public struct SQLiteSource: Source {
             let top = try? db.strings("SELECT max(\(alias)) FROM \(from)")
             highest = top?.first.flatMap { Int64($0) } ?? Int64.min
         }
-        if let saved {
+        if let unit = rowRange {
+            // One rowid range of a cluster run: its own input, epoch and end; resumed after
+            // what an earlier holder of the unit delivered.
+            guard mode == .rowid else {
+                throw fail("table '\(input)' has no rowid (or is read with 'incremental') any more: it cannot be read by rowid ranges")
+            }
+            input = unit.rangeInput
+            epoch = unit.epoch
+            nextRowid = unit.start
+            highest = unit.end
+            if checkpoints.enabled, let saved = checkpoints[input], saved.epoch == unit.epoch,
+               saved.offset > unit.start, saved.offset <= unit.end &+ 1 {
+                nextRowid = saved.offset
+                resumed = saved
+            }
+        } else if let saved {
             epoch = max(saved.epoch, checkpoints.baseEpoch)
             let reason: String?
             switch mode {
@@ -439,7 +457,7 @@ public struct SQLiteSource: Source {
 
     /// The table's (or view's) columns and the name its rowid can be read by (nil for a view or
     /// a table without rowid), or an error naming the table and listing the tables there.
-    private func tableColumns(_ table: String, db: Database, fail: (String) -> StageError) throws -> (names: [String], rowidAlias: String?) {
+    func tableColumns(_ table: String, db: Database, fail: (String) -> StageError) throws -> (names: [String], rowidAlias: String?) {
         let kinds: [String]
         do throws(SQLiteError) {
             kinds = try db.strings("SELECT type FROM sqlite_master WHERE name = ?1 COLLATE NOCASE AND type IN ('table', 'view')",

@@ -8,7 +8,7 @@ import Synchronization
 
 /// The options `sluice run` takes for a cluster run.
 struct ClusterRunFlags: ParsableArguments {
-    @Option(help: ArgumentHelp("Run as one process of a cluster run that this PostgreSQL database coordinates (a libpq URL or connection string; ${VAR} in it is read from the environment).",
+    @Option(help: ArgumentHelp("Run as one process of a cluster run that this PostgreSQL database coordinates (a libpq URL or connection string; ${VAR} in it is read from the environment). Default: the config's 'cluster:' URL, if any.",
                                valueName: "url"))
     var cluster: String?
 
@@ -54,11 +54,51 @@ func loadClusterPipeline(_ config: String, workers: Int?, holder: UnitHolder) th
     return pipeline
 }
 
+/// The config's `cluster:` URL (`${VAR}` expanded), or nil when it has none or cannot be loaded
+/// (the caller's own load then reports why). Loads the config only when it has a top-level
+/// `cluster:` line, with `${SLUICE_PROCESS}` defined as in a cluster run.
+func configuredCluster(_ config: String) -> String? {
+    guard let text = try? String(contentsOfFile: config, encoding: .utf8),
+          text.range(of: #"(?m)^cluster[ \t]*:"#, options: .regularExpression) != nil else { return nil }
+    var loader = ConfigLoader(registry: SluiceMain.registry)
+    loader.variables[clusterProcessVariable] = "\(UnitHolder.current.host)-\(UnitHolder.current.pid)"
+    return (try? loader.load(path: config))?.cluster
+}
+
+/// Loads a config for `status` and `reset`: as `loadPipeline`, with `${SLUICE_PROCESS}` defined
+/// as in a cluster run (a cluster config's file sinks name it in their paths).
+func loadStatePipeline(_ config: String) throws -> Pipeline {
+    var loader = ConfigLoader(registry: SluiceMain.registry)
+    loader.checkDisk = true
+    loader.variables[clusterProcessVariable] = "\(UnitHolder.current.host)-\(UnitHolder.current.pid)"
+    do {
+        return try loader.load(path: config)
+    } catch {
+        for d in error.diagnostics { printError(d.description) }
+        throw ExitCode(ExitStatus.usage)
+    }
+}
+
+/// The PostgreSQL checkpoint store of a pipeline's cluster runs, for `status` and `reset`:
+/// `--cluster URL`, else the config's `cluster:`; nil when neither is given.
+func clusterCheckpointStore(flag: String?, pipeline: Pipeline) throws -> (store: PostgresCheckpointStore, url: String)? {
+    guard let url = flag ?? pipeline.cluster else { return nil }
+    do {
+        return (try PostgresCheckpointStore(url: url, pipeline: pipeline.name), url)
+    } catch {
+        printError("error: cluster \(redactedURL(url)): \(error)")
+        throw ExitCode(ExitStatus.fatal)
+    }
+}
+
 extension RunCommand {
-    /// `sluice run CONFIG --cluster URL`: this process's share of the pipeline's cluster run.
+    /// `sluice run CONFIG --cluster URL` (or a config with `cluster: URL`): this process's share
+    /// of the pipeline's cluster run.
     func runCluster(url: String) throws {
         if full || dryRun || limit != nil {
-            throw ValidationError("--cluster cannot be combined with --full, --dry-run or --limit")
+            throw ValidationError(clusterFlags.cluster == nil
+                ? "the config's 'cluster:' makes this a cluster run, which cannot be combined with --full, --dry-run or --limit"
+                : "--cluster cannot be combined with --full, --dry-run or --limit")
         }
         let flags = clusterFlags
         guard flags.lease >= 1 else { throw ValidationError("--lease must be at least 1 second") }
@@ -169,10 +209,13 @@ struct ClusterStatusCommand: ParsableCommand {
     @Argument(help: "The pipeline config (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String
 
-    @Option(help: ArgumentHelp("The PostgreSQL database that coordinates the cluster runs.", valueName: "url"))
-    var cluster: String
+    @Option(help: ArgumentHelp("The PostgreSQL database that coordinates the cluster runs (default: the config's 'cluster:' URL).", valueName: "url"))
+    var cluster: String?
 
     func run() throws {
+        guard let cluster = cluster ?? configuredCluster(config) else {
+            throw ValidationError("give the coordinating database: --cluster URL, or 'cluster: URL' in \(config)")
+        }
         // The pipeline's name, as Pipeline.name makes it (the config file's name without extension).
         let base = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         let name = base.isEmpty ? "pipeline" : base

@@ -8,7 +8,9 @@ struct ResetCommand: ParsableCommand {
         abstract: "Forget checkpoints: the next run reads the inputs again.",
         discussion: """
             Forgets what the sources of the config (or only --source NAME) delivered, so the next \
-            run reads those inputs again, as new versions: sinks write their records again. On a \
+            run reads those inputs again, as new versions: sinks write their records again. With \
+            --cluster URL (or a config with 'cluster:'), the checkpoints forgotten are the cluster's, \
+            in PostgreSQL: the next cluster run, from any machine, reads the inputs again. On a \
             terminal it asks for --yes first. Exit status 0; 2 for a bad config, an unknown source \
             or a missing --yes.
             """)
@@ -22,13 +24,17 @@ struct ResetCommand: ParsableCommand {
     @Flag(help: "Do it without asking (needed on a terminal).")
     var yes = false
 
+    @Option(help: ArgumentHelp("Forget the checkpoints of the pipeline's cluster runs in this PostgreSQL database (default: the config's 'cluster:' URL, if any) instead of the local ones.", valueName: "url"))
+    var cluster: String?
+
     func run() throws {
-        let pipeline = try loadPipeline(config)
+        let pipeline = try loadStatePipeline(config)
         let statePath = pipeline.checkpointStorePath
-        let hasState = FileManager.default.fileExists(atPath: statePath)
-        let store: SQLiteCheckpointStore?
+        let shared = try clusterCheckpointStore(flag: cluster, pipeline: pipeline)
+        let hasState = shared != nil || FileManager.default.fileExists(atPath: statePath)
+        let store: (any CheckpointStore)?
         do {
-            store = hasState ? try SQLiteCheckpointStore(path: statePath, create: false) : nil
+            store = try shared?.store ?? (hasState ? SQLiteCheckpointStore(path: statePath, create: false) : nil)
         } catch {
             printError("error: \(error)")
             throw ExitCode(ExitStatus.fatal)
@@ -75,7 +81,10 @@ struct ResetCommand: ParsableCommand {
         }
         if source == nil && names.allSatisfy({ (saved[$0] ?? []).isEmpty }) { print("no checkpoints; nothing to forget") }
         if pending { print("a --full run was pending: the next run starts it afresh") }
-        if source == nil {
+        if let shared {
+            print("the next cluster run (\(redactedURL(shared.url))) reads "
+                + (source.map { "the inputs of '\($0)'" } ?? "every input") + " again, and the sinks write their records again")
+        } else if source == nil {
             print("the next run reads every input again, like run --full: file outputs start afresh, unkeyed tables get the records again")
         } else {
             print("the next run reads the inputs of '\(source ?? "")' again, and the sinks write their records again")

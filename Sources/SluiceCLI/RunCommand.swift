@@ -71,7 +71,7 @@ struct RunCommand: ParsableCommand {
     /// One run of the pipeline (a `--watch` loop calls it again on every change); throws
     /// `ExitCode` for every status but 0.
     func runOnce(signals: SignalWatcher) throws {
-        if let cluster = clusterFlags.cluster { return try runCluster(url: cluster) }
+        if let cluster = clusterFlags.cluster ?? configuredCluster(config) { return try runCluster(url: cluster) }
         var pipeline = try loadPipeline(config, workers: workers)
         // Every source whose path matches nothing, at once (not only the first one to start).
         if !pipeline.unmatchedInputs.isEmpty {

@@ -9,18 +9,24 @@ struct StatusCommand: ParsableCommand {
         discussion: """
             One line per source: inputs delivered and their records, and for sources that read \
             files, how many matching files are new (never delivered) or changed since. Then the last \
-            run, whether a --full run is pending, and the dead letters waiting. Changes nothing. \
-            Exit status 0; 2 for a bad config.
+            run, whether a --full run is pending, and the dead letters waiting. With --cluster URL \
+            (or a config with 'cluster:'), the checkpoints and runs are the cluster's, in PostgreSQL. \
+            Changes nothing. Exit status 0; 2 for a bad config; 1 when the state cannot be read.
             """)
 
     @Argument(help: "The pipeline config (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String
 
+    @Option(help: ArgumentHelp("Read the checkpoints of the pipeline's cluster runs from this PostgreSQL database (default: the config's 'cluster:' URL, if any) instead of the local state.", valueName: "url"))
+    var cluster: String?
+
     func run() throws {
-        let pipeline = try loadPipeline(config)
+        let pipeline = try loadStatePipeline(config)
+        let shared = try clusterCheckpointStore(flag: cluster, pipeline: pipeline)
         let report: DeliveryStatus
         do {
-            report = try DeliveryStatus(pipeline: pipeline)
+            report = try DeliveryStatus(pipeline: pipeline,
+                                        shared: shared.map { ($0.store, "cluster " + redactedURL($0.url)) })
         } catch {
             printError("error: \(error)")
             throw ExitCode(ExitStatus.fatal)
@@ -72,17 +78,19 @@ struct DeliveryStatus {
     /// Letters that failed again in replays (`<name>.replay-*.jsonl` next to the file).
     var replayFiles: (files: Int, letters: Int)
 
-    init(pipeline: Pipeline) throws {
+    /// Gathers the report; `shared` is a cluster's checkpoint store and how to name it, used
+    /// instead of the local state file.
+    init(pipeline: Pipeline, shared: (store: any CheckpointStore, label: String)? = nil) throws {
         pipelineName = pipeline.name
         configFile = pipeline.configFile
-        statePath = pipeline.checkpointStorePath
+        statePath = shared?.label ?? pipeline.checkpointStorePath
         deadLetterPath = pipeline.deadLetterPath
         deadLetters = DeliveryStatus.countLines(pipeline.deadLetterPath)
         replayFiles = DeliveryStatus.replayFiles(next: pipeline.deadLetterPath)
-        hasState = FileManager.default.fileExists(atPath: statePath)
+        hasState = shared != nil || FileManager.default.fileExists(atPath: statePath)
         var saved: [String: [InputCheckpoint]] = [:]
         if hasState {
-            let store = try SQLiteCheckpointStore(path: statePath, create: false)
+            let store: any CheckpointStore = try shared?.store ?? SQLiteCheckpointStore(path: statePath, create: false)
             saved = try store.allInputs()
             lastRun = try store.lastRun()
             fullRunPending = try store.fullRunPending()
@@ -112,13 +120,21 @@ struct DeliveryStatus {
             return line
         }
         let byInput = Dictionary(saved.map { ($0.input, $0) }, uniquingKeysWith: { a, _ in a })
+        // Files a cluster run read in byte ranges (inputs `FILE#START-END`) before their whole
+        // checkpoint is saved (when the next cluster run lists its units): not new.
+        let ranged = Set(saved.compactMap { cp in cp.input.lastIndex(of: "#").map { String(cp.input[..<$0]) } })
         // A source whose checkpoints name something else than its files (tables of a database)
         // has no per-file state to compare.
-        if !saved.isEmpty && !matched.contains(where: { byInput[$0.relativePath] != nil }) { return line }
+        if !saved.isEmpty && !matched.contains(where: { byInput[$0.relativePath] != nil || ranged.contains($0.relativePath) }) {
+            return line
+        }
         var new = 0
         var changed = 0
         for file in matched {
-            guard let checkpoint = byInput[file.relativePath] else { new += 1; continue }
+            guard let checkpoint = byInput[file.relativePath] else {
+                if !ranged.contains(file.relativePath) { new += 1 }
+                continue
+            }
             guard let stamp = FileStamp(path: file.path) else { changed += 1; continue }
             if stamp.size != checkpoint.size || stamp.modified != checkpoint.modified { changed += 1 }
         }

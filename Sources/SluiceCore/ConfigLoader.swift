@@ -25,7 +25,7 @@ public struct ConfigLoader: Sendable {
         return base.isEmpty ? "pipeline" : base
     }
 
-    static let topLevelKeys = ["data_dir", "dead_letter", "sources", "transforms", "sinks", "tests"]
+    static let topLevelKeys = ["data_dir", "dead_letter", "cluster", "sources", "transforms", "sinks", "tests"]
     static let testKeys = ["name", "transform", "input", "inputs", "expect"]
 
     /// Creates a loader.
@@ -189,9 +189,20 @@ struct LoadSession {
             checkOutputsWritable(stages, deadLetter: deadLetter, deadLetterPosition: position(sections["dead_letter"]))
         }
         let tests = parseTests(sections["tests"], entries: entries)
+        // `cluster: URL` (a PostgreSQL URL, `${VAR}` already expanded): the value is never
+        // echoed in a message, it may hold a password.
+        var cluster: String?
+        if let node = sections["cluster"] {
+            if case .string(let url)? = value(of: node), !url.trimmingCharacters(in: .whitespaces).isEmpty {
+                cluster = url
+            } else {
+                report(node, "'cluster' must be the URL of the PostgreSQL database that coordinates cluster runs (a string)")
+            }
+        }
         if !problems.isEmpty { throw ConfigError(problems) }
         var pipeline = Pipeline(configFile: file, environment: environment, deadLetterPath: deadLetter,
                                 stages: stages, tests: tests)
+        pipeline.cluster = cluster
         if loader.checkDisk { pipeline.unmatchedInputs = unmatchedInputs(stages) }
         return pipeline
     }

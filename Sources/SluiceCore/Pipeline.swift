@@ -74,6 +74,9 @@ public struct Pipeline: Sendable {
     /// Sources whose path matches no file (yet), found when the loader looks at the disk:
     /// `validate` warns about them, `run` stops before it starts, naming them all.
     public var unmatchedInputs: [Diagnostic] = []
+    /// The config's `cluster:` URL (`${VAR}` expanded), if any: the PostgreSQL database that
+    /// coordinates `sluice run` as a cluster run when `--cluster` is not given.
+    public var cluster: String?
 
     /// Creates a pipeline (the config loader normally does this).
     public init(configFile: String, environment: BuildEnvironment, deadLetterPath: String,

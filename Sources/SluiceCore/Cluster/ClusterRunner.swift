@@ -227,8 +227,19 @@ public final class ClusterRunner: Sendable {
     /// Saves the roll-up checkpoints of the generation before, then lists every source's units.
     private func listUnits(store: any CheckpointStore, previous: [WorkUnit]) throws -> [WorkUnit] {
         var rollups: [String: (source: String, checkpoint: InputCheckpoint)] = [:]
+        var baseEpochs: [String: Int64] = [:]
         for unit in previous {
             guard let rollup = unit.rollup else { continue }
+            // A `reset` (or a full run) since that generation raised the source's base epoch
+            // above the roll-up's: what it says was forgotten on purpose, do not bring it back.
+            let base: Int64
+            if let known = baseEpochs[unit.source] {
+                base = known
+            } else {
+                base = try store.load(source: unit.source).baseEpoch
+                baseEpochs[unit.source] = base
+            }
+            guard rollup.epoch >= base else { continue }
             rollups[unit.source + "\u{0}" + rollup.input] = (unit.source, rollup)
         }
         if !rollups.isEmpty { try store.save(rollups.keys.sorted().compactMap { rollups[$0] }) }
