@@ -204,7 +204,7 @@ struct ClusterStatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show the current cluster run: units pending, claimed (by host and process) and done, records per second per process, the oldest lease.",
-        discussion: "Changes nothing. Exit status 0 when every unit of the current run is done, 4 while units are pending or claimed, 1 when the database cannot be read.")
+        discussion: "Changes nothing. Exit status 0 when the status was printed (the first line says whether every unit is done), 2 when the database cannot be read or the command is wrong (SPEC: 0 / 2).")
 
     @Argument(help: "The pipeline config (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String
@@ -224,10 +224,9 @@ struct ClusterStatusCommand: ParsableCommand {
             status = try PostgresCoordinator(url: cluster, pipeline: name).status()
         } catch {
             printError("error: cluster \(redactedURL(cluster)): \(error)")
-            throw ExitCode(ExitStatus.fatal)
+            throw ExitCode(ExitStatus.usage)
         }
         print(Self.render(status, pipeline: name))
-        if !status.finished { throw ExitCode(4) }
     }
 
     static func render(_ s: ClusterStatus, pipeline: String) -> String {
