@@ -174,6 +174,9 @@ public enum ConfigSchema {
         case "dead_letter":
             return .object(["type": "string", "minLength": 1,
                             "description": "the dead-letter file (JSON Lines); default: <data_dir>/<pipeline>/dead_letter.jsonl"])
+        case "cluster":
+            return .object(["type": "string", "minLength": 1,
+                            "description": "the PostgreSQL database that coordinates a cluster run (libpq URL; ${VAR} for the password); `run --cluster URL` wins"])
         case "tests":
             return .object(["type": ["array", "null"], "items": .object(["$ref": "#/$defs/test"]),
                             "description": "test cases for `sluice test`"])

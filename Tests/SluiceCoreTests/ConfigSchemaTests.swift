@@ -42,7 +42,8 @@ struct ConfigSchemaTests {
         #expect(s["$schema"] == .string("https://json-schema.org/draft/2020-12/schema"))
         #expect(s["additionalProperties"] == .bool(false))
         #expect(s["properties"]?.objectValue.map { Array($0.keys) }
-            == ["data_dir", "dead_letter", "sources", "transforms", "sinks", "tests"])
+            == ["data_dir", "dead_letter", "cluster", "sources", "transforms", "sinks", "tests"])
+        #expect(s["properties"]?.objectValue?["cluster"]?.objectValue?["type"] == .string("string"))
         #expect(s["properties"]?.objectValue?["sinks"]?.objectValue?["additionalProperties"]
             == .object(["$ref": "#/$defs/sink"]))
     }
