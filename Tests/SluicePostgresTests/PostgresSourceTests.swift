@@ -4,32 +4,6 @@ import SluiceTestSupport
 import Testing
 @testable import SluicePostgres
 
-/// What a source hands on when checkpoints are in use: the records and the last checkpoint.
-final class DeliveryBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [(records: [Record], checkpoints: [InputCheckpoint])] = []
-    func append(_ records: [Record], _ checkpoints: [InputCheckpoint]) {
-        lock.lock(); storage.append((records, checkpoints)); lock.unlock()
-    }
-    var batches: [(records: [Record], checkpoints: [InputCheckpoint])] { lock.lock(); defer { lock.unlock() }; return storage }
-    var records: [Record] { batches.flatMap(\.records) }
-    var last: [String: InputCheckpoint] {
-        var out: [String: InputCheckpoint] = [:]
-        for batch in batches { for cp in batch.checkpoints { out[cp.input] = cp } }
-        return out
-    }
-}
-
-/// Runs a source with checkpoints on (what earlier runs saved: `saved`).
-func readDelivering(_ source: PostgresSource, saved: [InputCheckpoint] = [], batchSize: Int = 256) throws -> DeliveryBox {
-    let box = DeliveryBox()
-    let checkpoint = SourceCheckpoint(inputs: Dictionary(uniqueKeysWithValues: saved.map { ($0.input, $0) }), baseEpoch: 1, enabled: true)
-    let context = SourceContext(stage: StageContext(name: "src"), batchSize: batchSize, checkpoint: checkpoint,
-                                deliver: { box.append($0, $1) })
-    try source.run(context)
-    return box
-}
-
 @Suite("postgres source")
 struct PostgresSourceTests {
     @Test func columnTypesMapToRecordValuesAsDocumented() throws {

@@ -4,36 +4,6 @@ import SluiceCore
 import SluiceTestSupport
 @testable import SluiceSQLite
 
-/// What a source hands on when checkpoints are in use: every batch with the checkpoints that
-/// went out with it.
-final class DeliveryBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [(records: [Record], checkpoints: [InputCheckpoint])] = []
-    func append(_ records: [Record], _ checkpoints: [InputCheckpoint]) {
-        lock.lock(); storage.append((records, checkpoints)); lock.unlock()
-    }
-    var batches: [(records: [Record], checkpoints: [InputCheckpoint])] { lock.lock(); defer { lock.unlock() }; return storage }
-    var records: [Record] { batches.flatMap(\.records) }
-    /// The last checkpoint given for each input.
-    var last: [String: InputCheckpoint] {
-        var out: [String: InputCheckpoint] = [:]
-        for batch in batches { for cp in batch.checkpoints { out[cp.input] = cp } }
-        return out
-    }
-}
-
-/// Runs a source with checkpoints on (what earlier runs saved: `saved`).
-func readDelivering(_ source: SQLiteSource, saved: [InputCheckpoint] = [], baseEpoch: Int64 = 1, enabled: Bool = true,
-                    batchSize: Int = 256) throws -> DeliveryBox {
-    let box = DeliveryBox()
-    let checkpoint = SourceCheckpoint(inputs: Dictionary(uniqueKeysWithValues: saved.map { ($0.input, $0) }),
-                                      baseEpoch: baseEpoch, enabled: enabled)
-    let context = SourceContext(stage: StageContext(name: "src"), batchSize: batchSize, checkpoint: checkpoint,
-                                deliver: { box.append($0, $1) })
-    try source.run(context)
-    return box
-}
-
 @Suite("sqlite source: checkpoints and positions")
 struct SQLiteSourceDeliveryTests {
     @Test("positions are (table, epoch, rowid); each batch carries the checkpoint of the next rowid; a re-run resumes after it and reads only new rows")

@@ -124,6 +124,41 @@ final class RecordBox: @unchecked Sendable {
     var records: [Record] { lock.lock(); defer { lock.unlock() }; return storage }
 }
 
+/// What a source hands on when checkpoints are in use: every batch with the checkpoints that
+/// went out with it.
+public final class DeliveryBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [(records: [Record], checkpoints: [InputCheckpoint])] = []
+    /// Creates an empty box.
+    public init() {}
+    /// Keeps one delivered batch.
+    public func append(_ records: [Record], _ checkpoints: [InputCheckpoint]) {
+        lock.lock(); storage.append((records, checkpoints)); lock.unlock()
+    }
+    /// Every batch, in order.
+    public var batches: [(records: [Record], checkpoints: [InputCheckpoint])] { lock.lock(); defer { lock.unlock() }; return storage }
+    /// Every record, in order.
+    public var records: [Record] { batches.flatMap(\.records) }
+    /// The last checkpoint given for each input.
+    public var last: [String: InputCheckpoint] {
+        var out: [String: InputCheckpoint] = [:]
+        for batch in batches { for cp in batch.checkpoints { out[cp.input] = cp } }
+        return out
+    }
+}
+
+/// Runs a source with checkpoints on (what earlier runs saved: `saved`) and keeps what it delivers.
+public func readDelivering(_ source: any Source, saved: [InputCheckpoint] = [], baseEpoch: Int64 = 1, enabled: Bool = true,
+                           batchSize: Int = 256) throws -> DeliveryBox {
+    let box = DeliveryBox()
+    let checkpoint = SourceCheckpoint(inputs: Dictionary(uniqueKeysWithValues: saved.map { ($0.input, $0) }),
+                                      baseEpoch: baseEpoch, enabled: enabled)
+    let context = SourceContext(stage: StageContext(name: "src"), batchSize: batchSize, checkpoint: checkpoint,
+                                deliver: { box.append($0, $1) })
+    try source.run(context)
+    return box
+}
+
 /// A small deterministic random generator (SplitMix64), so that tests which draw numbers repeat.
 public struct SeededGenerator: RandomNumberGenerator {
     private var state: UInt64
