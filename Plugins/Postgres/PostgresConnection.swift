@@ -423,6 +423,13 @@ public final class PostgresConnection {
         return out + rest
     }
 
+    /// A PostgreSQL array literal of text values (`{"a","b"}`), to pass as one parameter to
+    /// `unnest`, `ANY` or a `text[]` column.
+    public static func textArray(_ values: [String]) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
+    }
+
     /// The connection string with its password replaced by `***` (URI `user:secret@` and
     /// keyword `password=secret` forms), for messages and logs.
     public static func redact(_ conninfo: String) -> String {

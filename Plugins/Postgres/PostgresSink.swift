@@ -363,7 +363,7 @@ final class PostgresSinkWriter: SinkWriter {
                 AND i.indnkeyatts = $2::int AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
                     WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) = (SELECT array_agg(k ORDER BY k) FROM unnest($3::text[]) k)
                 LIMIT 1
-                """, [qualifiedTable, String(sink.key.count), Self.textArray(sink.key)], doing: "looking for a unique index on the key")
+                """, [qualifiedTable, String(sink.key.count), PostgresConnection.textArray(sink.key)], doing: "looking for a unique index on the key")
             if hasUnique == nil {
                 let index = q(PostgresSink.shortName("\(sink.table)_key"))
                 try pg.execute("CREATE UNIQUE INDEX IF NOT EXISTS \(index) ON \(qualifiedTable) (\(keyList))",
@@ -427,12 +427,6 @@ final class PostgresSinkWriter: SinkWriter {
             }
             try addColumn(name, kind: kind)
         }
-    }
-
-    /// A PostgreSQL text array literal of `items`.
-    static func textArray(_ items: [String]) -> String {
-        "{" + items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-            .joined(separator: ",") + "}"
     }
 
     // MARK: - Writing

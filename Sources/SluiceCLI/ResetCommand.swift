@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceCore
+import SluicePostgres
 
 struct ResetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,7 +83,7 @@ struct ResetCommand: ParsableCommand {
         if source == nil && names.allSatisfy({ (saved[$0] ?? []).isEmpty }) { print("no checkpoints; nothing to forget") }
         if pending { print("a --full run was pending: the next run starts it afresh") }
         if let shared {
-            print("the next cluster run (\(redactedURL(shared.url))) reads "
+            print("the next cluster run (\(PostgresConnection.redact(shared.url))) reads "
                 + (source.map { "the inputs of '\($0)'" } ?? "every input") + " again, and the sinks write their records again")
         } else if source == nil {
             print("the next run reads every input again, like run --full: file outputs start afresh, unkeyed tables get the records again")

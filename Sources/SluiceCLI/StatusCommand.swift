@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceCore
+import SluicePostgres
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +27,7 @@ struct StatusCommand: ParsableCommand {
         let report: DeliveryStatus
         do {
             report = try DeliveryStatus(pipeline: pipeline,
-                                        shared: shared.map { ($0.store, "cluster " + redactedURL($0.url)) })
+                                        shared: shared.map { ($0.store, "cluster " + PostgresConnection.redact($0.url)) })
         } catch {
             printError("error: \(error)")
             throw ExitCode(ExitStatus.fatal)

@@ -1,18 +1,18 @@
 import Foundation
 
 /// ISO 8601 times with milliseconds (`2026-11-26T23:10:00.123Z`), as dead letters and the
-/// checkpoint store write them.
-enum Timestamp {
+/// checkpoint stores write them.
+public enum Timestamp {
     /// The text of `date`. A new formatter per call: `ISO8601DateFormatter` is not Sendable, and
     /// the callers (dead letters, run records) are rare.
-    static func string(_ date: Date) -> String {
+    public static func string(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: date)
     }
 
     /// The date of `text`, with or without fractional seconds; nil when it is not one.
-    static func date(_ text: String) -> Date? {
+    public static func date(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return date }

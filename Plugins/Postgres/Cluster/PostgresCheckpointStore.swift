@@ -42,19 +42,6 @@ public final class PostgresCheckpointStore: CheckpointStore, Sendable {
         }
     }
 
-    /// A time as ISO 8601 UTC with milliseconds (what PostgreSQL reads and `lastRun` writes).
-    private static func iso(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
-
-    private static func date(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
-
     private static let columns = #"input, epoch, "offset", line, complete, size, modified, fingerprint, last_value, records"#
 
     private static func checkpoint(_ row: [String?], from k: Int = 0) -> InputCheckpoint {
@@ -127,7 +114,7 @@ public final class PostgresCheckpointStore: CheckpointStore, Sendable {
                 try pg.execute("""
                     INSERT INTO _sluice_checkpoint_runs (pipeline, started, finished, status, records_read, delivered,
                         dead_letters, full_run) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                    """, [pipeline, Self.iso(record.started), Self.iso(record.finished), record.status,
+                    """, [pipeline, Timestamp.string(record.started), Timestamp.string(record.finished), record.status,
                           String(record.read), String(record.delivered), String(record.deadLetters), record.full ? "true" : "false"],
                     doing: "recording the run")
                 if record.status == "complete" {
@@ -147,8 +134,8 @@ public final class PostgresCheckpointStore: CheckpointStore, Sendable {
                 FROM _sluice_checkpoint_runs WHERE pipeline = $1 ORDER BY id DESC LIMIT 1
                 """, [pipeline], doing: "reading the last run")
             guard let row = rows.first, row.count == 7 else { return nil }
-            return RunRecord(started: row[0].flatMap(Self.date) ?? Date(timeIntervalSince1970: 0),
-                             finished: row[1].flatMap(Self.date) ?? Date(timeIntervalSince1970: 0),
+            return RunRecord(started: row[0].flatMap(Timestamp.date) ?? Date(timeIntervalSince1970: 0),
+                             finished: row[1].flatMap(Timestamp.date) ?? Date(timeIntervalSince1970: 0),
                              status: row[2] ?? "", read: row[3].flatMap { Int64($0) } ?? 0,
                              delivered: row[4].flatMap { Int64($0) } ?? 0, deadLetters: row[5].flatMap { Int64($0) } ?? 0,
                              full: row[6] == "t")

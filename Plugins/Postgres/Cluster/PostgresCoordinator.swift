@@ -115,7 +115,7 @@ public final class PostgresCoordinator: WorkCoordinator, Sendable {
                         SELECT $1, $2, u.id, u.ordinal, u.body::jsonb
                         FROM unnest($3::text[], $4::integer[], $5::text[]) AS u(id, ordinal, body)
                         ON CONFLICT DO NOTHING
-                        """, [pipeline, String(next), Self.array(ids), Self.array(ordinals), Self.array(bodies)],
+                        """, [pipeline, String(next), PostgresConnection.textArray(ids), PostgresConnection.textArray(ordinals), PostgresConnection.textArray(bodies)],
                         doing: "registering \(chunk.count) work units")
                 }
                 try pg.execute("UPDATE _sluice_cluster_runs SET generation = $2 WHERE pipeline = $1", [pipeline, String(next)],
@@ -163,7 +163,7 @@ public final class PostgresCoordinator: WorkCoordinator, Sendable {
             let kept = try pg.rows("""
                 SELECT unit_id FROM _sluice_units WHERE pipeline = $1 AND generation = $2 AND unit_id = ANY($5::text[])
                     AND state = 'claimed' AND holder_host = $3 AND holder_pid = $4
-                """, [pipeline, String(generation), holder.host, String(holder.pid), Self.array(held)],
+                """, [pipeline, String(generation), holder.host, String(holder.pid), PostgresConnection.textArray(held)],
                 doing: "checking the units held").compactMap { $0.first ?? nil }
             return Set(held).subtracting(kept)
         }
@@ -252,12 +252,5 @@ public final class PostgresCoordinator: WorkCoordinator, Sendable {
             }
             return status
         }
-    }
-
-    /// A PostgreSQL array literal of text values (`{"a","b"}`), for `unnest` and `ANY`.
-    static func array(_ values: [String]) -> String {
-        "{" + values.map { value in
-            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }.joined(separator: ",") + "}"
     }
 }
