@@ -86,7 +86,7 @@ func clusterCheckpointStore(flag: String?, pipeline: Pipeline) throws -> (store:
     do {
         return (try PostgresCheckpointStore(url: url, pipeline: pipeline.name), url)
     } catch {
-        printError("error: cluster \(redactedURL(url)): \(error)")
+        printError("error: cluster \(PostgresConnection.redact(url)): \(error)")
         throw ExitCode(ExitStatus.fatal)
     }
 }
@@ -94,7 +94,7 @@ func clusterCheckpointStore(flag: String?, pipeline: Pipeline) throws -> (store:
 extension RunCommand {
     /// `sluice run CONFIG --cluster URL` (or a config with `cluster: URL`): this process's share
     /// of the pipeline's cluster run.
-    func runCluster(url: String) throws {
+    func runCluster(url: String, signals: SignalWatcher) throws {
         if full || dryRun || limit != nil {
             throw ValidationError(clusterFlags.cluster == nil
                 ? "the config's 'cluster:' makes this a cluster run, which cannot be combined with --full, --dry-run or --limit"
@@ -111,7 +111,7 @@ extension RunCommand {
             coordinator = try PostgresCoordinator(url: url, pipeline: pipeline.name)
             store = try PostgresCheckpointStore(url: url, pipeline: pipeline.name)
         } catch {
-            printError("error: cluster \(redactedURL(url)): \(error)")
+            printError("error: cluster \(PostgresConnection.redact(url)): \(error)")
             throw ExitCode(ExitStatus.fatal)
         }
         var options = ClusterRunOptions()
@@ -123,7 +123,9 @@ extension RunCommand {
         let letters = FileDeadLetterQueue(path: pipeline.deadLetterPath,
                                           observer: Self.echoFirstLetters(label: "dead letter", file: pipeline.deadLetterPath))
         let runner = ClusterRunner(pipeline: pipeline, coordinator: coordinator, options: options, deadLetters: letters)
-        let signals = ClusterSignalWatcher(runner: runner)
+        signals.attach({ runner.requestStop() },
+                       message: "stopping after a clean flush; the unit being read goes back to the cluster")
+        defer { signals.attach(nil) }
         let result = runner.run()
         letters.close()
         let status = result.failure != nil ? "failed" : result.stopped ? "interrupted" : "complete"
@@ -145,49 +147,6 @@ extension RunCommand {
         try failIfLettersLost(letters)
         try exitIfStopped(by: signals.received)
         if dead > 0 { throw ExitCode(ExitStatus.deadLetters) }
-    }
-}
-
-/// A connection string with its password hidden, for messages.
-func redactedURL(_ url: String) -> String {
-    var out = url
-    if let scheme = out.range(of: "://"), let at = out.range(of: "@", range: scheme.upperBound..<out.endIndex),
-       let colon = out.range(of: ":", range: scheme.upperBound..<at.lowerBound) {
-        out.replaceSubrange(colon.upperBound..<at.lowerBound, with: "***")
-    }
-    if let range = out.range(of: #"password\s*=\s*\S+"#, options: .regularExpression) {
-        out.replaceSubrange(range, with: "password=***")
-    }
-    return out
-}
-
-/// Turns the first SIGINT/SIGTERM into a clean stop of the cluster process (the running unit
-/// flushes and is given back); a second one exits at once.
-final class ClusterSignalWatcher {
-    private final class State: Sendable { let signal = Atomic<Int32>(0) }
-    private let state = State()
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(runner: ClusterRunner) {
-        for sig in [SIGINT, SIGTERM] {
-            Foundation.signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [state] in
-                if state.signal.exchange(sig, ordering: .relaxed) != 0 {
-                    printError("\nsluice: stopping now")
-                    _exit(sig == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
-                }
-                printError("\nsluice: stopping after a clean flush; the unit being read goes back to the cluster")
-                runner.requestStop()
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    var received: Int32? {
-        let s = state.signal.load(ordering: .relaxed)
-        return s == 0 ? nil : s
     }
 }
 
@@ -223,7 +182,7 @@ struct ClusterStatusCommand: ParsableCommand {
         do {
             status = try PostgresCoordinator(url: cluster, pipeline: name).status()
         } catch {
-            printError("error: cluster \(redactedURL(cluster)): \(error)")
+            printError("error: cluster \(PostgresConnection.redact(cluster)): \(error)")
             throw ExitCode(ExitStatus.usage)
         }
         print(Self.render(status, pipeline: name))

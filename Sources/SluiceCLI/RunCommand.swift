@@ -71,7 +71,7 @@ struct RunCommand: ParsableCommand {
     /// One run of the pipeline (a `--watch` loop calls it again on every change); throws
     /// `ExitCode` for every status but 0.
     func runOnce(signals: SignalWatcher) throws {
-        if let cluster = clusterFlags.cluster ?? configuredCluster(config) { return try runCluster(url: cluster) }
+        if let cluster = clusterFlags.cluster ?? configuredCluster(config) { return try runCluster(url: cluster, signals: signals) }
         var pipeline = try loadPipeline(config, workers: workers)
         // Every source whose path matches nothing, at once (not only the first one to start).
         if !pipeline.unmatchedInputs.isEmpty {
@@ -350,7 +350,8 @@ func exitIfStopped(by signal: Int32?) throws {
 final class SignalWatcher {
     private final class Shared: Sendable {
         let signal = Atomic<Int32>(0)
-        let runner = Mutex<PipelineRunner?>(nil)
+        /// What the next signal stops, and the line that says so.
+        let stop = Mutex<(message: String, action: @Sendable () -> Void)?>(nil)
         let wake = Mutex<(@Sendable () -> Void)?>(nil)
     }
     private let shared = Shared()
@@ -368,9 +369,9 @@ final class SignalWatcher {
                     // use the state they would tear down.
                     _exit(sig == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted)
                 }
-                if let current = shared.runner.withLock({ $0 }) {
-                    printError("\nsluice: stopping after a clean flush (signal again to quit at once)")
-                    current.requestStop()
+                if let stop = shared.stop.withLock({ $0 }) {
+                    printError("\nsluice: " + stop.message)
+                    stop.action()
                 }
                 shared.wake.withLock { $0 }?()
             }
@@ -381,8 +382,15 @@ final class SignalWatcher {
 
     /// Sends a stop request to `runner` on the next signal (nil: no run going on).
     func attach(_ runner: PipelineRunner?) {
-        shared.runner.withLock { $0 = runner }
-        if let runner, received != nil { runner.requestStop() }
+        guard let runner else { return attach(nil, message: "") }
+        attach({ runner.requestStop() }, message: "stopping after a clean flush (signal again to quit at once)")
+    }
+
+    /// Calls `stop` on the next signal, after printing `message` (nil: nothing to stop); at once
+    /// when a signal came already.
+    func attach(_ stop: (@Sendable () -> Void)?, message: String) {
+        shared.stop.withLock { $0 = stop.map { (message, $0) } }
+        if let stop, received != nil { stop() }
     }
 
     /// Called on a signal (after the runner, if any, was told to stop).
