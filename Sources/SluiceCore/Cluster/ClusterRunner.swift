@@ -45,16 +45,6 @@ public struct ClusterRunResult: Sendable {
     }
 }
 
-/// What makes a cluster run impossible (a source that cannot be split).
-public struct ClusterError: Error, CustomStringConvertible, Sendable {
-    /// What went wrong.
-    public var message: String
-    /// Creates an error.
-    public init(_ message: String) { self.message = message }
-    /// The message.
-    public var description: String { message }
-}
-
 /// Runs this process's share of a pipeline's cluster run: opens (or joins) the generation,
 /// then claims a unit, runs it, and completes it once every sink committed its records, until
 /// no unit is left. A heartbeat thread renews the lease of the unit being run.
@@ -98,9 +88,6 @@ public final class ClusterRunner: Sendable {
         stopping.store(true, ordering: .relaxed)
         current.withLock { $0?.requestStop() }
     }
-
-    /// The live counters of the unit being run, if any.
-    public var liveMetrics: [StageMetrics]? { current.withLock { $0?.metrics } }
 
     /// Registers the generation's units (the first process does), then runs units to the end.
     public func run() -> ClusterRunResult {

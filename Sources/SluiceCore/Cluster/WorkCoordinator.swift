@@ -144,7 +144,6 @@ public final class InMemoryCoordinator: WorkCoordinator, @unchecked Sendable {
         var claimedAt: Date?
         var done = false
         var doneBy: UnitHolder?
-        var records: Int64 = 0
     }
     private struct Worker {
         var records: Int64 = 0
@@ -155,7 +154,6 @@ public final class InMemoryCoordinator: WorkCoordinator, @unchecked Sendable {
     private let lock = NSLock()
     private var generation: Int64 = 0
     private var entries: [Entry] = []
-    private var previous: [WorkUnit] = []
     private var workers: [UnitHolder: Worker] = [:]
     /// The clock (tests move it on to expire leases).
     public let now: @Sendable () -> Date
@@ -214,7 +212,6 @@ public final class InMemoryCoordinator: WorkCoordinator, @unchecked Sendable {
         entries[k].done = true
         entries[k].doneBy = holder
         entries[k].holder = nil
-        entries[k].records = records
         return true
     }
 

@@ -24,9 +24,6 @@ public final class PCRE2Pattern {
     public let captureNames: [String: Int]
     /// Whether the pattern was JIT-compiled (false where the library or system refuses JIT).
     public let isJIT: Bool
-    /// Whether the pattern can only match at the start of the search (`^…` without `m`,
-    /// `\A`, a leading `.*` with `s`).
-    let anchored: Bool
 
     private let code: OpaquePointer
     private let matchData: OpaquePointer
@@ -82,9 +79,6 @@ public final class PCRE2Pattern {
         var count: UInt32 = 0
         _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_CAPTURECOUNT), &count)
         captureCount = Int(count)
-        var all: UInt32 = 0
-        _ = pcre2_pattern_info_8(compiled, UInt32(PCRE2_INFO_ALLOPTIONS), &all)
-        anchored = all & PCRE2_ANCHORED != 0
         captureNames = PCRE2Pattern.names(compiled)
     }
 
