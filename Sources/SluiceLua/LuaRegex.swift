@@ -161,16 +161,7 @@ extension LuaEngine {
         let found = try withRegexBudget(re) { (budget: inout MatchBudget) throws(MatchError) in
             try re.firstMatch(in: subject, from: position, budget: &budget, workspace: workspace)
         }
-        var next = -1
-        if let m = found {
-            if m.range.isEmpty {
-                if m.range.upperBound < subject.count {
-                    next = m.range.upperBound + PCRE2Pattern.utf8Length(subject, at: m.range.upperBound)
-                }
-            } else {
-                next = m.range.upperBound
-            }
-        }
+        let next = found.flatMap { PCRE2Pattern.nextSearchStart(after: $0, in: subject) } ?? -1
         lua_pushinteger(t, lua_Integer(next))
         lua_copy(t, -1, upvalueIndex(5))
         lua_settop(t, -2)

@@ -705,16 +705,8 @@ public struct DateParser: Sendable {
             }
             return nil
         }
-        guard t[i].kind == .word, let candidates = DateVocabulary.all.zonesByFirstWord[t[i].lower] else { return nil }
-        for (words, spec) in candidates where i + words.count <= t.count {
-            var ok = true
-            for (n, w) in words.enumerated() where t[i + n].lower != w {
-                ok = false
-                break
-            }
-            if ok { return (spec, i + words.count) }
-        }
-        return nil
+        guard t[i].kind == .word else { return nil }
+        return phrase(t, i, DateVocabulary.all.zonesByFirstWord)
     }
 
     /// `+08:00`, `+0800`, `+08`, `+8`, `-05:30` (also with U+2212 minus) at token `i`.
