@@ -156,19 +156,27 @@ public struct TextArticlesSource: Source {
     /// The files read: a sink may not write one of them.
     public var inputFiles: FileSet? { FileSet(pattern: path, extensions: extensions) }
 
-    /// Reads every matching file, emitting one record per article.
-    public func run(_ context: SourceContext) throws {
+    /// The matching files, sorted; a path that matches nothing is an error of `stage` (a normal
+    /// run and a cluster run's listing say the same).
+    func matchedFiles(stage: String) throws -> [MatchedFile] {
         let fileSet = FileSet(pattern: path, extensions: extensions)
         let files: [MatchedFile]
         do {
             files = try fileSet.files()
         } catch {
-            throw StageError(stage: context.name, message: "path '\(path)': \(error)")
+            throw StageError(stage: stage, message: "path '\(path)': \(error)")
         }
         guard !files.isEmpty else {
             let kinds = fileSet.extensions.isEmpty ? "" : " with extension " + fileSet.extensions.map { "." + $0 }.joined(separator: ", ")
-            throw StageError(stage: context.name, message: "path '\(path)' matches no files\(kinds)")
+            throw StageError(stage: stage, message: "path '\(path)' matches no files\(kinds)")
         }
+        return files
+    }
+
+    /// Reads every matching file (in a cluster run, those of its unit), emitting one record per article.
+    public func run(_ context: SourceContext) throws {
+        var files = try matchedFiles(stage: context.name)
+        if let unitScope { files.removeAll { !unitScope.contains($0.relativePath) } }
         context.announceInputs(files)   // progress: files and bytes of total
         let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone), reference: referenceDate),
                                    maxBytes: maxBytes)
@@ -176,7 +184,7 @@ public struct TextArticlesSource: Source {
         batch.reserveCapacity(context.batchSize)
         let checkpoint = context.checkpoint
         var unchanged = 0
-        for file in files where unitScope?.contains(file.relativePath) ?? true {
+        for file in files {
             if context.isStopping {
                 try context.emit(batch)   // deliver what was read; throws PipelineStop
                 throw PipelineStop()

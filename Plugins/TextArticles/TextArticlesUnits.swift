@@ -7,14 +7,7 @@ import SluiceCore
 extension TextArticlesSource: SplittableSource {
     /// The units of the files that are new or changed since they were delivered.
     public func workUnits(_ listing: UnitListing) throws -> [WorkUnit] {
-        let fileSet = FileSet(pattern: path, extensions: extensions)
-        let files: [MatchedFile]
-        do {
-            files = try fileSet.files()
-        } catch {
-            throw StageError(stage: listing.source, message: "path '\(path)': \(error)")
-        }
-        if files.isEmpty { throw StageError(stage: listing.source, message: "path '\(path)' matches no files") }
+        let files = try matchedFiles(stage: listing.source)
         var todo: [(relativePath: String, size: Int64)] = []
         for file in files {
             // A file that cannot be read is listed: its unit's run files the dead letter.

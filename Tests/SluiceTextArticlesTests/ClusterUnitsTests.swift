@@ -24,6 +24,22 @@ private func run(_ source: TextArticlesSource, _ unit: WorkUnit, _ checkpoint: S
 
 @Suite("text_articles source: work units of a cluster run")
 struct ArticleClusterUnitsTests {
+    @Test("a cluster listing of a path that matches no articles fails with the message a normal run gives, naming the stage and the extensions")
+    func listingAPathThatMatchesNothingSaysSoAsANormalRunDoes() throws {
+        let dir = TemporaryDirectory("articles-units-empty")
+        try dir.write("news/notes.csv", "a,b\n")
+        let source = TextArticlesSource(path: dir.file("news"))
+        let listing = UnitListing(source: "articles", checkpoint: SourceCheckpoint(baseEpoch: 1), targetSize: 1_000)
+        var listed = ""
+        do { _ = try source.workUnits(listing) } catch { listed = "\(error)" }
+        var ran = ""
+        let context = SourceContext(stage: StageContext(name: "articles"), checkpoint: SourceCheckpoint(baseEpoch: 1), deliver: { _, _ in })
+        do { try source.run(context) } catch { ran = "\(error)" }
+        #expect(listed.contains("matches no files with extension .txt, .md"), "\(listed)")
+        #expect(listed.contains("articles"), "\(listed)")
+        #expect(listed == ran)
+    }
+
     @Test("articles are grouped into units in path order; each unit reads only its files; delivered files are not listed again")
     func unitsCoverEachArticleOnce() throws {
         let dir = TemporaryDirectory("articles-units")
