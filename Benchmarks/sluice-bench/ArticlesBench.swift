@@ -46,8 +46,8 @@ enum ArticlesBench {
         if sourceOnly { return }
 
         // 2. A pipeline from a config: text_articles → a counting sink.
-        var registry = StageRegistry(plugins: [TextArticlesPlugin.self])
-        registry.sink("count", summary: "counts records (benchmark)", options: []) { _ in CountingSink() }
+        var registry = try StageRegistry(plugins: [TextArticlesPlugin.self])
+        try registry.register(CountingSink.Configuration.self)
         let yaml = """
             sources:
               articles:
@@ -68,8 +68,8 @@ enum ArticlesBench {
         // 3. The issue's figure: text_articles → sqlite (key id, FTS on title and body off/on).
         for fts in [false, true] {
             let db = dir.appendingPathComponent("bench-\(fts ? "fts" : "plain").db").path
-            var sqliteRegistry = StageRegistry(plugins: [TextArticlesPlugin.self, SQLitePlugin.self])
-            sqliteRegistry.register(registry.descriptor(.sink, "count")!)
+            var sqliteRegistry = try StageRegistry(plugins: [TextArticlesPlugin.self, SQLitePlugin.self])
+            try sqliteRegistry.register(CountingSink.Configuration.self)
             let sqliteYAML = """
                 sources:
                   articles:
@@ -107,6 +107,14 @@ private final class Counter: @unchecked Sendable {
 }
 
 private struct CountingSink: Sink {
+    struct Configuration: SinkConfiguration {
+        static let type = "count"
+        static let summary = "Counts records (benchmark)."
+        static let example = "type: count\ninputs: articles"
+        static let options: [ConfigOption<Self>] = []
+        func makeSink(_ context: BuildContext) throws -> any Sink { CountingSink() }
+    }
+
     func makeWriter(_ context: StageContext) throws -> any SinkWriter { CountingWriter() }
 }
 

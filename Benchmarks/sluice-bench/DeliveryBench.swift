@@ -16,7 +16,7 @@ enum DeliveryBench {
         defer { try? FileManager.default.removeItem(at: folder) }
         let input = folder.appendingPathComponent("articles.jsonl").path
         let bytes = try StoresBench.generate(to: input)
-        let registry = StageRegistry(plugins: [JSONPlugin.self, SQLitePlugin.self])
+        let registry = try StageRegistry(plugins: [JSONPlugin.self, SQLitePlugin.self])
         print("json source → sqlite sink (key: id), \(StoresBench.count) records, \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
         var with: [Double] = []
         var without: [Double] = []

@@ -25,9 +25,10 @@ enum PipelineBench {
 
         let cores = ProcessInfo.processInfo.activeProcessorCount
         print("memory source → lua → counting sink, \(count) records of \(bytes / count) bytes, \(cores) cores")
-        var registry = StageRegistry(plugins: [LuaPlugin.self])
-        registry.source("memory", summary: "benchmark records", options: []) { _ in MemorySource(records: records) }
-        registry.sink("count", summary: "counts", options: []) { _ in CountSink() }
+        var registry = try StageRegistry(plugins: [LuaPlugin.self])
+        MemorySource.records = records
+        try registry.register(MemorySource.Configuration.self)
+        try registry.register(CountSink.Configuration.self)
         for (label, script) in [("trivial rule", trivial), ("extract_facts.lua", facts)] {
             var single: Double = 0
             for workers in Array(Set([1, cores])).sorted() {
@@ -56,6 +57,15 @@ enum PipelineBench {
     }
 
     struct MemorySource: Source {
+        /// The records every memory source emits (set once before the runs).
+        nonisolated(unsafe) static var records: [Record] = []
+        struct Configuration: SourceConfiguration {
+            static let type = "memory"
+            static let summary = "Benchmark records."
+            static let example = "type: memory"
+            static let options: [ConfigOption<Self>] = []
+            func makeSource(_ context: BuildContext) throws -> any Source { MemorySource(records: MemorySource.records) }
+        }
         let records: [Record]
         func run(_ context: SourceContext) throws {
             var start = 0
@@ -67,6 +77,13 @@ enum PipelineBench {
     }
 
     struct CountSink: Sink {
+        struct Configuration: SinkConfiguration {
+            static let type = "count"
+            static let summary = "Counts."
+            static let example = "type: count\ninputs: in"
+            static let options: [ConfigOption<Self>] = []
+            func makeSink(_ context: BuildContext) throws -> any Sink { CountSink() }
+        }
         func makeWriter(_ context: StageContext) throws -> any SinkWriter { Writer() }
         final class Writer: SinkWriter {
             func write(_ batch: [Record]) throws {}

@@ -11,17 +11,31 @@ import SluiceCore
 /// the next run re-reads exactly the records whose keys were not saved, so none is lost and
 /// none passes twice.
 struct DedupeTransform: Transform {
-    /// The type name in configs.
-    static let type = "dedupe"
-    static let descriptor = StageDescriptor(
-        type: type,
-        summary: "Keeps the first record per key, across runs.",
-        options: [
-            OptionSpec("key", .stringOrList, required: true, doc: "the field or fields that identify a record"),
-            OptionSpec("across_runs", .boolean, default: .bool(true),
-                       doc: "remember keys in data_dir so that later runs drop records seen before"),
-        ],
-        factory: .transform { try DedupeTransform($0) })
+    /// The options of a `dedupe` stage.
+    struct Configuration: TransformConfiguration {
+        static let type = "dedupe"
+        static let summary = "Keeps the first record per key, across runs."
+        static let example = """
+            type: dedupe
+            inputs: articles
+            key: [source, id]
+            """
+        static let options: [ConfigOption<Self>] = [
+            .init("key", \.key, .stringOrList, required: true, notEmpty: true,
+                  doc: "the field or fields that identify a record"),
+            .init("across_runs", \.acrossRuns, doc: "remember keys in data_dir so that later runs drop records seen before"),
+        ]
+
+        var key: [String] = []
+        var acrossRuns = true
+
+        func makeTransform(_ context: BuildContext) throws -> any Transform {
+            guard !key.contains(where: \.isEmpty) else {
+                throw context.error(\Self.key, "'key' needs at least one field, and field names must not be empty")
+            }
+            return DedupeTransform(key: key, stateName: acrossRuns ? DedupeTransform.fileName(for: context.name) : nil)
+        }
+    }
 
     let key: [String]
     /// The state file's name inside `<data_dir>/dedupe/`, or nil without `across_runs`.
@@ -29,14 +43,6 @@ struct DedupeTransform: Transform {
 
     /// One worker: the set of keys seen must be shared.
     var workers: Int { 1 }
-
-    init(_ options: StageOptions) throws {
-        key = options.strings("key") ?? []
-        if key.isEmpty || key.contains(where: \.isEmpty) {
-            throw options.error("key", "'key' needs at least one field, and field names must not be empty")
-        }
-        stateName = (options.bool("across_runs") ?? true) ? Self.fileName(for: options.name) : nil
-    }
 
     /// A file name for a stage name: letters and digits (any script), `-` and `_` stay; anything
     /// else becomes `%XX` per UTF-8 byte, so two stage names never share a file (`a.b` vs

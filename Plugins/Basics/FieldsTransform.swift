@@ -7,47 +7,60 @@ import SluiceCore
 /// has the new name), `set` (constant values; new fields are appended). Field names are
 /// top-level names; dots are not paths.
 struct FieldsTransform: Transform {
-    /// The type name in configs.
-    static let type = "fields"
-    static let descriptor = StageDescriptor(
-        type: type,
-        summary: "Selects, drops, renames and sets fields without a script.",
-        options: [
-            OptionSpec("select", .stringOrList, doc: "keep only these fields, in this order (missing ones are skipped)"),
-            OptionSpec("drop", .stringOrList, doc: "remove these fields"),
-            OptionSpec("rename", .object, doc: "rename fields, {old: new}; a renamed field keeps its place and replaces a field already named new"),
-            OptionSpec("set", .object, doc: "set fields to constant values, {field: value}"),
-        ],
-        factory: .transform { try FieldsTransform($0) })
+    /// The options of a `fields` stage.
+    struct Configuration: TransformConfiguration {
+        static let type = "fields"
+        static let summary = "Selects, drops, renames and sets fields without a script."
+        static let example = """
+            type: fields
+            inputs: articles
+            select: [id, title, body]
+            rename: {body: text}
+            set: {origin: newsroom}
+            """
+        static let options: [ConfigOption<Self>] = [
+            .init("select", \.select, .stringOrList, doc: "keep only these fields, in this order (missing ones are skipped)"),
+            .init("drop", \.drop, .stringOrList, doc: "remove these fields"),
+            .init("rename", \.rename, .object, doc: "rename fields, {old: new}; a renamed field keeps its place and replaces a field already named new"),
+            .init("set", \.set, .object, doc: "set fields to constant values, {field: value}"),
+        ]
+        static let rules: [OptionRule] = [.atLeastOne(["select", "drop", "rename", "set"])]
+
+        var select: [String]?
+        var drop: [String] = []
+        var rename: Value?
+        var set: Value?
+
+        func makeTransform(_ context: BuildContext) throws -> any Transform {
+            try FieldsTransform(self, context)
+        }
+    }
 
     let select: [String]?
     let drop: Set<String>
     let rename: [(from: String, to: String)]
     let set: Fields
 
-    init(_ options: StageOptions) throws {
-        select = options.strings("select")
-        drop = Set(options.strings("drop") ?? [])
+    init(_ configuration: Configuration, _ context: BuildContext) throws {
+        select = configuration.select
+        drop = Set(configuration.drop)
         var rename: [(String, String)] = []
         var targets: [String: String] = [:]
-        for (from, to) in options["rename"]?.objectValue ?? [:] {
+        for (from, to) in configuration.rename?.objectValue ?? [:] {
             guard case .string(let name) = to else {
-                throw options.error("rename", "'rename' maps each old name to a new name (a string); '\(from)' maps to \(to.kindName)")
+                throw context.error(\Configuration.rename, "'rename' maps each old name to a new name (a string); '\(from)' maps to \(to.kindName)")
             }
             guard !name.isEmpty else {
-                throw options.error("rename", "'rename' maps '\(from)' to an empty name")
+                throw context.error(\Configuration.rename, "'rename' maps '\(from)' to an empty name")
             }
             if let other = targets[name] {
-                throw options.error("rename", "'rename' maps both '\(other)' and '\(from)' to '\(name)'; one value would be lost")
+                throw context.error(\Configuration.rename, "'rename' maps both '\(other)' and '\(from)' to '\(name)'; one value would be lost")
             }
             targets[name] = from
             rename.append((from, name))
         }
         self.rename = rename
-        set = options["set"]?.objectValue ?? [:]
-        if select == nil && drop.isEmpty && rename.isEmpty && set.isEmpty {
-            throw options.error("give at least one of 'select', 'drop', 'rename' or 'set'")
-        }
+        set = configuration.set?.objectValue ?? [:]
     }
 
     func makeWorker(_ context: StageContext) throws -> any TransformWorker { Worker(spec: self) }

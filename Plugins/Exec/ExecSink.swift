@@ -17,23 +17,48 @@ import SluiceCore
 /// program's stdin (a flush writes nothing more: lines go out as each batch comes); the sink
 /// keeps no delivery marks, so records read again by a later run are written again. A program
 /// that must not see duplicates deduplicates on a key of its own.
-public struct ExecSink: Sink {
-    /// The type name in configs.
-    public static let type = "exec"
-    /// One line for `sluice stages`.
-    public static let summary = "Runs a program and writes each record to its stdin as a JSON Lines line."
-    /// The options it accepts.
-    public static let options: [OptionSpec] = [ExecOptions.command, ExecOptions.env, ExecOptions.timeout]
+public struct ExecSink: ConfiguredStage, Sink {
+    /// The options of an `exec` sink.
+    public struct Configuration: SinkConfiguration, ExecTimeoutConfiguration {
+        /// The type name in configs.
+        public static let type = "exec"
+        /// One line for `sluice stages`.
+        public static let summary = "Runs a program and writes each record to its stdin as a JSON Lines line."
+        /// An entry for `sluice stages exec`.
+        public static let example = """
+            type: exec
+            inputs: articles
+            command: [python3, load_warehouse.py]
+            timeout: 60
+            """
+        /// Every option.
+        public static var options: [ConfigOption<Self>] { commandOptions + [timeoutOption] }
+
+        /// `command`.
+        public var command: [String] = []
+        /// `env`.
+        public var env: Value?
+        /// `timeout`.
+        public var timeout = 30.0
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Checks the program exists.
+        public func makeSink(_ context: BuildContext) throws -> any Sink {
+            try ExecSink(self, context)
+        }
+    }
 
     let command: ExecCommand
+
+    /// Builds the stage from its configuration (the program must exist).
+    public init(_ configuration: Configuration, _ context: BuildContext) throws(ConfigError) {
+        command = try configuration.checkedCommand(context)
+        timeout = configuration.timeout
+    }
     /// Seconds the program may take to take its input, and to exit at the end.
     public let timeout: Double
-
-    /// Builds the stage from checked options (the program must exist).
-    public init(_ options: StageOptions) throws(ConfigError) {
-        command = try ExecOptions.command(options)
-        timeout = try ExecOptions.timeout(options)
-    }
 
     /// Starts the program.
     public func makeWriter(_ context: StageContext) throws -> any SinkWriter {

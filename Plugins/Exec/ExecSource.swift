@@ -21,22 +21,44 @@ import SluiceCore
 /// records carry no position (`origin.position` is nil) and no checkpoint is kept: every run
 /// starts the program afresh, and what it writes is delivered again. A program that should emit
 /// only what is new keeps its own state (a file in the config's folder, say).
-public struct ExecSource: Source {
-    /// The type name in configs.
-    public static let type = "exec"
-    /// One line for `sluice stages`.
-    public static let summary = "Runs a program and reads the JSON Lines it writes to stdout until it exits."
-    /// The options it accepts.
-    public static let options: [OptionSpec] = [ExecOptions.command, ExecOptions.env]
+public struct ExecSource: ConfiguredStage, Source {
+    /// The options of an `exec` source.
+    public struct Configuration: SourceConfiguration, ExecStageConfiguration {
+        /// The type name in configs.
+        public static let type = "exec"
+        /// One line for `sluice stages`.
+        public static let summary = "Runs a program and reads the JSON Lines it writes to stdout until it exits."
+        /// An entry for `sluice stages exec`.
+        public static let example = """
+            type: exec
+            command: [python3, fetch_feed.py, --since, yesterday]
+            env: {FEED_TOKEN: "${FEED_TOKEN}"}
+            """
+        /// Every option.
+        public static var options: [ConfigOption<Self>] { commandOptions }
+
+        /// `command`.
+        public var command: [String] = []
+        /// `env`.
+        public var env: Value?
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Checks the program exists.
+        public func makeSource(_ context: BuildContext) throws -> any Source {
+            try ExecSource(self, context)
+        }
+    }
 
     let command: ExecCommand
+
+    /// Builds the stage from its configuration (the program must exist).
+    public init(_ configuration: Configuration, _ context: BuildContext) throws(ConfigError) {
+        command = try configuration.checkedCommand(context)
+    }
     /// Seconds of quiet after which a partial batch is handed on.
     static let idle = 0.2
-
-    /// Builds the stage from checked options (the program must exist).
-    public init(_ options: StageOptions) throws(ConfigError) {
-        command = try ExecOptions.command(options)
-    }
 
     /// Runs the program to its end.
     public func run(_ context: SourceContext) throws {

@@ -34,16 +34,53 @@ import SluiceCore
 /// answer (Python: `print(..., flush=True)` or `sys.stdout.flush()`), never wait for more input
 /// before answering. `workers: N` runs N copies; output keeps input order unless
 /// `ordered: false`.
-public struct ExecTransform: Transform {
-    /// The type name in configs.
-    public static let type = "exec"
-    /// One line for `sluice stages`.
-    public static let summary = "Runs a program in any language on each record: a JSON Lines line in, one line out (object, array or null)."
-    /// The options it accepts.
-    public static let options: [OptionSpec] = [
-        ExecOptions.command, ExecOptions.env, ExecOptions.timeout, ExecOptions.workers, ExecOptions.ordered,
-        ExecOptions.maxRestarts,
-    ]
+public struct ExecTransform: ConfiguredStage, Transform {
+    /// The options of an `exec` transform.
+    public struct Configuration: TransformConfiguration, ExecTimeoutConfiguration {
+        /// The type name in configs.
+        public static let type = "exec"
+        /// One line for `sluice stages`.
+        public static let summary = "Runs a program in any language on each record: a JSON Lines line in, one line out (object, array or null)."
+        /// An entry for `sluice stages exec`.
+        public static let example = """
+            type: exec
+            inputs: articles
+            command: [python3, rules/entities.py]
+            workers: 2
+            timeout: 10
+            """
+        /// Every option.
+        public static var options: [ConfigOption<Self>] {
+            commandOptions + [
+                timeoutOption,
+                .init("workers", \.workers, range: OptionRange(1...maxExecWorkers), doc: "copies of the program running in parallel"),
+                .init("ordered", \.ordered, doc: "keep output in input order when workers > 1"),
+                .init("max_restarts", \.maxRestarts, range: OptionRange(0...),
+                      doc: "restarts in a row without a single answer before the stage fails (the backoff doubles from 0.1 s to 5 s)"),
+            ]
+        }
+
+        /// `command`.
+        public var command: [String] = []
+        /// `env`.
+        public var env: Value?
+        /// `timeout`.
+        public var timeout = 30.0
+        /// `workers`.
+        public var workers = 1
+        /// `ordered`.
+        public var ordered = true
+        /// `max_restarts`.
+        public var maxRestarts = 5
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Checks the program exists.
+        public func makeTransform(_ context: BuildContext) throws -> any Transform {
+            try ExecTransform(self, context)
+        }
+    }
 
     let command: ExecCommand
     /// Seconds a record may wait for its answer.
@@ -55,18 +92,13 @@ public struct ExecTransform: Transform {
     /// Restarts in a row without an answer before the stage fails.
     public let maxRestarts: Int
 
-    /// Builds the stage from checked options (the program must exist).
-    public init(_ options: StageOptions) throws(ConfigError) {
-        command = try ExecOptions.command(options)
-        timeout = try ExecOptions.timeout(options)
-        let workers = options.int("workers") ?? 1
-        guard (1...ExecOptions.maxWorkers).contains(workers) else {
-            throw options.error("workers", "'workers' must be between 1 and \(ExecOptions.maxWorkers), not \(workers)")
-        }
-        self.workers = workers
-        ordered = options.bool("ordered") ?? true
-        maxRestarts = options.int("max_restarts") ?? 5
-        guard maxRestarts >= 0 else { throw options.error("max_restarts", "'max_restarts' must not be negative") }
+    /// Builds the stage from its configuration (the program must exist).
+    public init(_ configuration: Configuration, _ context: BuildContext) throws(ConfigError) {
+        command = try configuration.checkedCommand(context)
+        timeout = configuration.timeout
+        workers = configuration.workers
+        ordered = configuration.ordered
+        maxRestarts = configuration.maxRestarts
     }
 
     /// Starts this worker's program.

@@ -4,10 +4,8 @@ import SluiceCore
 /// standard input) and the `json` sink (JSON Lines or an array, to a file or standard output).
 public enum JSONPlugin: SluicePlugin {
     /// Registers the `json` source and the `json` sink.
-    public static func register(in registry: inout StageRegistry) {
-        registry.source(JSONSource.type, summary: JSONSource.summary, options: JSONSource.optionSpecs) {
-            try JSONSource(options: $0)
-        }
-        registry.sink(JSONSink.type, summary: JSONSink.summary, options: JSONSink.optionSpecs) { try JSONSink(options: $0) }
+    public static func register(in registry: inout StageRegistry) throws(RegistryError) {
+        try registry.register(JSONSource.Configuration.self)
+        try registry.register(JSONSink.Configuration.self)
     }
 }

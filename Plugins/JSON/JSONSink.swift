@@ -58,12 +58,8 @@ import Darwin
 /// Standard output, and a path that is no regular file (a pipe, a device), keep no state:
 /// records are written at least once (after a crash, records read again are written again).
 public struct JSONSink: Sink {
-    /// The type name in configs.
-    public static let type = "json"
-    /// One line for `sluice stages`.
-    public static let summary = "Writes records as JSON Lines or a JSON array to a file or - (standard output)."
     /// How records are laid out in the output.
-    public enum Format: String, Sendable, CaseIterable {
+    public enum Format: String, Sendable, CaseIterable, OptionChoice {
         /// One compact JSON object per line.
         case lines
         /// One JSON array, one element per line.
@@ -73,14 +69,40 @@ public struct JSONSink: Sink {
     /// Bytes gathered before they are written out.
     public static let bufferSize = 1 << 20
 
-    /// The options of the `json` sink, as `sluice stages json` shows them.
-    public static let optionSpecs: [OptionSpec] = [
-        OptionSpec("path", .path, required: true, doc: "the output file (its folder is created), or - for standard output"),
-        OptionSpec("format", .oneOf(Format.allCases.map(\.rawValue)), default: "lines",
-                   doc: "lines (JSON Lines) or array (one JSON array)"),
-        OptionSpec("append", .boolean, default: false,
-                   doc: "add to an existing file instead of replacing it (an array is continued)"),
-    ]
+    /// The options of a `json` sink.
+    public struct Configuration: SinkConfiguration {
+        /// The type name in configs.
+        public static let type = "json"
+        /// One line for `sluice stages`.
+        public static let summary = "Writes records as JSON Lines or a JSON array to a file or - (standard output)."
+        /// An entry for `sluice stages json`.
+        public static let example = """
+            type: json
+            inputs: articles
+            path: out/articles.jsonl
+            """
+        /// Every option.
+        public static let options: [ConfigOption<Self>] = [
+            .init("path", \.path, .path, required: true, doc: "the output file (its folder is created), or - for standard output"),
+            .init("format", \.format, doc: "lines (JSON Lines) or array (one JSON array)"),
+            .init("append", \.append, doc: "add to an existing file instead of replacing it (an array is continued)"),
+        ]
+
+        /// `path`.
+        public var path = ""
+        /// `format`.
+        public var format = Format.lines
+        /// `append`.
+        public var append = false
+
+        /// Every option at its default.
+        public init() {}
+
+        /// The sink.
+        public func makeSink(_ context: BuildContext) throws -> any Sink {
+            JSONSink(path: path, format: format, append: append)
+        }
+    }
 
     /// The output path, or `-` for standard output.
     public let path: String
@@ -106,22 +128,6 @@ public struct JSONSink: Sink {
 
     /// The file written (nil for standard output): no source may read it, no other sink write it.
     public var outputFile: String? { path == "-" ? nil : path }
-
-    /// Builds the sink from checked config options.
-    public init(options: StageOptions) throws {
-        try self.init(options: options, standardOutput: FileHandle.standardOutput)
-    }
-
-    /// Builds the sink from options, writing `-` to `standardOutput` (tests).
-    init(options: StageOptions, standardOutput: FileHandle) throws {
-        guard let configured = options.string("path"), !configured.isEmpty else {
-            throw options.error("the option 'path' is required")
-        }
-        // The config loader resolves paths already; resolving again keeps options made by hand working.
-        let path = options.environment.resolve(configured)
-        self.init(path: path, format: options.string("format").flatMap(Format.init(rawValue:)) ?? .lines,
-                  append: options.bool("append") ?? false, standardOutput: standardOutput)
-    }
 
     /// Opens the output: continues it, starts it, or starts a full run's partial file (see above).
     public func makeWriter(_ context: StageContext) throws -> any SinkWriter {

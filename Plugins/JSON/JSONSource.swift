@@ -37,13 +37,9 @@ import Darwin
 /// skipped without being held in memory, and values nested deeper than `max_depth` are
 /// refused; both are dead letters. Records carry their file (relative to the path's root) and
 /// line as their origin.
-public struct JSONSource: Source {
-    /// The type name in configs.
-    public static let type = "json"
-    /// One line for `sluice stages`.
-    public static let summary = "Reads records from JSON Lines, JSON arrays or JSON documents (files, globs or -)."
+public struct JSONSource: Source, ConfiguredStage {
     /// How the input is laid out.
-    public enum Format: String, Sendable, CaseIterable {
+    public enum Format: String, Sendable, CaseIterable, OptionChoice {
         /// Decide per file (see ``JSONSource``).
         case auto
         /// JSON Lines: one document per line.
@@ -65,21 +61,65 @@ public struct JSONSource: Source {
     /// How many bytes of bad input a dead letter keeps.
     public static let rawLimit = 4096
 
-    /// The options of the `json` source, as `sluice stages json` shows them.
-    public static let optionSpecs: [OptionSpec] = [
-        OptionSpec("path", .path, required: true,
-                   doc: "a file, a folder, a glob such as data/**/*.jsonl, or - for standard input"),
-        OptionSpec("format", .oneOf(Format.allCases.map(\.rawValue)), default: "auto",
-                   doc: "lines (JSON Lines), array, object (one document per file), or auto: decide per file"),
-        OptionSpec("pointer", .string,
-                   doc: "RFC 6901 pointer to the array of records inside each document, e.g. /data/items"),
-        OptionSpec("max_line_bytes", .size, default: .int(16 << 20),
-                   doc: "longer lines are dead letters, skipped without being held in memory"),
-        OptionSpec("max_depth", .integer, default: .int(Int64(JSONReader.defaultMaxDepth)),
-                   doc: "deeper nesting of arrays and objects is a dead letter"),
-        OptionSpec("extensions", .list(.string), default: .array(defaultExtensions.map { .string($0) }),
-                   doc: "file extensions read when path is a folder (a glob or a file is taken as written)"),
-    ]
+    /// The options of a `json` source.
+    public struct Configuration: SourceConfiguration {
+        /// The type name in configs.
+        public static let type = "json"
+        /// One line for `sluice stages`.
+        public static let summary = "Reads records from JSON Lines, JSON arrays or JSON documents (files, globs or -)."
+        /// An entry for `sluice stages json`.
+        public static let example = """
+            type: json
+            path: exports/**/*.jsonl
+            max_line_bytes: 4MiB
+            """
+        /// Every option.
+        public static let options: [ConfigOption<Self>] = [
+            .init("path", \.path, .path, required: true,
+                  doc: "a file, a folder, a glob such as data/**/*.jsonl, or - for standard input"),
+            .init("format", \.format, doc: "lines (JSON Lines), array, object (one document per file), or auto: decide per file"),
+            .init("pointer", \.pointer, doc: "RFC 6901 pointer to the array of records inside each document, e.g. /data/items"),
+            .init("max_line_bytes", \.maxLineBytes, .size, range: OptionRange(1...),
+                  doc: "longer lines are dead letters, skipped without being held in memory"),
+            .init("max_depth", \.maxDepth, range: OptionRange(1...JSONSource.depthLimit),
+                  doc: "deeper nesting of arrays and objects is a dead letter"),
+            .init("extensions", \.extensions, doc: "file extensions read when path is a folder (a glob or a file is taken as written)"),
+        ]
+
+        /// `path`.
+        public var path = ""
+        /// `format`.
+        public var format = Format.auto
+        /// `pointer`.
+        public var pointer: String?
+        /// `max_line_bytes`.
+        public var maxLineBytes = 16 << 20
+        /// `max_depth`.
+        public var maxDepth = JSONReader.defaultMaxDepth
+        /// `extensions`.
+        public var extensions = JSONSource.defaultExtensions
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Parses the pointer and builds the source.
+        public func makeSource(_ context: BuildContext) throws -> any Source { try JSONSource(self, context) }
+    }
+
+    /// Builds the source from its configuration; a pointer that does not parse is a config error.
+    public init(_ configuration: Configuration, _ context: BuildContext) throws(ConfigError) {
+        var pointer: JSONPointer?
+        if let text = configuration.pointer {
+            do {
+                pointer = try JSONPointer(text)
+            } catch {
+                throw context.error(\Configuration.pointer, "option 'pointer' is not a valid JSON pointer: \(error.message)")
+            }
+        }
+        self.init(path: configuration.path, format: configuration.format, pointer: pointer,
+                  maxLineBytes: configuration.maxLineBytes, maxDepth: configuration.maxDepth,
+                  extensions: configuration.extensions)
+    }
 
     /// The configured path: a file, a folder, a glob, or `-` for standard input.
     public let path: String
@@ -125,39 +165,6 @@ public struct JSONSource: Source {
         let folder = !FileSet.hasWildcard(path) && FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
             && isFolder.boolValue
         return FileSet(pattern: path, extensions: folder ? extensions : [])
-    }
-
-    /// Builds the source from checked config options; throws a ``ConfigError`` for a bad
-    /// pointer or limit.
-    public init(options: StageOptions) throws {
-        try self.init(options: options, standardInput: FileHandle.standardInput)
-    }
-
-    /// Builds the source from options, reading `-` from `standardInput` (tests).
-    init(options: StageOptions, standardInput: FileHandle) throws {
-        guard let configured = options.string("path"), !configured.isEmpty else {
-            throw options.error("the option 'path' is required")
-        }
-        // The config loader resolves paths already; resolving again keeps options made by hand working.
-        let path = options.environment.resolve(configured)
-        let format = options.string("format").flatMap(Format.init(rawValue:)) ?? .auto
-        var pointer: JSONPointer?
-        if let text = options.string("pointer") {
-            do {
-                pointer = try JSONPointer(text)
-            } catch {
-                throw options.error("pointer", "option 'pointer' is not a valid JSON pointer: \(error.message)")
-            }
-        }
-        let maxLine = options.int("max_line_bytes") ?? 16 << 20
-        guard maxLine >= 1 else { throw options.error("max_line_bytes", "option 'max_line_bytes' must be at least 1 byte") }
-        let depth = options.int("max_depth") ?? JSONReader.defaultMaxDepth
-        guard depth >= 1 && depth <= JSONSource.depthLimit else {
-            throw options.error("max_depth", "option 'max_depth' must be between 1 and \(JSONSource.depthLimit), not \(depth)")
-        }
-        self.init(path: path, format: format, pointer: pointer, maxLineBytes: maxLine, maxDepth: depth,
-                  extensions: options.strings("extensions") ?? JSONSource.defaultExtensions,
-                  standardInput: standardInput)
     }
 
     /// Reads every input to its end.

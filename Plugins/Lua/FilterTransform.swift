@@ -7,22 +7,37 @@ import SluiceLua
 /// truthy (`record.word_count >= 100`). nil, false and `sluice.null` drop the record. The
 /// expression runs in the same sandbox and under the same limits as a `lua` rule; an error in
 /// it follows `on_error`.
-public struct FilterTransform: Transform {
-    /// The type name in configs.
-    public static let type = "filter"
-    /// One line for `sluice stages`.
-    public static let summary = "Keeps the records for which a Lua condition over `record` is true."
-    /// The options it accepts.
-    public static let options: [OptionSpec] = [
-        OptionSpec("condition", .string, required: true,
-                   doc: "a Lua expression over `record`, e.g. record.word_count >= 100"),
-        LuaStageOptions.onError,
-        LuaStageOptions.filterWorkers,
-        LuaStageOptions.ordered,
-        LuaStageOptions.maxInstructions,
-        LuaStageOptions.maxMemory,
-        LuaStageOptions.sandbox,
-    ]
+public struct FilterTransform: Transform, ConfiguredStage {
+    /// The options of a `filter` stage.
+    public struct Configuration: LuaStageConfiguration {
+        /// The type name in configs.
+        public static let type = "filter"
+        /// One line for `sluice stages`.
+        public static let summary = "Keeps the records for which a Lua condition over `record` is true."
+        /// An entry for `sluice stages filter`.
+        public static let example = """
+            type: filter
+            inputs: articles
+            condition: record.word_count >= 100 and record.language == "en"
+            """
+        /// Every option.
+        public static let options: [ConfigOption<Self>] = [
+            .init("condition", \.condition, required: true, doc: "a Lua expression over `record`, e.g. record.word_count >= 100"),
+        ] + luaOptions(workersDoc: "Lua states running in parallel, 1 to \(maxLuaWorkers) (default: --workers, the number of cores)")
+
+        /// `condition`.
+        public var condition = ""
+        /// `on_error`, `workers`, `ordered`, the limits and `sandbox`.
+        public var common = LuaCommonOptions()
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Compiles the condition.
+        public func makeTransform(_ context: BuildContext) throws -> any Transform {
+            try FilterTransform(self, context)
+        }
+    }
 
     /// The condition's text.
     public let condition: String
@@ -37,18 +52,17 @@ public struct FilterTransform: Transform {
 
     /// Builds the stage and compiles the condition (a syntax error is a `ConfigError` at the
     /// `condition` option).
-    public init(_ options: StageOptions) throws(ConfigError) {
+    public init(_ configuration: Configuration, _ context: BuildContext) throws(ConfigError) {
         var problems: [Diagnostic] = []
-        let common = LuaStageOptions.settings(options, problems: &problems)
-        settings = common.0
-        onError = common.1
-        workers = common.workers
-        ordered = common.ordered
-        condition = options.string("condition") ?? ""
+        settings = configuration.settings(context, problems: &problems)
+        onError = configuration.common.onError
+        workers = configuration.common.workers ?? context.environment.defaultWorkers
+        ordered = configuration.common.ordered
+        condition = configuration.condition
         if condition.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            problems.append(options.error("condition", "option 'condition' must be a Lua expression, such as record.word_count >= 100").diagnostics[0])
+            problems += context.error(\Configuration.condition, "option 'condition' must be a Lua expression, such as record.word_count >= 100").diagnostics
         } else if let failure = LuaExpression.check(condition, settings: settings) {
-            problems.append(options.error("condition", "the condition does not compile: \(failure.message)").diagnostics[0])
+            problems += context.error(\Configuration.condition, "the condition does not compile: \(failure.message)").diagnostics
         }
         if !problems.isEmpty { throw ConfigError(problems) }
     }

@@ -4,12 +4,8 @@ import SluiceCore
 /// condition over `record`).
 public enum LuaPlugin: SluicePlugin {
     /// Registers `lua` and `filter`.
-    public static func register(in registry: inout StageRegistry) {
-        registry.transform(LuaTransform.type, summary: LuaTransform.summary, options: LuaTransform.options) { options in
-            try LuaTransform(options)
-        }
-        registry.transform(FilterTransform.type, summary: FilterTransform.summary, options: FilterTransform.options) { options in
-            try FilterTransform(options)
-        }
+    public static func register(in registry: inout StageRegistry) throws(RegistryError) {
+        try registry.register(LuaTransform.Configuration.self)
+        try registry.register(FilterTransform.Configuration.self)
     }
 }

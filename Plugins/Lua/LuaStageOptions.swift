@@ -3,54 +3,59 @@ import SluiceCore
 import SluiceLua
 import Logging
 
-/// Options the `lua` and `filter` transforms share.
-enum LuaStageOptions {
-    static let onError = OptionSpec(
-        "on_error", .oneOf(LuaErrorPolicy.allCases.map(\.rawValue)), default: .string(LuaErrorPolicy.deadLetter.rawValue),
-        doc: "what a record whose script fails becomes: dead_letter, drop, or fail (stop the pipeline)")
-    static let workers = OptionSpec(
-        "workers", .integer, doc: "Lua states running in parallel, 1 to \(maxWorkers) (default: --workers, the number of cores; 1 for a script with finish)")
-    static let filterWorkers = OptionSpec(
-        "workers", .integer, doc: "Lua states running in parallel, 1 to \(maxWorkers) (default: --workers, the number of cores)")
-    /// More threads than this is a typo, not a plan (each worker is a thread and a Lua state).
-    static let maxWorkers = 256
-    static let ordered = OptionSpec(
-        "ordered", .boolean, default: true, doc: "keep output in input order when workers > 1")
-    static let maxInstructions = OptionSpec(
-        "max_instructions", .integer, default: .int(Int64(LuaLimits.defaultMaxInstructions)),
-        doc: "budget per record in Lua VM instructions, pattern steps included (0: no limit)")
-    static let maxMemory = OptionSpec(
-        "max_memory", .size, default: .string("64MiB"),
-        doc: "memory one Lua state may use, e.g. 64MiB (0: no limit)")
-    static let sandbox = OptionSpec(
-        "sandbox", .boolean, default: true,
-        doc: "no io, os.execute, C modules or files outside the script's folders; false is dangerous (trusted scripts only)")
+/// The values of the options the `lua` and `filter` transforms share.
+public struct LuaCommonOptions: Sendable {
+    /// `on_error`.
+    public var onError = LuaErrorPolicy.deadLetter
+    /// `workers`; `nil`: `--workers` (the cores).
+    public var workers: Int?
+    /// `ordered`.
+    public var ordered = true
+    /// `max_instructions`.
+    public var maxInstructions = LuaLimits.defaultMaxInstructions
+    /// `max_memory`.
+    public var maxMemory = LuaLimits.defaultMaxMemory
+    /// `sandbox`.
+    public var sandbox = true
 
-    /// The common settings, checked; problems are added to `problems`.
-    static func settings(_ options: StageOptions, modulePaths: [String] = [], problems: inout [Diagnostic])
-        -> (LuaSettings, LuaErrorPolicy, workers: Int, ordered: Bool)
-    {
-        var maxInstructions = options.int("max_instructions") ?? LuaLimits.defaultMaxInstructions
-        if maxInstructions < 0 {
-            problems.append(options.error("max_instructions", "option 'max_instructions' must not be negative (0 means no limit)").diagnostics[0])
-            maxInstructions = 0
-        }
-        let maxMemory = options.int("max_memory") ?? LuaLimits.defaultMaxMemory
+    /// Every option at its default.
+    public init() {}
+}
+
+/// A configuration with the shared Lua options, listing ``luaOptions(workersDoc:)`` among its
+/// options.
+protocol LuaStageConfiguration: TransformConfiguration {
+    /// The shared options' values.
+    var common: LuaCommonOptions { get set }
+}
+
+/// More threads than this is a typo, not a plan (each worker is a thread and a Lua state).
+let maxLuaWorkers = 256
+
+extension LuaStageConfiguration {
+    /// The shared options; `workersDoc` says what `workers` defaults to.
+    static func luaOptions(workersDoc: String) -> [ConfigOption<Self>] {
+        [
+            .init("on_error", \.common.onError, doc: "what a record whose script fails becomes: dead_letter, drop, or fail (stop the pipeline)"),
+            .init("workers", \.common.workers, range: OptionRange(1...maxLuaWorkers), doc: workersDoc),
+            .init("ordered", \.common.ordered, doc: "keep output in input order when workers > 1"),
+            .init("max_instructions", \.common.maxInstructions, range: OptionRange(0...),
+                  doc: "budget per record in Lua VM instructions, pattern steps included (0: no limit)"),
+            .init("max_memory", \.common.maxMemory, .size, doc: "memory one Lua state may use, e.g. 64MiB (0: no limit)"),
+            .init("sandbox", \.common.sandbox, doc: "no io, os.execute, C modules or files outside the script's folders; false is dangerous (trusted scripts only)"),
+        ]
+    }
+
+    /// The settings built from the shared options; problems are added to `problems`.
+    func settings(_ context: BuildContext, modulePaths: [String] = [], problems: inout [Diagnostic]) -> LuaSettings {
+        let maxMemory = common.maxMemory
         if maxMemory > 0 && maxMemory < 1 << 20 {
-            problems.append(options.error("max_memory", "option 'max_memory' of \(maxMemory) bytes is too small for a Lua state; give at least 1MiB (0 means no limit)").diagnostics[0])
+            problems += context.error(\Self.common.maxMemory, "option 'max_memory' of \(maxMemory) bytes is too small for a Lua state; give at least 1MiB (0 means no limit)").diagnostics
         }
-        var workers = options.int("workers") ?? options.environment.defaultWorkers
-        if workers < 1 || workers > maxWorkers {
-            problems.append(options.error("workers", "option 'workers' must be between 1 and \(maxWorkers), not \(workers)").diagnostics[0])
-            workers = 1
-        }
-        let policy = options.string("on_error").flatMap(LuaErrorPolicy.init(rawValue:)) ?? .deadLetter
-        let settings = LuaSettings(stageName: options.name,
-                                   limits: LuaLimits(maxInstructions: maxInstructions, maxMemory: max(0, maxMemory)),
-                                   sandbox: options.bool("sandbox") ?? true,
-                                   modulePaths: modulePaths,
-                                   baseDirectory: options.environment.baseDirectory)
-        return (settings, policy, workers, options.bool("ordered") ?? true)
+        return LuaSettings(stageName: context.name,
+                           limits: LuaLimits(maxInstructions: common.maxInstructions, maxMemory: max(0, maxMemory)),
+                           sandbox: common.sandbox, modulePaths: modulePaths,
+                           baseDirectory: context.environment.baseDirectory)
     }
 }
 

@@ -17,25 +17,48 @@ import SluiceLua
 /// A record whose script fails (an error, a limit) follows `on_error`; records it emitted
 /// before failing are discarded with it. After a memory error the state is rebuilt (script and
 /// `init` run again) before the next record, so globals start over.
-public struct LuaTransform: Transform {
-    /// The type name in configs.
-    public static let type = "lua"
-    /// One line for `sluice stages`.
-    public static let summary = "Runs a Lua rule script (process/init/finish) on each record."
-    /// The options it accepts.
-    public static let options: [OptionSpec] = [
-        OptionSpec("script", .path, required: true,
-                   doc: "the Lua rule: a file defining process(record, emit), optionally init(options) and finish(emit)"),
-        OptionSpec("options", .object, default: .object([:]), doc: "a mapping handed to init(options)"),
-        LuaStageOptions.onError,
-        LuaStageOptions.workers,
-        LuaStageOptions.ordered,
-        LuaStageOptions.maxInstructions,
-        LuaStageOptions.maxMemory,
-        LuaStageOptions.sandbox,
-        OptionSpec("modules", .list(.path), default: .array([]),
-                   doc: "more folders require() may load Lua modules from (the script's folder always is one)"),
-    ]
+public struct LuaTransform: Transform, ConfiguredStage {
+    /// The options of a `lua` stage.
+    public struct Configuration: LuaStageConfiguration {
+        /// The type name in configs.
+        public static let type = "lua"
+        /// One line for `sluice stages`.
+        public static let summary = "Runs a Lua rule script (process/init/finish) on each record."
+        /// An entry for `sluice stages lua`.
+        public static let example = """
+            type: lua
+            inputs: articles
+            script: rules/money.lua
+            options: {currency: USD}
+            on_error: dead_letter
+            """
+        /// Every option.
+        public static let options: [ConfigOption<Self>] = [
+            .init("script", \.script, .path, required: true,
+                  doc: "the Lua rule: a file defining process(record, emit), optionally init(options) and finish(emit)"),
+            .init("options", \.initOptions, .object, doc: "a mapping handed to init(options)"),
+        ] + luaOptions(workersDoc: "Lua states running in parallel, 1 to \(maxLuaWorkers) (default: --workers, the number of cores; 1 for a script with finish)") + [
+            .init("modules", \.modules, .list(.path),
+                  doc: "more folders require() may load Lua modules from (the script's folder always is one)"),
+        ]
+
+        /// `script`.
+        public var script = ""
+        /// `options`.
+        public var initOptions: Value?
+        /// `on_error`, `workers`, `ordered`, the limits and `sandbox`.
+        public var common = LuaCommonOptions()
+        /// `modules`.
+        public var modules: [String] = []
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Reads and checks the script.
+        public func makeTransform(_ context: BuildContext) throws -> any Transform {
+            try LuaTransform(self, context)
+        }
+    }
 
     /// The script.
     public let script: LuaScript
@@ -55,45 +78,41 @@ public struct LuaTransform: Transform {
     /// Reads the script, named by the option `script`.
     public var resources: [StageResource] { [.reads(FileSet(pattern: script.path), option: "script")] }
 
-    /// Builds the stage from checked options: reads the script and checks it (throws every
+    /// Builds the stage from its configuration: reads the script and checks it (throws every
     /// problem found as a `ConfigError`).
-    public init(_ options: StageOptions) throws(ConfigError) {
+    public init(_ configuration: Configuration, _ context: BuildContext) throws(ConfigError) {
         var problems: [Diagnostic] = []
-        let modules = options.strings("modules") ?? []
-        for folder in modules {
+        for folder in configuration.modules {
             var isDirectory: ObjCBool = false
             if !FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) || !isDirectory.boolValue {
-                problems.append(options.error("modules", "the modules folder \(folder) does not exist").diagnostics[0])
+                problems += context.error(\Configuration.modules, "the modules folder \(folder) does not exist").diagnostics
             }
         }
-        let common = LuaStageOptions.settings(options, modulePaths: modules, problems: &problems)
-        settings = common.0
-        onError = common.1
-        ordered = common.ordered
-        initOptions = options["options"]?.objectValue ?? [:]
+        settings = configuration.settings(context, modulePaths: configuration.modules, problems: &problems)
+        onError = configuration.common.onError
+        ordered = configuration.common.ordered
+        initOptions = configuration.initOptions?.objectValue ?? [:]
 
-        guard let path = options.string("script") else {
-            throw options.error("script", "option 'script' is required")
-        }
+        let path = configuration.script
         let loaded: LuaScript
         do {
-            loaded = try LuaScript(path: path, baseDirectory: options.environment.baseDirectory)
+            loaded = try LuaScript(path: path, baseDirectory: context.environment.baseDirectory)
         } catch {
-            let name = LuaScript.displayName(of: path, relativeTo: options.environment.baseDirectory)
-            problems.append(options.error("script", "the script \(name) \(error.reason)").diagnostics[0])
+            let name = LuaScript.displayName(of: path, relativeTo: context.environment.baseDirectory)
+            problems += context.error(\Configuration.script, "the script \(name) \(error.reason)").diagnostics
             throw ConfigError(problems)
         }
         script = loaded
         let report = LuaScriptChecker.inspect(loaded, settings: settings)
         // An aggregate built in globals and emitted by finish must be one total, not one partial
         // result per core: such a script runs in parallel only when the config asks for it.
-        workers = report.hooks.contains("finish") && options.int("workers") == nil ? 1 : common.workers
+        workers = configuration.common.workers ?? (report.hooks.contains("finish") ? 1 : context.environment.defaultWorkers)
         for problem in report.problems {
             if let line = problem.line {
                 problems.append(Diagnostic(SourcePosition(file: loaded.displayName, line: line, column: problem.column),
-                                           "\(options.kind) '\(options.name)': \(problem.message)"))
+                                           "\(context.kind) '\(context.name)': \(problem.message)"))
             } else {
-                problems.append(options.error("script", "\(loaded.displayName): \(problem.message)").diagnostics[0])
+                problems += context.error(\Configuration.script, "\(loaded.displayName): \(problem.message)").diagnostics
             }
         }
         if !problems.isEmpty { throw ConfigError(problems) }

@@ -5,12 +5,8 @@ import SluiceCore
 /// records, with upserts, full-text search and indexes, exactly once).
 public enum PostgresPlugin: SluicePlugin {
     /// Registers the `postgres` source and the `postgres` sink.
-    public static func register(in registry: inout StageRegistry) {
-        registry.source(PostgresSource.type, summary: PostgresSource.summary, options: PostgresSource.optionSpecs) {
-            try PostgresSource(options: $0)
-        }
-        registry.sink(PostgresSink.type, summary: PostgresSink.summary, options: PostgresSink.optionSpecs) {
-            try PostgresSink(options: $0)
-        }
+    public static func register(in registry: inout StageRegistry) throws(RegistryError) {
+        try registry.register(PostgresSource.Configuration.self)
+        try registry.register(PostgresSink.Configuration.self)
     }
 }

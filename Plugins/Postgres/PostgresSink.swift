@@ -50,26 +50,67 @@ import SluiceCore
 /// position (standard input), for which a commit lost in flight may be written again. After the
 /// last try the run fails with a message naming the server and the error; everything committed
 /// before stays, and the next run writes the rest.
-public struct PostgresSink: Sink {
-    /// The type name in configs.
-    public static let type = "postgres"
-    /// One line for `sluice stages`.
-    public static let summary = "Writes records to a PostgreSQL table with COPY (created and widened from the fields; upserts, full-text search, indexes)."
+public struct PostgresSink: Sink, ConfiguredStage {
+    /// The options of a `postgres` sink.
+    public struct Configuration: SinkConfiguration {
+        /// The type name in configs.
+        public static let type = "postgres"
+        /// One line for `sluice stages`.
+        public static let summary = "Writes records to a PostgreSQL table with COPY (created and widened from the fields; upserts, full-text search, indexes)."
+        /// An entry for `sluice stages postgres`.
+        public static let example = """
+            type: postgres
+            inputs: articles
+            url: postgresql://loader:${PGPASSWORD}@db.internal/news
+            table: articles
+            key: id
+            fts: [title, body]
+            fts_config: english
+            """
+        /// Every option.
+        public static let options: [ConfigOption<Self>] = [
+            .init("url", \.url, required: true, notEmpty: true,
+                  doc: "libpq connection URI or keyword string (postgresql://user:${PGPASSWORD}@host/db; ${VAR} reads the environment)"),
+            .init("table", \.table, required: true, doc: "the table to write (created from the records' fields)"),
+            .init("schema", \.schema, doc: "the table's schema (created when missing); default: the connection's current schema"),
+            .init("key", \.key, .stringOrList, doc: "field or fields identifying a record: writes become upserts (INSERT … ON CONFLICT DO UPDATE)"),
+            .init("fts", \.fts, doc: "fields kept in a generated tsvector column with a GIN index"),
+            .init("fts_config", \.ftsConfig, notEmpty: true, doc: "the text search configuration (simple, english, german…)"),
+            .init("fts_column", \.ftsColumn, doc: "the name of the generated tsvector column"),
+            .init("indexes", \.indexes, doc: "indexes to create: a field, or a list whose items are fields or lists of fields (composite)"),
+            .init("batch_size", \.batchSize, range: OptionRange(1...),
+                  doc: "rows per transaction: committed after the batch that reaches it (a flush also commits)"),
+            .init("retries", \.retries, range: OptionRange(0...),
+                  doc: "how many times a lost connection is retried (pauses of 0.5 s, 1 s, 2 s…) before the run fails"),
+        ]
 
-    /// The options of the `postgres` sink, as `sluice stages postgres` shows them.
-    public static let optionSpecs: [OptionSpec] = [
-        OptionSpec("url", .string, required: true,
-                   doc: "libpq connection URI or keyword string (postgresql://user:${PGPASSWORD}@host/db; ${VAR} reads the environment)"),
-        OptionSpec("table", .string, required: true, doc: "the table to write (created from the records' fields)"),
-        OptionSpec("schema", .string, doc: "the table's schema (created when missing); default: the connection's current schema"),
-        OptionSpec("key", .stringOrList, doc: "field or fields identifying a record: writes become upserts (INSERT … ON CONFLICT DO UPDATE)"),
-        OptionSpec("fts", .list(.string), doc: "fields kept in a generated tsvector column with a GIN index"),
-        OptionSpec("fts_config", .string, default: "simple", doc: "the text search configuration (simple, english, german…)"),
-        OptionSpec("fts_column", .string, default: "fts", doc: "the name of the generated tsvector column"),
-        OptionSpec("indexes", .any, doc: "indexes to create: a field, or a list whose items are fields or lists of fields (composite)"),
-        OptionSpec("batch_size", .integer, default: 10_000, doc: "rows per transaction: committed after the batch that reaches it (a flush also commits)"),
-        OptionSpec("retries", .integer, default: 4, doc: "how many times a lost connection is retried (pauses of 0.5 s, 1 s, 2 s…) before the run fails"),
-    ]
+        /// `url`.
+        public var url = ""
+        /// `table`.
+        public var table = ""
+        /// `schema`.
+        public var schema: String?
+        /// `key`.
+        public var key: [String] = []
+        /// `fts`.
+        public var fts: [String] = []
+        /// `fts_config`.
+        public var ftsConfig = "simple"
+        /// `fts_column`.
+        public var ftsColumn = "fts"
+        /// `indexes`.
+        public var indexes: Value?
+        /// `batch_size`.
+        public var batchSize = 10_000
+        /// `retries`.
+        public var retries = 4
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Checks the names and builds the sink.
+        public func makeSink(_ context: BuildContext) throws -> any Sink { try PostgresSink(self, context) }
+    }
 
     /// The connection string (`${VAR}` not yet expanded).
     public let url: String
@@ -110,41 +151,42 @@ public struct PostgresSink: Sink {
         self.retries = max(0, retries)
     }
 
-    /// Builds the sink from checked config options.
-    public init(options: StageOptions) throws {
-        guard let url = options.string("url"), !url.isEmpty else { throw options.error("url", "option 'url' is required") }
-        guard let table = options.string("table") else { throw options.error("table", "option 'table' is required") }
-        if let problem = PostgresConnection.identifierProblem(table) { throw options.error("table", "option 'table': \(problem)") }
+    /// Builds the sink from its configuration; throws a ``ConfigError`` for a name the server
+    /// would refuse, a repeated key field or a malformed index.
+    public init(_ configuration: Configuration, _ context: BuildContext) throws(ConfigError) {
+        typealias C = Configuration
+        let table = configuration.table
+        if let problem = PostgresConnection.identifierProblem(table) { throw context.error(\C.table, "option 'table': \(problem)") }
         guard table != PostgresSinkWriter.marksTable else {
-            throw options.error("table", "option 'table' cannot be '\(table)': the sink keeps its delivery marks there; choose another table")
+            throw context.error(\C.table, "option 'table' cannot be '\(table)': the sink keeps its delivery marks there; choose another table")
         }
-        let schema = options.string("schema")
+        let schema = configuration.schema
         if let schema, let problem = PostgresConnection.identifierProblem(schema) {
-            throw options.error("schema", "option 'schema': \(problem)")
+            throw context.error(\C.schema, "option 'schema': \(problem)")
         }
-        let key = options.strings("key") ?? []
-        if let problem = Self.fieldListProblem(key) { throw options.error("key", "option 'key' \(problem)") }
-        let fts = options.strings("fts") ?? []
-        if let problem = Self.fieldListProblem(fts) { throw options.error("fts", "option 'fts' \(problem)") }
-        let ftsColumn = options.string("fts_column") ?? "fts"
+        let key = configuration.key
+        if let problem = Self.fieldListProblem(key) { throw context.error(\C.key, "option 'key' \(problem)") }
+        let fts = configuration.fts
+        if let problem = Self.fieldListProblem(fts) { throw context.error(\C.fts, "option 'fts' \(problem)") }
+        let ftsColumn = configuration.ftsColumn
         if let problem = PostgresConnection.identifierProblem(ftsColumn) {
-            throw options.error("fts_column", "option 'fts_column': \(problem)")
+            throw context.error(\C.ftsColumn, "option 'fts_column': \(problem)")
         }
         if fts.contains(ftsColumn) || key.contains(ftsColumn) {
-            throw options.error("fts_column", "option 'fts_column' '\(ftsColumn)' is also a field the sink writes; choose another name")
+            throw context.error(\C.ftsColumn, "option 'fts_column' '\(ftsColumn)' is also a field the sink writes; choose another name")
         }
-        let ftsConfig = options.string("fts_config") ?? "simple"
-        guard !ftsConfig.isEmpty, !ftsConfig.utf8.contains(0) else {
-            throw options.error("fts_config", "option 'fts_config' must name a text search configuration")
+        let ftsConfig = configuration.ftsConfig
+        guard !ftsConfig.utf8.contains(0) else {
+            throw context.error(\C.ftsConfig, "option 'fts_config' must name a text search configuration")
         }
         var indexes: [[String]] = []
         let items: [Value]
-        switch options["indexes"] {
+        switch configuration.indexes {
         case .array(let list)?: items = list
         case .string(let field)?: items = [.string(field)]
         case nil, .null?: items = []
         case let other?:
-            throw options.error("indexes", "option 'indexes' must be a field or a list of fields, not \(other.kindName) \(other)")
+            throw context.error(\C.indexes, "option 'indexes' must be a field or a list of fields, not \(other.kindName) \(other)")
         }
         for (n, item) in items.enumerated() {
             let fields: [String]
@@ -153,17 +195,13 @@ public struct PostgresSink: Sink {
             case .array(let list) where !list.isEmpty && list.allSatisfy({ $0.stringValue != nil }):
                 fields = list.compactMap(\.stringValue)
             default:
-                throw options.error("indexes", "option 'indexes' item \(n + 1) must be a field or a list of fields, not \(item.kindName) \(item)")
+                throw context.error(\C.indexes, "option 'indexes' item \(n + 1) must be a field or a list of fields, not \(item.kindName) \(item)")
             }
-            if let problem = Self.fieldListProblem(fields) { throw options.error("indexes", "option 'indexes' item \(n + 1) \(problem)") }
+            if let problem = Self.fieldListProblem(fields) { throw context.error(\C.indexes, "option 'indexes' item \(n + 1) \(problem)") }
             indexes.append(fields)
         }
-        let batchSize = options.int("batch_size") ?? 10_000
-        guard batchSize >= 1 else { throw options.error("batch_size", "option 'batch_size' must be at least 1") }
-        let retries = options.int("retries") ?? 4
-        guard retries >= 0 else { throw options.error("retries", "option 'retries' must not be negative") }
-        self.init(url: url, table: table, schema: schema, key: key, fts: fts, ftsConfig: ftsConfig, ftsColumn: ftsColumn,
-                  indexes: indexes, batchSize: batchSize, retries: retries)
+        self.init(url: configuration.url, table: table, schema: schema, key: key, fts: fts, ftsConfig: ftsConfig,
+                  ftsColumn: ftsColumn, indexes: indexes, batchSize: configuration.batchSize, retries: configuration.retries)
     }
 
     /// Why a list of field names is unusable, or `nil`.

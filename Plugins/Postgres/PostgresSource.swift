@@ -34,23 +34,54 @@ import SluiceCore
 /// share). Without `incremental` rows have no positions: every run reads them all and sinks
 /// write them again (a sink `key` makes that an upsert). Changing `incremental` starts a new
 /// version of the input, read whole.
-public struct PostgresSource: Source {
-    /// The type name in configs.
-    public static let type = "postgres"
-    /// One line for `sluice stages`.
-    public static let summary = "Reads the rows of a PostgreSQL table or query as records (streamed with a cursor; incremental re-runs)."
+public struct PostgresSource: Source, ConfiguredStage {
+    /// The options of a `postgres` source.
+    public struct Configuration: SourceConfiguration {
+        /// The type name in configs.
+        public static let type = "postgres"
+        /// One line for `sluice stages`.
+        public static let summary = "Reads the rows of a PostgreSQL table or query as records (streamed with a cursor; incremental re-runs)."
+        /// An entry for `sluice stages postgres`.
+        public static let example = """
+            type: postgres
+            url: postgresql://reader:${PGPASSWORD}@db.internal/news
+            query: SELECT id, title, body, updated_at FROM stories WHERE section = $1
+            params: [business]
+            incremental: updated_at
+            """
+        /// Every option.
+        public static let options: [ConfigOption<Self>] = [
+            .init("url", \.url, required: true, notEmpty: true,
+                  doc: "libpq connection URI or keyword string (postgresql://user:${PGPASSWORD}@host/db; ${VAR} reads the environment)"),
+            .init("table", \.table, doc: "the table (or view) to read; give this or 'query'"),
+            .init("schema", \.schema, doc: "the table's schema; default: the connection's search path"),
+            .init("query", \.query, doc: "a SELECT statement whose rows are the records ($1, $2… take 'params'); give this or 'table'"),
+            .init("params", \.params, .list(.any), doc: "values for the query's $1, $2… (sent as text)"),
+            .init("incremental", \.incremental,
+                  doc: "a unique column that grows as rows are added or changed (an id, updated_at): re-runs read only the rows after the last value read"),
+        ]
+        /// `table` or `query`; `params` only with `query`.
+        public static let rules: [OptionRule] = [.exactlyOne(["table", "query"]), .goesWith("params", "query")]
 
-    /// The options of the `postgres` source, as `sluice stages postgres` shows them.
-    public static let optionSpecs: [OptionSpec] = [
-        OptionSpec("url", .string, required: true,
-                   doc: "libpq connection URI or keyword string (postgresql://user:${PGPASSWORD}@host/db; ${VAR} reads the environment)"),
-        OptionSpec("table", .string, doc: "the table (or view) to read; give this or 'query'"),
-        OptionSpec("schema", .string, doc: "the table's schema; default: the connection's search path"),
-        OptionSpec("query", .string, doc: "a SELECT statement whose rows are the records ($1, $2… take 'params'); give this or 'table'"),
-        OptionSpec("params", .list(.any), doc: "values for the query's $1, $2… (sent as text)"),
-        OptionSpec("incremental", .string,
-                   doc: "a unique column that grows as rows are added or changed (an id, updated_at): re-runs read only the rows after the last value read"),
-    ]
+        /// `url`.
+        public var url = ""
+        /// `table`.
+        public var table: String?
+        /// `schema`.
+        public var schema: String?
+        /// `query`.
+        public var query: String?
+        /// `params`.
+        public var params: Value?
+        /// `incremental`.
+        public var incremental: String?
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Checks the names and builds the source.
+        public func makeSource(_ context: BuildContext) throws -> any Source { try PostgresSource(self, context) }
+    }
 
     /// The connection string (`${VAR}` not yet expanded).
     public let url: String
@@ -76,31 +107,25 @@ public struct PostgresSource: Source {
         self.incremental = incremental
     }
 
-    /// Builds the source from checked config options; exactly one of `table` and `query`.
-    public init(options: StageOptions) throws {
-        guard let url = options.string("url"), !url.isEmpty else { throw options.error("url", "option 'url' is required") }
-        let table = options.string("table")
-        let query = options.string("query")
-        switch (table, query) {
-        case (nil, nil):
-            throw options.error("give either 'table' (a table to read) or 'query' (a SELECT statement)")
-        case (.some, .some):
-            throw options.error("query", "give either 'table' or 'query', not both")
-        case (let t?, nil):
-            if let problem = PostgresConnection.identifierProblem(t) { throw options.error("table", "option 'table': \(problem)") }
-        case (nil, let q?) where q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty:
-            throw options.error("query", "option 'query' must not be empty")
-        default:
-            break
+    /// Builds the source from its configuration; throws a ``ConfigError`` for a name the server
+    /// would refuse or an empty query.
+    public init(_ configuration: Configuration, _ context: BuildContext) throws(ConfigError) {
+        typealias C = Configuration
+        let table = configuration.table
+        let query = configuration.query
+        if let table, let problem = PostgresConnection.identifierProblem(table) {
+            throw context.error(\C.table, "option 'table': \(problem)")
         }
-        let schema = options.string("schema")
+        if let query, query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw context.error(\C.query, "option 'query' must not be empty")
+        }
+        let schema = configuration.schema
         if let schema, let problem = PostgresConnection.identifierProblem(schema) {
-            throw options.error("schema", "option 'schema': \(problem)")
+            throw context.error(\C.schema, "option 'schema': \(problem)")
         }
         var params: [String?] = []
-        if let list = options["params"] {
-            guard case .array(let items) = list else { throw options.error("params", "option 'params' must be a list") }
-            guard table == nil else { throw options.error("params", "option 'params' goes with 'query', not 'table'") }
+        if let list = configuration.params {
+            guard case .array(let items) = list else { throw context.error(\C.params, "option 'params' must be a list") }
             for item in items {
                 switch item {
                 case .null: params.append(nil)
@@ -112,11 +137,11 @@ public struct PostgresSource: Source {
                 }
             }
         }
-        let incremental = options.string("incremental")
+        let incremental = configuration.incremental
         if let incremental, let problem = PostgresConnection.identifierProblem(incremental) {
-            throw options.error("incremental", "option 'incremental': \(problem)")
+            throw context.error(\C.incremental, "option 'incremental': \(problem)")
         }
-        self.init(url: url, table: table, schema: schema, query: query, params: params, incremental: incremental)
+        self.init(url: configuration.url, table: table, schema: schema, query: query, params: params, incremental: incremental)
     }
 
     /// Streams every row (or, with a checkpoint, the rows after it), in batches.

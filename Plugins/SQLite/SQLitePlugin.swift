@@ -4,12 +4,8 @@ import SluiceCore
 /// (rows of a table created from the records, with upserts, full-text search and indexes).
 public enum SQLitePlugin: SluicePlugin {
     /// Registers the `sqlite` source and the `sqlite` sink.
-    public static func register(in registry: inout StageRegistry) {
-        registry.source(SQLiteSource.type, summary: SQLiteSource.summary, options: SQLiteSource.optionSpecs) {
-            try SQLiteSource(options: $0)
-        }
-        registry.sink(SQLiteSink.type, summary: SQLiteSink.summary, options: SQLiteSink.optionSpecs) {
-            try SQLiteSink(options: $0)
-        }
+    public static func register(in registry: inout StageRegistry) throws(RegistryError) {
+        try registry.register(SQLiteSource.Configuration.self)
+        try registry.register(SQLiteSink.Configuration.self)
     }
 }

@@ -76,35 +76,87 @@ import SluiceCore
 /// records, on every run: the transforms between source and sink are deterministic (the same
 /// input gives the same output) and keep order (`ordered: true`, the default, when
 /// `workers > 1`). Records without a position (standard input) are always written.
-public struct SQLiteSink: Sink {
-    /// The type name in configs.
-    public static let type = "sqlite"
-    /// One line for `sluice stages`.
-    public static let summary = "Writes records to an SQLite table (created and widened from the fields; upserts, FTS5, indexes)."
-
+public struct SQLiteSink: Sink, ConfiguredStage {
     /// The database file: no json sink may write it, no json source read it.
     public var outputFile: String? { path }
     /// Shares the database through SQLite's locks: other stages that do (sqlite sources and
     /// sinks on other tables) may use it too; a plain reader or writer of the file may not.
     public var resources: [StageResource] { [.database(path, writes: true)] }
-    /// The options of the `sqlite` sink, as `sluice stages sqlite` shows them.
-    public static let optionSpecs: [OptionSpec] = [
-        OptionSpec("path", .path, required: true, doc: "the database file (created with its folder when missing)"),
-        OptionSpec("table", .string, required: true, doc: "the table to write (created from the records' fields)"),
-        OptionSpec("key", .stringOrList, doc: "field or fields identifying a record: writes become upserts"),
-        OptionSpec("fts", .list(.string), doc: "fields kept in an FTS5 full-text index <table>_fts"),
-        OptionSpec("fts_tokenizer", .oneOf(["unicode61", "porter", "trigram"]), default: "unicode61",
-                   doc: "how the index splits text: unicode61 (words), porter (English stems), trigram (any 3 characters: Chinese, Japanese, substrings)"),
-        OptionSpec("indexes", .any, doc: "indexes to create: a field, or a list whose items are fields or lists of fields (composite)"),
-        OptionSpec("batch_size", .integer, default: 10_000, doc: "rows per transaction: committed after the batch that reaches it (a flush also commits)"),
-        OptionSpec("busy_timeout", .integer, default: 5_000, doc: "milliseconds to wait for a database locked by another writer"),
-        OptionSpec("on_conflict", .oneOf(OnConflict.allCases.map(\.rawValue)), default: "update",
-                   doc: "with a key, a record whose key is already there: update (set the columns it has, keep the others), replace (the row becomes the record; columns it lacks are emptied), ignore (keep the old row)"),
-        OptionSpec("mode", .oneOf(Mode.allCases.map(\.rawValue)), default: "append",
-                   doc: "append: rows accumulate over runs; replace: the table is emptied and rebuilt by every run (every run of the pipeline then reads all of its input)"),
-        OptionSpec("journal", .oneOf(Journal.allCases.map(\.rawValue)), default: "auto",
-                   doc: "auto: a rollback journal while filling a database the sink creates (pages written once, not twice), then WAL; wal: always WAL (readers never wait); delete: always a rollback journal"),
-    ]
+    /// The options of a `sqlite` sink.
+    public struct Configuration: SinkConfiguration {
+        /// The type name in configs.
+        public static let type = "sqlite"
+        /// One line for `sluice stages`.
+        public static let summary = "Writes records to an SQLite table (created and widened from the fields; upserts, FTS5, indexes)."
+        /// An entry for `sluice stages sqlite`.
+        public static let example = """
+            type: sqlite
+            inputs: articles
+            path: out/news.db
+            table: articles
+            key: id
+            fts: [title, body]
+            indexes: [published, [section, published]]
+            """
+        /// Every option.
+        public static let options: [ConfigOption<Self>] = [
+            .init("path", \.path, .path, required: true, doc: "the database file (created with its folder when missing)"),
+            .init("table", \.table, required: true, notEmpty: true, doc: "the table to write (created from the records' fields)"),
+            .init("key", \.key, .stringOrList, doc: "field or fields identifying a record: writes become upserts"),
+            .init("fts", \.fts, doc: "fields kept in an FTS5 full-text index <table>_fts"),
+            .init("fts_tokenizer", \.ftsTokenizer,
+                  doc: "how the index splits text: unicode61 (words), porter (English stems), trigram (any 3 characters: Chinese, Japanese, substrings)"),
+            .init("indexes", \.indexes, doc: "indexes to create: a field, or a list whose items are fields or lists of fields (composite)"),
+            .init("batch_size", \.batchSize, range: OptionRange(1...),
+                  doc: "rows per transaction: committed after the batch that reaches it (a flush also commits)"),
+            .init("busy_timeout", \.busyTimeout, range: OptionRange(0...), doc: "milliseconds to wait for a database locked by another writer"),
+            .init("on_conflict", \.onConflict,
+                  doc: "with a key, a record whose key is already there: update (set the columns it has, keep the others), replace (the row becomes the record; columns it lacks are emptied), ignore (keep the old row)"),
+            .init("mode", \.mode,
+                  doc: "append: rows accumulate over runs; replace: the table is emptied and rebuilt by every run (every run of the pipeline then reads all of its input)"),
+            .init("journal", \.journal,
+                  doc: "auto: a rollback journal while filling a database the sink creates (pages written once, not twice), then WAL; wal: always WAL (readers never wait); delete: always a rollback journal"),
+        ]
+
+        /// How the full-text index splits text.
+        public enum Tokenizer: String, Sendable, CaseIterable, OptionChoice {
+            /// Words (Unicode 6.1 rules).
+            case unicode61
+            /// English stems over unicode61 words.
+            case porter
+            /// Any three characters: Chinese, Japanese, substrings.
+            case trigram
+        }
+
+        /// `path`.
+        public var path = ""
+        /// `table`.
+        public var table = ""
+        /// `key`.
+        public var key: [String] = []
+        /// `fts`.
+        public var fts: [String] = []
+        /// `fts_tokenizer`.
+        public var ftsTokenizer = Tokenizer.unicode61
+        /// `indexes`.
+        public var indexes: Value?
+        /// `batch_size`.
+        public var batchSize = 10_000
+        /// `busy_timeout`.
+        public var busyTimeout = 5_000
+        /// `on_conflict`.
+        public var onConflict = OnConflict.update
+        /// `mode`.
+        public var mode = Mode.append
+        /// `journal`.
+        public var journal = Journal.auto
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Checks the names (table, key and index fields) and builds the sink.
+        public func makeSink(_ context: BuildContext) throws -> any Sink { try SQLiteSink(self, context) }
+    }
 
     /// What a keyed sink does with a record whose key is already in the table.
     ///
@@ -112,7 +164,7 @@ public struct SQLiteSink: Sink {
     /// adds `language` later, another pipeline adds `summary`), and an update that emptied them
     /// would lose data silently. `replace` is for tables that must mirror the latest record
     /// exactly.
-    public enum OnConflict: String, Sendable, CaseIterable {
+    public enum OnConflict: String, Sendable, CaseIterable, OptionChoice {
         /// Set the record's columns; keep the row's other columns.
         case update
         /// The row becomes the record (`INSERT OR REPLACE`: columns it lacks are NULL).
@@ -130,7 +182,7 @@ public struct SQLiteSink: Sink {
     /// full one; an incremental run would leave only the new records). A full run that was
     /// interrupted and is continued does not empty the table again: the rows it committed stay,
     /// and the delivery marks keep them from being written twice.
-    public enum Mode: String, Sendable, CaseIterable {
+    public enum Mode: String, Sendable, CaseIterable, OptionChoice {
         /// Rows accumulate over runs (the default).
         case append
         /// Every run rebuilds the table.
@@ -138,7 +190,7 @@ public struct SQLiteSink: Sink {
     }
 
     /// How the sink journals its writes (see ``SQLiteSink``).
-    public enum Journal: String, Sendable, CaseIterable {
+    public enum Journal: String, Sendable, CaseIterable, OptionChoice {
         /// A rollback journal for a database the sink creates, WAL for one that has content.
         case auto
         /// Always WAL: readers read while the sink commits.
@@ -193,36 +245,30 @@ public struct SQLiteSink: Sink {
         self.journal = journal
     }
 
-    /// Builds the sink from checked config options; throws a ``ConfigError`` for an empty
-    /// table name, a repeated key field or a malformed index.
-    public init(options: StageOptions) throws {
-        guard let configured = options.string("path"), !configured.isEmpty else {
-            throw options.error("the option 'path' is required")
-        }
-        // The config loader resolves paths already; resolving again keeps options made by hand working.
-        let path = options.environment.resolve(configured)
-        guard let table = options.string("table"), !table.isEmpty else {
-            throw options.error("table", "option 'table' must not be empty")
-        }
-        guard !table.utf8.contains(0) else { throw options.error("table", "option 'table' must not contain a NUL character") }
+    /// Builds the sink from its configuration; throws a ``ConfigError`` for a table name the
+    /// sink cannot use, a repeated key field or a malformed index.
+    public init(_ configuration: Configuration, _ context: BuildContext) throws(ConfigError) {
+        typealias C = Configuration
+        let table = configuration.table
+        guard !table.utf8.contains(0) else { throw context.error(\C.table, "option 'table' must not contain a NUL character") }
         guard identifierKey(table) != identifierKey(SQLiteSinkWriter.marksTable) else {
-            throw options.error("table", "option 'table' cannot be '\(table)': the sink keeps its delivery marks there; choose another table")
+            throw context.error(\C.table, "option 'table' cannot be '\(table)': the sink keeps its delivery marks there; choose another table")
         }
-        let key = options.strings("key") ?? []
-        if let problem = Self.fieldListProblem(key) { throw options.error("key", "option 'key' \(problem)") }
-        let fts = options.strings("fts") ?? []
-        if let problem = Self.fieldListProblem(fts) { throw options.error("fts", "option 'fts' \(problem)") }
+        let key = configuration.key
+        if let problem = Self.fieldListProblem(key) { throw context.error(\C.key, "option 'key' \(problem)") }
+        let fts = configuration.fts
+        if let problem = Self.fieldListProblem(fts) { throw context.error(\C.fts, "option 'fts' \(problem)") }
         if let reserved = fts.first(where: { ["rank", "rowid"].contains(identifierKey($0)) }) {
-            throw options.error("fts", "option 'fts' cannot index a field named '\(reserved)' (FTS5 reserves 'rank' and 'rowid')")
+            throw context.error(\C.fts, "option 'fts' cannot index a field named '\(reserved)' (FTS5 reserves 'rank' and 'rowid')")
         }
         var indexes: [[String]] = []
         let indexItems: [Value]
-        switch options["indexes"] {
+        switch configuration.indexes {
         case .array(let items)?: indexItems = items
         case .string(let field)?: indexItems = [.string(field)]
         case nil, .null?: indexItems = []
         case let other?:
-            throw options.error("indexes", "option 'indexes' must be a field or a list of fields, not \(other.kindName) \(other)")
+            throw context.error(\C.indexes, "option 'indexes' must be a field or a list of fields, not \(other.kindName) \(other)")
         }
         for (n, item) in indexItems.enumerated() {
             let fields: [String]
@@ -231,25 +277,20 @@ public struct SQLiteSink: Sink {
             case .array(let items) where !items.isEmpty && items.allSatisfy({ $0.stringValue != nil }):
                 fields = items.compactMap(\.stringValue)
             default:
-                throw options.error("indexes", "option 'indexes' item \(n + 1) must be a field or a list of fields, not \(item.kindName) \(item)")
+                throw context.error(\C.indexes, "option 'indexes' item \(n + 1) must be a field or a list of fields, not \(item.kindName) \(item)")
             }
-            if let problem = Self.fieldListProblem(fields) { throw options.error("indexes", "option 'indexes' item \(n + 1) \(problem)") }
+            if let problem = Self.fieldListProblem(fields) { throw context.error(\C.indexes, "option 'indexes' item \(n + 1) \(problem)") }
             // `[a_b]` and `[a, b]` would share a name, and CREATE INDEX IF NOT EXISTS would
             // silently skip the second.
             if let same = indexes.firstIndex(where: { Self.indexName(table: table, fields: $0) == Self.indexName(table: table, fields: fields) }) {
-                throw options.error("indexes", "option 'indexes' items \(same + 1) and \(n + 1) would both be named '\(Self.indexName(table: table, fields: fields))'; drop one")
+                throw context.error(\C.indexes, "option 'indexes' items \(same + 1) and \(n + 1) would both be named '\(Self.indexName(table: table, fields: fields))'; drop one")
             }
             indexes.append(fields)
         }
-        let batchSize = options.int("batch_size") ?? 10_000
-        guard batchSize >= 1 else { throw options.error("batch_size", "option 'batch_size' must be at least 1") }
-        let timeout = options.int("busy_timeout") ?? 5_000
-        guard timeout >= 0 else { throw options.error("busy_timeout", "option 'busy_timeout' must not be negative") }
-        let journal = options.string("journal").flatMap(Journal.init(rawValue:)) ?? .auto
-        self.init(path: path, table: table, key: key, fts: fts, indexes: indexes, batchSize: batchSize, busyTimeout: timeout,
-                  ftsTokenizer: options.string("fts_tokenizer") ?? "unicode61", journal: journal,
-                  onConflict: options.string("on_conflict").flatMap(OnConflict.init(rawValue:)) ?? .update,
-                  mode: options.string("mode").flatMap(Mode.init(rawValue:)) ?? .append)
+        self.init(path: configuration.path, table: table, key: key, fts: fts, indexes: indexes,
+                  batchSize: configuration.batchSize, busyTimeout: configuration.busyTimeout,
+                  ftsTokenizer: configuration.ftsTokenizer.rawValue, journal: configuration.journal,
+                  onConflict: configuration.onConflict, mode: configuration.mode)
     }
 
     /// The `tokenize` argument of the FTS5 table for ``ftsTokenizer`` ("" for the default).

@@ -41,25 +41,71 @@ import SluiceCore
 ///   upsert).
 /// - Changing `incremental` (on, off, another column) starts a new version of the input, read
 ///   whole. Without checkpoints (`sluice try`, tests) every run reads everything.
-public struct SQLiteSource: Source {
-    /// The type name in configs.
-    public static let type = "sqlite"
-    /// One line for `sluice stages`.
-    public static let summary = "Reads the rows of an SQLite table or query as records."
-
+public struct SQLiteSource: Source, ConfiguredStage {
     /// The database file: a json sink may not overwrite it (a sqlite sink may write other tables).
     public var inputFiles: FileSet? { FileSet(pattern: path) }
     /// Reads the database through SQLite's locks, so a sqlite sink may write other tables of it.
     public var resources: [StageResource] { [.database(path, writes: false)] }
-    /// The options of the `sqlite` source, as `sluice stages sqlite` shows them.
-    public static let optionSpecs: [OptionSpec] = [
-        OptionSpec("path", .path, required: true, doc: "the database file"),
-        OptionSpec("table", .string, doc: "the table (or view) to read; give this or 'query'"),
-        OptionSpec("query", .string, doc: "a SELECT statement whose rows are the records; give this or 'table'"),
-        OptionSpec("json_columns", .list(.string), doc: "columns whose JSON text (arrays, objects) is decoded back"),
-        OptionSpec("incremental", .string,
-                   doc: "a column that grows as rows are added or changed (updated_at, an id): re-runs read only the rows after the last value read"),
-    ]
+    /// The options of a `sqlite` source.
+    public struct Configuration: SourceConfiguration {
+        /// The type name in configs.
+        public static let type = "sqlite"
+        /// One line for `sluice stages`.
+        public static let summary = "Reads the rows of an SQLite table or query as records."
+        /// An entry for `sluice stages sqlite`.
+        public static let example = """
+            type: sqlite
+            path: archive/news.db
+            table: stories
+            json_columns: [tags]
+            incremental: updated_at
+            """
+        /// Every option.
+        public static let options: [ConfigOption<Self>] = [
+            .init("path", \.path, .path, required: true, doc: "the database file"),
+            .init("table", \.table, notEmpty: true, doc: "the table (or view) to read; give this or 'query'"),
+            .init("query", \.query, doc: "a SELECT statement whose rows are the records; give this or 'table'"),
+            .init("json_columns", \.jsonColumns, doc: "columns whose JSON text (arrays, objects) is decoded back"),
+            .init("incremental", \.incremental,
+                  doc: "a column that grows as rows are added or changed (updated_at, an id): re-runs read only the rows after the last value read"),
+        ]
+        /// `table` or `query`.
+        public static let rules: [OptionRule] = [.exactlyOne(["table", "query"])]
+
+        /// `path`.
+        public var path = ""
+        /// `table`.
+        public var table: String?
+        /// `query`.
+        public var query: String?
+        /// `json_columns`.
+        public var jsonColumns: [String] = []
+        /// `incremental`.
+        public var incremental: String?
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Checks the query and the column and builds the source.
+        public func makeSource(_ context: BuildContext) throws -> any Source { try SQLiteSource(self, context) }
+    }
+
+    /// Builds the source from its configuration; an empty query or a bad column name is a config
+    /// error.
+    public init(_ configuration: Configuration, _ context: BuildContext) throws(ConfigError) {
+        typealias C = Configuration
+        if let query = configuration.query, query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw context.error(\C.query, "option 'query' must not be empty")
+        }
+        if let incremental = configuration.incremental {
+            guard !incremental.isEmpty else { throw context.error(\C.incremental, "option 'incremental' must name a column") }
+            guard !incremental.utf8.contains(0) else {
+                throw context.error(\C.incremental, "option 'incremental' must not contain a NUL character")
+            }
+        }
+        self.init(path: configuration.path, table: configuration.table, query: configuration.query,
+                  jsonColumns: configuration.jsonColumns, incremental: configuration.incremental)
+    }
 
     /// The database file.
     public let path: String
@@ -83,39 +129,6 @@ public struct SQLiteSource: Source {
         self.query = query
         self.jsonColumns = jsonColumns
         self.incremental = incremental
-    }
-
-    /// Builds the source from checked config options; exactly one of `table` and `query` must
-    /// be given (a ``ConfigError`` otherwise).
-    public init(options: StageOptions) throws {
-        guard let configured = options.string("path"), !configured.isEmpty else {
-            throw options.error("the option 'path' is required")
-        }
-        // The config loader resolves paths already; resolving again keeps options made by hand working.
-        let path = options.environment.resolve(configured)
-        let table = options.string("table")
-        let query = options.string("query")
-        switch (table, query) {
-        case (nil, nil):
-            throw options.error("give either 'table' (a table to read) or 'query' (a SELECT statement)")
-        case (.some, .some):
-            throw options.error("query", "give either 'table' or 'query', not both")
-        case (let t?, nil) where t.isEmpty:
-            throw options.error("table", "option 'table' must not be empty")
-        case (nil, let q?) where q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty:
-            throw options.error("query", "option 'query' must not be empty")
-        default:
-            break
-        }
-        let incremental = options.string("incremental")
-        if let incremental {
-            guard !incremental.isEmpty else { throw options.error("incremental", "option 'incremental' must name a column") }
-            guard !incremental.utf8.contains(0) else {
-                throw options.error("incremental", "option 'incremental' must not contain a NUL character")
-            }
-        }
-        self.init(path: path, table: table, query: query, jsonColumns: options.strings("json_columns") ?? [],
-                  incremental: incremental)
     }
 
     /// How the rows are read.

@@ -11,11 +11,8 @@ import Darwin
 /// Registers the `text_articles` source.
 public enum TextArticlesPlugin: SluicePlugin {
     /// Adds `text_articles`.
-    public static func register(in registry: inout StageRegistry) {
-        registry.source(TextArticlesSource.type, summary: TextArticlesSource.summary,
-                        options: TextArticlesSource.optionSpecs) { options in
-            try TextArticlesSource(options: options)
-        }
+    public static func register(in registry: inout StageRegistry) throws(RegistryError) {
+        try registry.register(TextArticlesSource.Configuration.self)
     }
 }
 
@@ -86,23 +83,67 @@ public enum TextArticlesPlugin: SluicePlugin {
 /// files go on. A `path` that matches no file at all is a fatal error naming the pattern:
 /// nothing would run, and it is almost always a typo.
 public struct TextArticlesSource: Source {
-    /// The type name in configs.
-    public static let type = "text_articles"
-    /// One line for `sluice stages`.
-    public static let summary = "One record per plain-text or Markdown news article file."
-    /// The options of `text_articles`.
-    public static let optionSpecs: [OptionSpec] = [
-        OptionSpec("path", .path, required: true,
-                   doc: "a file, a folder (read recursively) or a glob such as articles/**/*.txt"),
-        OptionSpec("extensions", .stringOrList, default: ["txt", "md"],
-                   doc: "file extensions read from folders and globs; [] reads every file"),
-        OptionSpec("timezone", .string,
-                   doc: "zone for dates written without one: +08:00, UTC, EST or Asia/Shanghai (default: none, times stay local)"),
-        OptionSpec("max_bytes", .size, default: .int(16 << 20),
-                   doc: "larger files go to dead letters instead of being read"),
-        OptionSpec("reference_date", .string,
-                   doc: "YYYY-MM-DD: the day 'yesterday' and dates without a year are read against when an article gives no full date of its own"),
-    ]
+    /// The options of a `text_articles` source.
+    public struct Configuration: SourceConfiguration {
+        /// The type name in configs.
+        public static let type = "text_articles"
+        /// One line for `sluice stages`.
+        public static let summary = "One record per plain-text or Markdown news article file."
+        /// An entry for `sluice stages text_articles`.
+        public static let example = """
+            type: text_articles
+            path: articles/**/*.txt
+            timezone: Asia/Shanghai
+            max_bytes: 4MiB
+            """
+        /// Every option.
+        public static let options: [ConfigOption<Self>] = [
+            .init("path", \.path, .path, required: true,
+                  doc: "a file, a folder (read recursively) or a glob such as articles/**/*.txt"),
+            .init("extensions", \.extensions, .stringOrList, doc: "file extensions read from folders and globs; [] reads every file"),
+            .init("timezone", \.timezone,
+                  doc: "zone for dates written without one: +08:00, UTC, EST or Asia/Shanghai (default: none, times stay local)"),
+            .init("max_bytes", \.maxBytes, .size, range: OptionRange(1...), doc: "larger files go to dead letters instead of being read"),
+            .init("reference_date", \.referenceDate,
+                  doc: "YYYY-MM-DD: the day 'yesterday' and dates without a year are read against when an article gives no full date of its own"),
+        ]
+
+        /// `path`.
+        public var path = ""
+        /// `extensions`.
+        public var extensions = ["txt", "md"]
+        /// `timezone`.
+        public var timezone: String?
+        /// `max_bytes`.
+        public var maxBytes = 16 << 20
+        /// `reference_date`.
+        public var referenceDate: String?
+
+        /// Every option at its default.
+        public init() {}
+
+        /// Reads the zone and the date; an unknown `timezone` or a malformed `reference_date` is a
+        /// config error.
+        public func makeSource(_ context: BuildContext) throws -> any Source {
+            var zone: TimeZoneSpec?
+            if let timezone {
+                guard let parsed = TimeZoneSpec(timezone) else {
+                    throw context.error(\Self.timezone,
+                                        "option 'timezone': unknown time zone '\(timezone)'; use an offset (+08:00), UTC, an abbreviation (EST) or a zone name (Asia/Shanghai)")
+                }
+                zone = parsed
+            }
+            var reference: CivilDay?
+            if let referenceDate {
+                guard let day = CivilDay(iso: referenceDate) else {
+                    throw context.error(\Self.referenceDate, "option 'reference_date': '\(referenceDate)' is not a date; write YYYY-MM-DD")
+                }
+                reference = day
+            }
+            return TextArticlesSource(path: path, extensions: extensions, timeZone: zone, maxBytes: maxBytes,
+                                      referenceDate: reference)
+        }
+    }
 
     /// The file, folder or glob to read.
     public var path: String
@@ -126,31 +167,6 @@ public struct TextArticlesSource: Source {
         self.timeZone = timeZone
         self.maxBytes = maxBytes
         self.referenceDate = referenceDate
-    }
-
-    /// Creates the source from validated options; an unknown `timezone` or a `max_bytes` below
-    /// 1 is a config error.
-    public init(options: StageOptions) throws {
-        guard let path = options.string("path") else { throw options.error("missing required option 'path'") }
-        var zone: TimeZoneSpec?
-        if let text = options.string("timezone") {
-            guard let parsed = TimeZoneSpec(text) else {
-                throw options.error("timezone",
-                                    "option 'timezone': unknown time zone '\(text)'; use an offset (+08:00), UTC, an abbreviation (EST) or a zone name (Asia/Shanghai)")
-            }
-            zone = parsed
-        }
-        let maxBytes = options.int("max_bytes") ?? 16 << 20
-        guard maxBytes >= 1 else { throw options.error("max_bytes", "option 'max_bytes' must be at least 1 byte") }
-        var reference: CivilDay?
-        if let text = options.string("reference_date") {
-            guard let day = CivilDay(iso: text) else {
-                throw options.error("reference_date", "option 'reference_date': '\(text)' is not a date; write YYYY-MM-DD")
-            }
-            reference = day
-        }
-        self.init(path: path, extensions: options.strings("extensions") ?? ["txt", "md"], timeZone: zone,
-                  maxBytes: maxBytes, referenceDate: reference)
     }
 
     /// The files read: a sink may not write one of them.

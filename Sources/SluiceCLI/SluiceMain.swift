@@ -22,7 +22,17 @@ public var builtinPlugins: [any SluicePlugin.Type] {
 /// A third-party plugin ships its own binary with one line:
 /// `SluiceMain.main(plugins: builtinPlugins + [MyPlugin.self])`.
 public enum SluiceMain {
-    static let registryStore = Mutex(StageRegistry(plugins: builtinPlugins))
+    static let registryStore = Mutex(builtinRegistry())
+
+    /// The built-in stage types. Two built-in families claiming one type name is a defect of
+    /// this binary, caught by the first test that runs.
+    static func builtinRegistry() -> StageRegistry {
+        do {
+            return try StageRegistry(plugins: builtinPlugins)
+        } catch {
+            fatalError("sluice: \(error)")
+        }
+    }
 
     /// The stage types the commands see.
     static var registry: StageRegistry { registryStore.withLock { $0 } }
@@ -31,7 +41,15 @@ public enum SluiceMain {
     /// (bad usage: 2, not ArgumentParser's 64).
     public static func main(plugins: [any SluicePlugin.Type] = builtinPlugins,
                             arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
-        registryStore.withLock { $0 = StageRegistry(plugins: plugins) }
+        do {
+            let registry = try StageRegistry(plugins: plugins)
+            registryStore.withLock { $0 = registry }
+        } catch {
+            // A plugin that registers a type name another already has: refuse to run rather
+            // than let one silently replace the other.
+            printError("error: \(error)")
+            exit(ExitStatus.fatal)
+        }
         do {
             var command = try SluiceCommand.parseAsRoot(arguments)
             try command.run()

@@ -39,12 +39,20 @@ struct StagesCommand: ParsableCommand {
             if d.kind != .source { rows.append(["inputs", "[string]", "(required)", "The stages this one reads."]) }
             for o in d.options {
                 let def = o.required ? "(required)" : o.defaultValue.map { JSONWriter.string($0) } ?? "-"
-                rows.append([o.name, o.type.description, def, o.doc])
+                rows.append([o.name, o.typeDescription + (o.notEmpty ? ", not empty" : ""), def, o.doc])
             }
             let widths = (0..<3).map { c in rows.map { $0[c].count }.max() ?? 0 }
             for row in rows {
                 let cells = (0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
                 print("  " + cells.joined(separator: "  ") + "  " + row[3])
+            }
+            if !d.rules.isEmpty {
+                print("rules:")
+                for rule in d.rules { print("  \(rule)") }
+            }
+            if !d.example.isEmpty {
+                print("example:")
+                for line in d.example.split(separator: "\n", omittingEmptySubsequences: false) { print("  \(line)") }
             }
         }
     }

@@ -149,7 +149,7 @@ public enum ConfigSchema {
         if descriptor.kind != .source { properties["inputs"] = inputsSchema }
         var required: [Value] = []
         for option in descriptor.options {
-            var fields = schema(for: option.type).objectValue ?? [:]
+            var fields = constrained(schema(for: option.type).objectValue ?? [:], by: option)
             fields["description"] = .string(option.doc)
             if let value = option.defaultValue { fields["default"] = value }
             properties[option.name] = .object(fields)
@@ -162,8 +162,63 @@ public enum ConfigSchema {
             "properties": .object(properties),
         ]
         if !required.isEmpty { fields["required"] = .array(required) }
+        let rules = descriptor.rules.map(ruleSchema)
+        if !rules.isEmpty { fields["allOf"] = .array(rules) }
         fields["additionalProperties"] = false
         return .object(fields)
+    }
+
+    /// An option's schema with its range (`minimum`, `maximum`) and `notEmpty` added to the
+    /// branch that holds the literal value (a `${…}` string is checked after substitution).
+    static func constrained(_ schema: Fields, by option: OptionSpec) -> Fields {
+        var extra = Fields()
+        if let range = option.range {
+            if let low = range.minimum {
+                extra[range.exclusiveMinimum ? "exclusiveMinimum" : "minimum"] = number(low)
+            }
+            if let high = range.maximum { extra["maximum"] = number(high) }
+        }
+        if option.notEmpty {
+            switch option.type {
+            case .list, .stringOrList: extra["minItems"] = 1; extra["minLength"] = 1
+            default: extra["minLength"] = 1
+            }
+        }
+        guard !extra.isEmpty else { return schema }
+        var schema = schema
+        // Keywords that do not apply to a value's JSON type are ignored by validators, so a
+        // range on an `integer` branch leaves the `${…}` branch alone.
+        if case .array(var branches)? = schema["anyOf"], !branches.isEmpty, case .object(var first) = branches[0] {
+            for (k, v) in extra { first[k] = v }
+            branches[0] = .object(first)
+            schema["anyOf"] = .array(branches)
+        } else {
+            for (k, v) in extra { schema[k] = v }
+        }
+        return schema
+    }
+
+    static func number(_ n: Double) -> Value {
+        n.rounded() == n && abs(n) < 9e15 ? .int(Int64(n)) : .double(n)
+    }
+
+    /// A rule across options as schema keywords.
+    static func ruleSchema(_ rule: OptionRule) -> Value {
+        func required(_ name: String) -> Value { .object(["required": [.string(name)]]) }
+        switch rule {
+        case .exactlyOne(let names):
+            return .object(["oneOf": .array(names.map(required)), "description": .string(rule.description)])
+        case .atLeastOne(let names):
+            return .object(["anyOf": .array(names.map(required)), "description": .string(rule.description)])
+        case .atMostOne(let names):
+            var pairs: [Value] = []
+            for (i, a) in names.enumerated() {
+                for b in names[(i + 1)...] { pairs.append(.object(["required": [.string(a), .string(b)]])) }
+            }
+            return .object(["not": .object(["anyOf": .array(pairs)]), "description": .string(rule.description)])
+        case .goesWith(let a, let b):
+            return .object(["dependentRequired": .object([a: [.string(b)]]), "description": .string(rule.description)])
+        }
     }
 
     static func topLevelSchema(_ key: String) -> Value {

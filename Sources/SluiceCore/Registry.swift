@@ -65,16 +65,30 @@ public struct OptionSpec: Sendable, Hashable {
     public var required: Bool
     /// The value used when the config does not give it (`nil`: absent).
     public var defaultValue: Value?
+    /// The allowed range of a number (`nil`: any).
+    public var range: OptionRange?
+    /// Whether an empty string or list is refused.
+    public var notEmpty: Bool
     /// One line for `sluice stages TYPE`.
     public var doc: String
 
-    /// Creates an option spec.
-    public init(_ name: String, _ type: OptionType, required: Bool = false, default defaultValue: Value? = nil, doc: String) {
+    /// Creates an option spec. Stage types do not write these: ``ConfigOption`` generates them
+    /// from a ``StageConfiguration``.
+    public init(_ name: String, _ type: OptionType, required: Bool = false, default defaultValue: Value? = nil,
+                range: OptionRange? = nil, notEmpty: Bool = false, doc: String) {
         self.name = name
         self.type = type
         self.required = required
         self.defaultValue = defaultValue
+        self.range = range
+        self.notEmpty = notEmpty
         self.doc = doc
+    }
+
+    /// The type as `sluice stages TYPE` shows it, with its range (`integer 1..256`).
+    public var typeDescription: String {
+        guard let range, !range.description.isEmpty else { return type.description }
+        return "\(type) \(range.description)"
     }
 }
 
@@ -97,7 +111,8 @@ public enum StageFactory: Sendable {
     }
 }
 
-/// Everything Sluice knows about one stage type: its name, documentation, options and factory.
+/// Everything Sluice knows about one stage type, generated from its ``StageConfiguration``: its
+/// name, documentation, options, rules, example and factory.
 public struct StageDescriptor: Sendable {
     /// The config `type` name (`text_articles`, `lua`, `sqlite`…).
     public var type: String
@@ -105,19 +120,36 @@ public struct StageDescriptor: Sendable {
     public var summary: String
     /// The options it accepts (besides `type` and, for transforms and sinks, `inputs`).
     public var options: [OptionSpec]
-    /// Builds the stage.
+    /// Rules across its options.
+    public var rules: [OptionRule]
+    /// A complete entry of this type as YAML.
+    public var example: String
+    /// Builds the stage from checked options (binding them into its configuration first).
     public var factory: StageFactory
 
     /// The kind of stage.
     public var kind: StageKind { factory.kind }
 
-    /// Creates a descriptor.
-    public init(type: String, summary: String, options: [OptionSpec], factory: StageFactory) {
+    /// Creates a descriptor (``StageConfiguration/descriptor`` makes these).
+    public init(type: String, summary: String, options: [OptionSpec], rules: [OptionRule] = [],
+                example: String = "", factory: StageFactory) {
         self.type = type
         self.summary = summary
         self.options = options
+        self.rules = rules
+        self.example = example
         self.factory = factory
     }
+}
+
+/// A stage type registered twice: two plugins (or one, twice) claim the same kind and name.
+public struct RegistryError: Error, Sendable, CustomStringConvertible {
+    /// The kind of the clashing types.
+    public var kind: StageKind
+    /// The type name registered twice.
+    public var type: String
+    /// `the sink type 'sqlite' is registered twice`.
+    public var description: String { "the \(kind) type '\(type)' is registered twice; type names must be unique per kind" }
 }
 
 /// The stage types a `sluice` binary knows, by kind and type name.
@@ -127,32 +159,23 @@ public struct StageRegistry: Sendable {
     /// Creates an empty registry.
     public init() {}
 
-    /// Creates a registry with the stages of the given plugins.
-    public init(plugins: [any SluicePlugin.Type]) {
-        for plugin in plugins { plugin.register(in: &self) }
+    /// Creates a registry with the stages of the given plugins; throws when two register the
+    /// same kind and type name.
+    public init(plugins: [any SluicePlugin.Type]) throws(RegistryError) {
+        for plugin in plugins { try plugin.register(in: &self) }
     }
 
-    /// Adds a stage type. A later registration of the same kind and name replaces the earlier.
-    public mutating func register(_ descriptor: StageDescriptor) {
-        entries[descriptor.kind, default: [:]][descriptor.type] = descriptor
+    /// Adds a stage type — the one way to register one, for built-in and third-party stages
+    /// alike. A second registration of the same kind and name is an error, never a replacement.
+    public mutating func register<C: StageConfiguration>(_ configuration: C.Type) throws(RegistryError) {
+        try register(C.self, from: C())
     }
 
-    /// Registers a source type.
-    public mutating func source(_ type: String, summary: String, options: [OptionSpec],
-                                make: @escaping @Sendable (StageOptions) throws -> any Source) {
-        register(StageDescriptor(type: type, summary: summary, options: options, factory: .source(make)))
-    }
-
-    /// Registers a transform type.
-    public mutating func transform(_ type: String, summary: String, options: [OptionSpec],
-                                   make: @escaping @Sendable (StageOptions) throws -> any Transform) {
-        register(StageDescriptor(type: type, summary: summary, options: options, factory: .transform(make)))
-    }
-
-    /// Registers a sink type.
-    public mutating func sink(_ type: String, summary: String, options: [OptionSpec],
-                              make: @escaping @Sendable (StageOptions) throws -> any Sink) {
-        register(StageDescriptor(type: type, summary: summary, options: options, factory: .sink(make)))
+    /// Adds a stage type whose options are bound onto `base` instead of `C()`: for a program
+    /// that embeds Sluice and hands its stages values no config can hold (an in-memory store).
+    public mutating func register<C: StageConfiguration>(_ configuration: C.Type, from base: C) throws(RegistryError) {
+        guard entries[C.kind]?[C.type] == nil else { throw RegistryError(kind: C.kind, type: C.type) }
+        entries[C.kind, default: [:]][C.type] = C.descriptor(from: base)
     }
 
     /// The descriptor of a type, if registered.
@@ -174,6 +197,6 @@ public struct StageRegistry: Sendable {
 /// A family of stages that registers its types. Built-in families and third-party plugins
 /// implement the same protocol.
 public protocol SluicePlugin {
-    /// Adds the family's stage types.
-    static func register(in registry: inout StageRegistry)
+    /// Adds the family's stage types: one `try registry.register(SomeConfiguration.self)` each.
+    static func register(in registry: inout StageRegistry) throws(RegistryError)
 }

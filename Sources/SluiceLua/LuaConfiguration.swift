@@ -27,7 +27,7 @@ public struct LuaLimits: Sendable, Hashable {
 }
 
 /// What happens to a record whose script fails (an error, or a limit).
-public enum LuaErrorPolicy: String, Sendable, CaseIterable {
+public enum LuaErrorPolicy: String, Sendable, CaseIterable, OptionChoice {
     /// The record goes to the dead letters with the message (the default).
     case deadLetter = "dead_letter"
     /// The record is dropped (counted, logged at debug level).

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("fields and dedupe transforms")
 struct BasicsTests {
-    let registry = StageRegistry(plugins: [BasicsPlugin.self])
+    let registry = (try? StageRegistry(plugins: [BasicsPlugin.self])) ?? StageRegistry()
 
     func make(_ type: String, _ yamlOptions: String, dir: TemporaryDirectory) throws -> any Transform {
         let yaml = """
@@ -22,8 +22,8 @@ struct BasicsTests {
               k: { type: snk, inputs: [t] }
             """
         var registry = self.registry
-        registry.source("src", summary: "", options: []) { _ in NoSource() }
-        registry.sink("snk", summary: "", options: []) { _ in NoSink() }
+        try registry.register(NoSource.Configuration.self)
+        try registry.register(NoSink.Configuration.self)
         let pipeline = try ConfigLoader(registry: registry, variables: [:]).load(yaml: yaml, file: "t.yaml", baseDirectory: dir.path)
         guard case .transform(let t)? = pipeline.stage(named: "t")?.stage else { throw StageError(stage: "t", message: "not built") }
         return t
@@ -154,8 +154,24 @@ struct BasicsTests {
     }
 }
 
-struct NoSource: Source { func run(_ context: SourceContext) throws {} }
+struct NoSource: Source {
+    struct Configuration: SourceConfiguration {
+        static let type = "src"
+        static let summary = "Emits nothing (tests)."
+        static let example = "type: src"
+        static let options: [ConfigOption<Self>] = []
+        func makeSource(_ context: BuildContext) throws -> any Source { NoSource() }
+    }
+    func run(_ context: SourceContext) throws {}
+}
 struct NoSink: Sink {
+    struct Configuration: SinkConfiguration {
+        static let type = "snk"
+        static let summary = "Takes records and drops them (tests)."
+        static let example = "type: snk\ninputs: s"
+        static let options: [ConfigOption<Self>] = []
+        func makeSink(_ context: BuildContext) throws -> any Sink { NoSink() }
+    }
     func makeWriter(_ context: StageContext) throws -> any SinkWriter { W() }
     final class W: SinkWriter { func write(_ batch: [Record]) throws {}; func flush() throws {}; func close() throws {} }
 }

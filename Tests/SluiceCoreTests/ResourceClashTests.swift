@@ -23,24 +23,62 @@ private struct ResourceSink: Sink {
     final class Writer: SinkWriter { func write(_ batch: [Record]) throws {}; func flush() throws {}; func close() throws {} }
 }
 
-private func registry() -> StageRegistry {
+private struct DatabaseSourceConfiguration: SourceConfiguration {
+    static let type = "db"
+    static let summary = "Reads a database through its locks."
+    static let example = "type: db\npath: a.db"
+    static let options: [ConfigOption<Self>] = [.init("path", \.path, .path, required: true, doc: "A file.")]
+    var path = ""
+    func makeSource(_ context: BuildContext) throws -> any Source {
+        ResourceSource(declared: [.database(path, writes: false)])
+    }
+}
+
+private struct DatabaseSinkConfiguration: SinkConfiguration {
+    static let type = "db"
+    static let summary = "Writes a database through its locks."
+    static let example = "type: db\ninputs: x\npath: a.db"
+    static let options: [ConfigOption<Self>] = [.init("path", \.path, .path, required: true, doc: "A file.")]
+    var path = ""
+    func makeSink(_ context: BuildContext) throws -> any Sink { ResourceSink(declared: [.database(path, writes: true)]) }
+}
+
+private struct RawDatabaseSinkConfiguration: SinkConfiguration {
+    static let type = "rawdb"
+    static let summary = "Writes a database file plainly."
+    static let example = "type: rawdb\ninputs: x\npath: a.db"
+    static let options: [ConfigOption<Self>] = [.init("path", \.path, .path, required: true, doc: "A file.")]
+    var path = ""
+    func makeSink(_ context: BuildContext) throws -> any Sink { ResourceSink(declared: [.writes(path)]) }
+}
+
+private struct RuleConfiguration: TransformConfiguration {
+    static let type = "rule"
+    static let summary = "Reads a script."
+    static let example = "type: rule\ninputs: x\nscript: a.lua"
+    static let options: [ConfigOption<Self>] = [.init("script", \.script, .path, required: true, doc: "The script.")]
+    var script = ""
+    func makeTransform(_ context: BuildContext) throws -> any Transform {
+        ResourceTransform(declared: [.reads(FileSet(pattern: script), option: "script")])
+    }
+}
+
+private struct ExportConfiguration: SinkConfiguration {
+    static let type = "export"
+    static let summary = "Writes the file named by 'out'."
+    static let example = "type: export\ninputs: x\nout: a.csv"
+    static let options: [ConfigOption<Self>] = [.init("out", \.out, .path, required: true, doc: "The file.")]
+    var out = ""
+    func makeSink(_ context: BuildContext) throws -> any Sink { ResourceSink(declared: [.writes(out, option: "out")]) }
+}
+
+private func registry() throws -> StageRegistry {
     var registry = TestStages.registry
-    let path = [OptionSpec("path", .path, required: true, doc: "A file.")]
-    registry.source("db", summary: "Reads a database through its locks.", options: path) { o in
-        ResourceSource(declared: [.database(o.string("path") ?? "", writes: false)])
-    }
-    registry.sink("db", summary: "Writes a database through its locks.", options: path) { o in
-        ResourceSink(declared: [.database(o.string("path") ?? "", writes: true)])
-    }
-    registry.sink("rawdb", summary: "Writes a database file plainly.", options: path) { o in
-        ResourceSink(declared: [.writes(o.string("path") ?? "")])
-    }
-    registry.transform("rule", summary: "Reads a script.", options: [
-        OptionSpec("script", .path, required: true, doc: "The script."),
-    ]) { o in ResourceTransform(declared: [.reads(FileSet(pattern: o.string("script") ?? ""), option: "script")]) }
-    registry.sink("export", summary: "Writes the file named by 'out'.", options: [
-        OptionSpec("out", .path, required: true, doc: "The file."),
-    ]) { o in ResourceSink(declared: [.writes(o.string("out") ?? "", option: "out")]) }
+    try registry.register(DatabaseSourceConfiguration.self)
+    try registry.register(DatabaseSinkConfiguration.self)
+    try registry.register(RawDatabaseSinkConfiguration.self)
+    try registry.register(RuleConfiguration.self)
+    try registry.register(ExportConfiguration.self)
     return registry
 }
 
@@ -48,8 +86,10 @@ private func clashes(_ yaml: String) -> [String] {
     do {
         _ = try ConfigLoader(registry: registry(), defaultWorkers: 2).load(yaml: yaml, file: "test.yaml", baseDirectory: "/tmp/cfg")
         return []
-    } catch {
+    } catch let error as ConfigError {
         return error.diagnostics.map(\.description)
+    } catch {
+        return ["\(error)"]
     }
 }
 

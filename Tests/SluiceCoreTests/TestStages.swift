@@ -4,41 +4,102 @@ import Synchronization
 
 /// In-memory stages for exercising the config loader and the runtime.
 enum TestStages: SluicePlugin {
-    static func register(in registry: inout StageRegistry) {
-        registry.source("numbers", summary: "Counts from 1 to `count`.", options: [
-            OptionSpec("count", .integer, default: 10, doc: "How many records."),
-            OptionSpec("fail_at", .integer, doc: "Throw after this many records."),
-            OptionSpec("lag", .string, default: "", doc: "Key for lag tracking."),
-        ]) { o in NumberSource(count: o.int("count") ?? 10, failAt: o.int("fail_at"), name: o.name, lag: o.string("lag") ?? "") }
-        registry.transform("tag", summary: "Adds a field.", options: [
-            OptionSpec("field", .string, required: true, doc: "The field to set."),
-            OptionSpec("value", .any, default: true, doc: "The value."),
-            OptionSpec("workers", .integer, default: 1, doc: "Workers."),
-            OptionSpec("jitter", .boolean, default: false, doc: "Sleep a little, unevenly, per batch."),
-            OptionSpec("dead_every", .integer, doc: "Dead-letter every Nth record (by n)."),
-            OptionSpec("size", .size, doc: "A size, to test parsing."),
-            OptionSpec("paths", .list(.path), doc: "Paths, to test resolution."),
-            OptionSpec("mode", .oneOf(["a", "b"]), default: "a", doc: "A choice."),
-        ]) { o in
-            TagTransform(field: o.string("field") ?? "", value: o["value"] ?? .null, workers: o.int("workers") ?? 1,
-                         jitter: o.bool("jitter") ?? false, deadEvery: o.int("dead_every"))
-        }
-        registry.sink("memory", summary: "Keeps records in memory.", options: [
-            OptionSpec("slot", .string, required: true, doc: "Where the test finds them."),
-            OptionSpec("delay_ms", .integer, default: 0, doc: "Sleep per batch."),
-            OptionSpec("lag", .string, default: "", doc: "Key for lag tracking."),
-        ]) { o in MemorySink(slot: o.string("slot") ?? "", delay: o.int("delay_ms") ?? 0, lag: o.string("lag") ?? "") }
+    static func register(in registry: inout StageRegistry) throws(RegistryError) {
+        try registry.register(NumbersConfiguration.self)
+        try registry.register(TagConfiguration.self)
+        try registry.register(MemoryConfiguration.self)
     }
 
     static var registry: StageRegistry {
-        var registry = StageRegistry(plugins: [TestStages.self])
-        registry.source("files", summary: "Declares the files it would read.", options: [
-            OptionSpec("path", .path, required: true, doc: "A file, folder or glob."),
-        ]) { o in FilesSource(files: FileSet(pattern: o.string("path") ?? "", extensions: ["jsonl"])) }
-        registry.sink("file", summary: "Declares the file it would write.", options: [
-            OptionSpec("path", .path, required: true, doc: "A file."),
-        ]) { o in FileSink(outputFile: o.string("path")) }
-        return registry
+        do {
+            var registry = try StageRegistry(plugins: [TestStages.self])
+            try registry.register(FilesConfiguration.self)
+            try registry.register(FileConfiguration.self)
+            return registry
+        } catch {
+            fatalError("\(error)")
+        }
+    }
+
+    struct NumbersConfiguration: SourceConfiguration {
+        static let type = "numbers"
+        static let summary = "Counts from 1 to `count`."
+        static let example = "type: numbers\ncount: 3"
+        static let options: [ConfigOption<Self>] = [
+            .init("count", \.count, doc: "How many records."),
+            .init("fail_at", \.failAt, doc: "Throw after this many records."),
+            .init("lag", \.lag, doc: "Key for lag tracking."),
+        ]
+        var count = 10
+        var failAt: Int?
+        var lag = ""
+        func makeSource(_ context: BuildContext) throws -> any Source {
+            NumberSource(count: count, failAt: failAt, name: context.name, lag: lag)
+        }
+    }
+
+    enum Mode: String, CaseIterable, OptionChoice { case a, b }
+
+    struct TagConfiguration: TransformConfiguration {
+        static let type = "tag"
+        static let summary = "Adds a field."
+        static let example = "type: tag\ninputs: numbers\nfield: seen"
+        static let options: [ConfigOption<Self>] = [
+            .init("field", \.field, required: true, doc: "The field to set."),
+            .init("value", \.value, doc: "The value."),
+            .init("workers", \.workers, doc: "Workers."),
+            .init("jitter", \.jitter, doc: "Sleep a little, unevenly, per batch."),
+            .init("dead_every", \.deadEvery, doc: "Dead-letter every Nth record (by n)."),
+            .init("size", \.size, .size, doc: "A size, to test parsing."),
+            .init("paths", \.paths, .list(.path), doc: "Paths, to test resolution."),
+            .init("mode", \.mode, doc: "A choice."),
+        ]
+        var field = ""
+        var value: Value = true
+        var workers = 1
+        var jitter = false
+        var deadEvery: Int?
+        var size: Int?
+        var paths: [String] = []
+        var mode = Mode.a
+        func makeTransform(_ context: BuildContext) throws -> any Transform {
+            TagTransform(field: field, value: value, workers: workers, jitter: jitter, deadEvery: deadEvery)
+        }
+    }
+
+    struct MemoryConfiguration: SinkConfiguration {
+        static let type = "memory"
+        static let summary = "Keeps records in memory."
+        static let example = "type: memory\ninputs: numbers\nslot: out"
+        static let options: [ConfigOption<Self>] = [
+            .init("slot", \.slot, required: true, doc: "Where the test finds them."),
+            .init("delay_ms", \.delay, doc: "Sleep per batch."),
+            .init("lag", \.lag, doc: "Key for lag tracking."),
+        ]
+        var slot = ""
+        var delay = 0
+        var lag = ""
+        func makeSink(_ context: BuildContext) throws -> any Sink { MemorySink(slot: slot, delay: delay, lag: lag) }
+    }
+
+    struct FilesConfiguration: SourceConfiguration {
+        static let type = "files"
+        static let summary = "Declares the files it would read."
+        static let example = "type: files\npath: in"
+        static let options: [ConfigOption<Self>] = [.init("path", \.path, .path, required: true, doc: "A file, folder or glob.")]
+        var path = ""
+        func makeSource(_ context: BuildContext) throws -> any Source {
+            FilesSource(files: FileSet(pattern: path, extensions: ["jsonl"]))
+        }
+    }
+
+    struct FileConfiguration: SinkConfiguration {
+        static let type = "file"
+        static let summary = "Declares the file it would write."
+        static let example = "type: file\ninputs: numbers\npath: out.jsonl"
+        static let options: [ConfigOption<Self>] = [.init("path", \.path, .path, required: true, doc: "A file.")]
+        var path = ""
+        func makeSink(_ context: BuildContext) throws -> any Sink { FileSink(outputFile: path) }
     }
 }
 

@@ -69,7 +69,7 @@ struct ExecTests {
     func transform(_ extra: Fields = [:], command: [String]? = nil) throws -> ExecTransform {
         var values: Fields = ["command": .array((command ?? [python, "t.py"]).map { .string($0) })]
         for (k, v) in extra { values[k] = v }
-        return try ExecTransform(options(values, kind: .transform))
+        return try ExecTransform(stageOptions: options(values, kind: .transform))
     }
 
     func records(_ count: Int, _ make: (Int) -> Fields = { ["i": .int(Int64($0))] }) -> [Record] {
@@ -249,7 +249,7 @@ struct ExecTests {
             print('')
             print(json.dumps({'i': 600}))
             """)
-        let source = try ExecSource(options(["command": [.string(python), "s.py"]], kind: .source))
+        let source = try ExecSource(stageOptions: options(["command": [.string(python), "s.py"]], kind: .source))
         let (recs, letters) = try StageHarness.collect(source, name: "prog", batchSize: 100)
         #expect(recs.map { $0["i"] } == (0...600).map { .int(Int64($0)) })
         #expect(recs.allSatisfy { $0.origin.position == nil })
@@ -261,7 +261,7 @@ struct ExecTests {
 
     @Test("a source program that exits with a non-zero status fails the source with the status and its stderr")
     func sourceFailure() throws {
-        let source = try ExecSource(options(["command": ["/bin/sh", "-c", "echo '{\"a\":1}'; echo 'no database' >&2; exit 7"]],
+        let source = try ExecSource(stageOptions: options(["command": ["/bin/sh", "-c", "echo '{\"a\":1}'; echo 'no database' >&2; exit 7"]],
                                             kind: .source))
         let box = RecordList()
         let context = SourceContext(stage: StageContext(name: "prog"), send: { batch in box.records.withLock { $0 += batch } })
@@ -276,7 +276,7 @@ struct ExecTests {
 
     @Test("the sink writes each record as a line on the program's stdin and waits for it to exit")
     func sink() throws {
-        let sink = try ExecSink(options(["command": ["/bin/sh", "-c", "cat > out.jsonl"]], kind: .sink))
+        let sink = try ExecSink(stageOptions: options(["command": ["/bin/sh", "-c", "cat > out.jsonl"]], kind: .sink))
         let recs = records(1000) { ["i": .int(Int64($0)), "t": "é"] }
         let letters = try StageHarness.deliver(recs, to: sink, batchSize: 300)
         #expect(letters.isEmpty)
@@ -286,7 +286,7 @@ struct ExecTests {
 
     @Test("a sink program that fails makes the run fail with its status and stderr")
     func sinkFailure() throws {
-        let sink = try ExecSink(options(["command": ["/bin/sh", "-c", "cat > /dev/null; echo 'cannot store' >&2; exit 2"]],
+        let sink = try ExecSink(stageOptions: options(["command": ["/bin/sh", "-c", "cat > /dev/null; echo 'cannot store' >&2; exit 2"]],
                                          kind: .sink))
         #expect {
             _ = try StageHarness.deliver(records(3), to: sink)
@@ -294,7 +294,7 @@ struct ExecTests {
             let text = "\(error)"
             return text.contains("the program exited with status 2") && text.contains("cannot store")
         }
-        let early = try ExecSink(options(["command": ["/bin/sh", "-c", "exit 5"], "timeout": 5], kind: .sink))
+        let early = try ExecSink(stageOptions: options(["command": ["/bin/sh", "-c", "exit 5"], "timeout": 5], kind: .sink))
         #expect {
             _ = try StageHarness.deliver(records(20_000), to: early, batchSize: 20_000)
         } throws: { error in
@@ -322,7 +322,7 @@ struct ExecTests {
             sinks:
               out: { type: exec, inputs: [slow], command: [/bin/sh, -c, cat > out.jsonl] }
             """
-        let loader = ConfigLoader(registry: StageRegistry(plugins: [ExecPlugin.self]), variables: [:])
+        let loader = ConfigLoader(registry: try StageRegistry(plugins: [ExecPlugin.self]), variables: [:])
         let pipeline = try loader.load(yaml: yaml, file: dir.file("p.yaml"), baseDirectory: dir.path)
         var runOptions = RunOptions()
         runOptions.batchSize = 16

@@ -24,7 +24,7 @@ struct JSONPipelineTests {
                 path: out/copy.json
                 format: array
             """
-        let loader = ConfigLoader(registry: StageRegistry(plugins: [JSONPlugin.self]), variables: [:])
+        let loader = ConfigLoader(registry: try StageRegistry(plugins: [JSONPlugin.self]), variables: [:])
         let pipeline = try loader.load(yaml: yaml, file: dir.file("p.yaml"), baseDirectory: dir.path)
         let deadLetters = FileDeadLetterQueue(path: dir.file("out/dead.jsonl"))
         let result = PipelineRunner(pipeline: pipeline, deadLetters: deadLetters).run()
@@ -56,7 +56,7 @@ struct JSONPipelineTests {
                 inputs: [raw]
                 path: out.jsonl
             """
-        let loader = ConfigLoader(registry: StageRegistry(plugins: [JSONPlugin.self]), variables: [:])
+        let loader = ConfigLoader(registry: try StageRegistry(plugins: [JSONPlugin.self]), variables: [:])
         do {
             _ = try loader.load(yaml: yaml, file: "p.yaml", baseDirectory: dir.path)
             Issue.record("expected a config error")
@@ -66,8 +66,8 @@ struct JSONPipelineTests {
     }
 
     @Test("the plugin registers the json source and sink with documented options")
-    func registration() {
-        let registry = StageRegistry(plugins: [JSONPlugin.self])
+    func registration() throws {
+        let registry = try StageRegistry(plugins: [JSONPlugin.self])
         #expect(registry.descriptor(.source, "json")?.options.map(\.name) == ["path", "format", "pointer", "max_line_bytes", "max_depth", "extensions"])
         #expect(registry.descriptor(.sink, "json")?.options.map(\.name) == ["path", "format", "append"])
         #expect(registry.all.allSatisfy { !$0.summary.isEmpty && $0.options.allSatisfy { !$0.doc.isEmpty } })

@@ -336,28 +336,28 @@ struct JSONDocumentTests {
         let dir = TemporaryDirectory()
         let options = StageHarness.options(["path": .string(dir.file("x.json")), "pointer": "data/items"],
                                            type: "json", kind: .source, directory: dir.path)
-        #expect(throws: ConfigError.self) { try JSONSource(options: options) }
+        #expect(throws: ConfigError.self) { try JSONSource(stageOptions: options) }
         do {
-            _ = try JSONSource(options: options)
+            _ = try JSONSource(stageOptions: options)
         } catch let error as ConfigError {
             #expect(error.description.contains("option 'pointer' is not a valid JSON pointer"))
         }
         #expect(throws: JSONPointerError.self) { try JSONPointer("/a~2") }
         let tooDeep = StageHarness.options(["path": "x.json", "max_depth": 1_000_000], type: "json", kind: .source,
                                            directory: dir.path)
-        #expect(throws: ConfigError.self) { try JSONSource(options: tooDeep) }
+        #expect(throws: ConfigError.self) { try JSONSource(stageOptions: tooDeep) }
         // 5,000 levels crashed a debug build's 8 MiB stack: the option stops at 1,000.
         let deepButAllowedBefore = StageHarness.options(["path": "x.json", "max_depth": 5_000], type: "json",
                                                         kind: .source, directory: dir.path)
         do {
-            _ = try JSONSource(options: deepButAllowedBefore)
+            _ = try JSONSource(stageOptions: deepButAllowedBefore)
             Issue.record("max_depth 5000 must be refused")
         } catch let error as ConfigError {
             #expect(error.description.contains("option 'max_depth' must be between 1 and 1000, not 5000"), "\(error)")
         }
         let deepest = StageHarness.options(["path": "x.json", "max_depth": 1_000], type: "json", kind: .source,
                                            directory: dir.path)
-        #expect(try JSONSource(options: deepest).maxDepth == 1_000)
+        #expect(try JSONSource(stageOptions: deepest).maxDepth == 1_000)
     }
 
     @Test("a document nested far deeper than max_depth is a dead letter, not a crash")

@@ -9,6 +9,14 @@ import Testing
 
 /// Records `{n: 0}`, `{n: 1}`, … in batches.
 struct NumberSource: Source {
+    struct Configuration: SourceConfiguration {
+        static let type = "numbers"
+        static let summary = "Test numbers."
+        static let example = "type: numbers\ncount: 3"
+        static let options: [ConfigOption<Self>] = [.init("count", \.count, required: true, doc: "how many")]
+        var count = 0
+        func makeSource(_ context: BuildContext) throws -> any Source { NumberSource(count: count) }
+    }
     let count: Int
     func run(_ context: SourceContext) throws {
         var batch: [Record] = []
@@ -31,6 +39,15 @@ final class Collected: Sendable {
 }
 
 struct CollectSink: Sink {
+    struct Configuration: SinkConfiguration {
+        static let type = "collect"
+        static let summary = "Test sink."
+        static let example = "type: collect\ninputs: rule"
+        static let options: [ConfigOption<Self>] = []
+        /// Where records go: a fixture's own store, handed in at registration.
+        var collected = Collected()
+        func makeSink(_ context: BuildContext) throws -> any Sink { CollectSink(collected: collected) }
+    }
     let collected: Collected
     func makeWriter(_ context: StageContext) throws -> any SinkWriter { Writer(collected: collected, name: context.name) }
     final class Writer: SinkWriter {
@@ -44,12 +61,10 @@ struct CollectSink: Sink {
 }
 
 /// A registry with the Lua family and the in-memory test stages.
-func registry(_ collected: Collected) -> StageRegistry {
-    var registry = StageRegistry(plugins: [LuaPlugin.self])
-    registry.source("numbers", summary: "test numbers", options: [OptionSpec("count", .integer, required: true, doc: "how many")]) { options in
-        NumberSource(count: options.int("count") ?? 0)
-    }
-    registry.sink("collect", summary: "test sink", options: []) { _ in CollectSink(collected: collected) }
+func registry(_ collected: Collected) throws(RegistryError) -> StageRegistry {
+    var registry = try StageRegistry(plugins: [LuaPlugin.self])
+    try registry.register(NumberSource.Configuration.self)
+    try registry.register(CollectSink.Configuration.self, from: CollectSink.Configuration(collected: collected))
     return registry
 }
 
@@ -61,7 +76,13 @@ struct PipelineFixture {
     func load(_ yaml: String, files: [String: String], workers: Int = 2) throws(ConfigError) -> Pipeline {
         for (name, text) in files { _ = try? directory.write(name, text) }
         let config = (try? directory.write("pipeline.yaml", yaml)) ?? directory.file("pipeline.yaml")
-        return try ConfigLoader(registry: registry(collected), variables: [:], defaultWorkers: workers).load(path: config)
+        let stages: StageRegistry
+        do {
+            stages = try registry(collected)
+        } catch {
+            throw ConfigError(SourcePosition(file: config, line: 1, column: 1), "\(error)")
+        }
+        return try ConfigLoader(registry: stages, variables: [:], defaultWorkers: workers).load(path: config)
     }
 
     /// The problems a config has, as `file:line:col: message` lines (file names shortened).
@@ -402,7 +423,7 @@ struct LuaTransformTests {
 
     @Test("the stages are registered with documented options")
     func registration() throws {
-        let registry = StageRegistry(plugins: [LuaPlugin.self])
+        let registry = try StageRegistry(plugins: [LuaPlugin.self])
         let lua = try #require(registry.descriptor(.transform, "lua"))
         #expect(lua.options.map(\.name) == ["script", "options", "on_error", "workers", "ordered", "max_instructions",
                                             "max_memory", "sandbox", "modules"])
@@ -418,7 +439,7 @@ struct LuaTransformTests {
         let dir = TemporaryDirectory("sluice-lua-harness")
         let script = try dir.write("r.lua", "function process(r, emit) emit({ extra = r.n }) r.seen = true return r end")
         let options = StageHarness.options(["script": .string(script)], type: "lua", kind: .transform, directory: dir.path)
-        let transform = try LuaTransform(options)
+        let transform = try LuaTransform(stageOptions: options)
         #expect(transform.workers == 2)
         #expect(transform.ordered)
         let out = try StageHarness.apply(transform, to: [StageHarness.record(["n": 1])])

@@ -311,12 +311,12 @@ struct PostgresSinkTests {
         func options(_ values: Fields) -> StageOptions {
             StageHarness.options(values, type: "postgres", kind: .sink, directory: dir.path)
         }
-        #expect(throws: ConfigError.self) { try PostgresSink(options: options(["table": "t"])) }
-        #expect(throws: ConfigError.self) { try PostgresSink(options: options(["url": "x", "table": "_sluice_delivered"])) }
-        #expect(throws: ConfigError.self) { try PostgresSink(options: options(["url": "x", "table": .string(String(repeating: "t", count: 64))])) }
-        #expect(throws: ConfigError.self) { try PostgresSink(options: options(["url": "x", "table": "t", "key": ["a", "a"]])) }
-        #expect(throws: ConfigError.self) { try PostgresSink(options: options(["url": "x", "table": "t", "fts": ["fts"]])) }
-        let sink = try PostgresSink(options: options(["url": "x", "table": "t", "key": "id", "indexes": ["a", ["b", "c"]]]))
+        #expect(throws: ConfigError.self) { try PostgresSink(stageOptions: options(["table": "t"])) }
+        #expect(throws: ConfigError.self) { try PostgresSink(stageOptions: options(["url": "x", "table": "_sluice_delivered"])) }
+        #expect(throws: ConfigError.self) { try PostgresSink(stageOptions: options(["url": "x", "table": .string(String(repeating: "t", count: 64))])) }
+        #expect(throws: ConfigError.self) { try PostgresSink(stageOptions: options(["url": "x", "table": "t", "key": ["a", "a"]])) }
+        #expect(throws: ConfigError.self) { try PostgresSink(stageOptions: options(["url": "x", "table": "t", "fts": ["fts"]])) }
+        let sink = try PostgresSink(stageOptions: options(["url": "x", "table": "t", "key": "id", "indexes": ["a", ["b", "c"]]]))
         #expect(sink.key == ["id"] && sink.indexes == [["a"], ["b", "c"]])
     }
 }

@@ -35,6 +35,6 @@ struct OnConflictTests {
     func option() throws {
         let options = StageHarness.options(["path": "a.db", "table": "t", "key": "id", "on_conflict": "replace"],
                                            type: "sqlite", kind: .sink, directory: NSTemporaryDirectory())
-        #expect(try SQLiteSink(options: options).onConflict == .replace)
+        #expect(try SQLiteSink(stageOptions: options).onConflict == .replace)
     }
 }

@@ -65,6 +65,6 @@ struct RowCountsAndModeTests {
     func option() throws {
         let options = StageHarness.options(["path": "a.db", "table": "t", "mode": "replace"],
                                            type: "sqlite", kind: .sink, directory: NSTemporaryDirectory())
-        #expect(try SQLiteSink(options: options).mode == .replace)
+        #expect(try SQLiteSink(stageOptions: options).mode == .replace)
     }
 }

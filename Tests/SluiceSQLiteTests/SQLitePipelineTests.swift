@@ -31,7 +31,7 @@ struct SQLitePipelineTests {
                 fts: [title]
                 indexes: [title]
             """
-        let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+        let loader = ConfigLoader(registry: try StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
         for run in 0..<2 {
             let pipeline = try loader.load(yaml: yaml, file: dir.file("p.yaml"), baseDirectory: dir.path)
             let result = PipelineRunner(pipeline: pipeline, deadLetters: CollectingDeadLetterQueue()).run()
@@ -59,7 +59,7 @@ struct SQLitePipelineTests {
                 sinks:
                   q: { type: sqlite, inputs: [s], path: one.db, table: b, batch_size: 500 }
                 """
-            let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+            let loader = ConfigLoader(registry: try StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
             let pipeline = try loader.load(yaml: yaml, file: dir.file("p.yaml"), baseDirectory: dir.path)
             var options = RunOptions()
             options.channelCapacity = 2
@@ -76,7 +76,7 @@ struct SQLitePipelineTests {
         var sql = "CREATE TABLE t (n INTEGER, v TEXT); INSERT INTO t (rowid, n, v) VALUES (-9223372036854775808, 0, 'min'); BEGIN;"
         for i in 1...3_000 { sql += "INSERT INTO t VALUES (\(i), 'x');" }
         try exec(db, sql + "COMMIT;")
-        let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+        let loader = ConfigLoader(registry: try StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
         let yaml = """
             sources:
               s: { type: sqlite, path: one.db, table: t }
@@ -110,7 +110,7 @@ struct SQLitePipelineTests {
               a: { type: sqlite, inputs: [all], path: out.db, table: a }
               c: { type: sqlite, inputs: [changed], path: out.db, table: c }
             """
-        let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+        let loader = ConfigLoader(registry: try StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
         func run() throws -> RunResult {
             let pipeline = try loader.load(yaml: yaml, file: dir.file("p.yaml"), baseDirectory: dir.path)
             var options = RunOptions()
@@ -149,7 +149,7 @@ struct SQLitePipelineTests {
                 path: out.db
                 table: t
             """
-        let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+        let loader = ConfigLoader(registry: try StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
         do {
             _ = try loader.load(yaml: yaml, file: "p.yaml", baseDirectory: dir.path)
             Issue.record("expected a config error")
@@ -161,7 +161,7 @@ struct SQLitePipelineTests {
     @Test("indexes: one field as a plain string loads through the config; two lists that would share an index name are refused at their place")
     func indexesOptionForms() throws {
         let dir = TemporaryDirectory()
-        let loader = ConfigLoader(registry: StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
+        let loader = ConfigLoader(registry: try StageRegistry(plugins: [SQLitePlugin.self]), variables: [:])
         func yaml(_ indexes: String) -> String {
             """
             sources:

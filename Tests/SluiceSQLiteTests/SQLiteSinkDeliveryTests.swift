@@ -173,7 +173,7 @@ struct SQLiteSinkDeliveryTests {
         let dir = TemporaryDirectory()
         let options = StageHarness.options(["path": "out.db", "table": "_Sluice_Delivered"], type: "sqlite", kind: .sink,
                                            directory: dir.path)
-        #expect(throws: (any Error).self) { try SQLiteSink(options: options) }
+        #expect(throws: (any Error).self) { try SQLiteSink(stageOptions: options) }
         do {
             _ = try SQLiteSink(path: dir.file("out.db"), table: "_sluice_delivered").makeWriter(StageContext(name: "sink"))
             Issue.record("expected an error")

@@ -61,7 +61,7 @@ struct SQLiteSinkJournalTests {
 
     @Test("the journal option is read from the config and checked against its values")
     func option() throws {
-        let registry = StageRegistry(plugins: [SQLitePlugin.self])
+        let registry = try StageRegistry(plugins: [SQLitePlugin.self])
         let dir = TemporaryDirectory()
         for (text, expected) in [("wal", SQLiteSink.Journal.wal), ("delete", .delete), ("auto", .auto)] {
             let yaml = """

@@ -315,7 +315,7 @@ struct SQLiteSinkTests {
     func configChecks() throws {
         let dir = TemporaryDirectory()
         func make(_ values: Fields) throws -> SQLiteSink {
-            try SQLiteSink(options: StageHarness.options(values, type: "sqlite", kind: .sink, directory: dir.path))
+            try SQLiteSink(stageOptions: StageHarness.options(values, type: "sqlite", kind: .sink, directory: dir.path))
         }
         let sink = try make(["path": "/tmp/x.db", "table": "t", "key": ["a", "b"], "indexes": ["c", ["d", "e"]], "fts": ["f"]])
         #expect(sink.key == ["a", "b"])
@@ -334,8 +334,8 @@ struct SQLiteSinkTests {
     }
 
     @Test("the plugin registers the sqlite source and sink with their options")
-    func registration() {
-        let registry = StageRegistry(plugins: [SQLitePlugin.self])
+    func registration() throws {
+        let registry = try StageRegistry(plugins: [SQLitePlugin.self])
         #expect(registry.descriptor(.source, "sqlite")?.options.map(\.name) == ["path", "table", "query", "json_columns", "incremental"])
         #expect(registry.descriptor(.sink, "sqlite")?.options.map(\.name).contains("fts") == true)
     }

@@ -156,6 +156,6 @@ struct SQLiteSourceDeliveryTests {
         }
         let options = StageHarness.options(["path": "in.db", "table": "items", "incremental": ""], type: "sqlite", kind: .source,
                                            directory: dir.path)
-        #expect(throws: (any Error).self) { try SQLiteSource(options: options) }
+        #expect(throws: (any Error).self) { try SQLiteSource(stageOptions: options) }
     }
 }

@@ -96,7 +96,7 @@ struct SQLiteSourceTests {
     func tableOrQuery() throws {
         let dir = TemporaryDirectory()
         func make(_ values: Fields) throws -> SQLiteSource {
-            try SQLiteSource(options: StageHarness.options(values, type: "sqlite", kind: .source, directory: dir.path))
+            try SQLiteSource(stageOptions: StageHarness.options(values, type: "sqlite", kind: .source, directory: dir.path))
         }
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/a.db"]) }
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/a.db", "table": "t", "query": "SELECT 1"]) }

@@ -102,11 +102,11 @@ struct SourceTests {
 
     @Test("text_articles is registered with its options, and the timezone option applies to times without a zone")
     func registeredWithOptions() throws {
-        let registry = StageRegistry(plugins: [TextArticlesPlugin.self])
+        let registry = try StageRegistry(plugins: [TextArticlesPlugin.self])
         let descriptor = try #require(registry.descriptor(.source, "text_articles"))
         #expect(descriptor.options.map(\.name) == ["path", "extensions", "timezone", "max_bytes", "reference_date"])
         #expect(descriptor.options.first { $0.name == "extensions" }?.defaultValue == ["txt", "md"])
-        #expect(descriptor.options.first { $0.name == "max_bytes" }?.defaultValue == .int(16 << 20))
+        #expect(descriptor.options.first { $0.name == "max_bytes" }?.defaultValue == "16MiB", "a size default is shown as the config would write it")
         #expect(descriptor.options.first { $0.name == "path" }?.required == true)
 
         let dir = TemporaryDirectory("articles-tz")
@@ -126,7 +126,7 @@ struct SourceTests {
 
     @Test("an unknown timezone or a zero max_bytes is a config error naming the option")
     func badOptions() throws {
-        let registry = StageRegistry(plugins: [TextArticlesPlugin.self])
+        let registry = try StageRegistry(plugins: [TextArticlesPlugin.self])
         guard case .source(let make)? = registry.descriptor(.source, "text_articles")?.factory else {
             Issue.record("not registered")
             return
@@ -149,7 +149,7 @@ struct SourceTests {
 
     @Test("reference_date gives 'yesterday' and a dateline without a year their day when the article has no full date")
     func referenceDate() throws {
-        let registry = StageRegistry(plugins: [TextArticlesPlugin.self])
+        let registry = try StageRegistry(plugins: [TextArticlesPlugin.self])
         guard case .source(let make)? = registry.descriptor(.source, "text_articles")?.factory else {
             Issue.record("not registered")
             return
@@ -185,8 +185,8 @@ struct SourceTests {
     func fromConfig() throws {
         let dir = TemporaryDirectory("articles-config")
         try dir.write("in/a.txt", Self.article)
-        var registry = StageRegistry(plugins: [TextArticlesPlugin.self])
-        registry.sink("collect", summary: "test sink", options: []) { _ in DiscardSink() }
+        var registry = try StageRegistry(plugins: [TextArticlesPlugin.self])
+        try registry.register(DiscardSink.Configuration.self)
         let yaml = """
             sources:
               news:
@@ -215,6 +215,13 @@ final class BatchLog: @unchecked Sendable {
 }
 
 struct DiscardSink: Sink {
+    struct Configuration: SinkConfiguration {
+        static let type = "collect"
+        static let summary = "Discards records (tests)."
+        static let example = "type: collect\ninputs: news"
+        static let options: [ConfigOption<Self>] = []
+        func makeSink(_ context: BuildContext) throws -> any Sink { DiscardSink() }
+    }
     func makeWriter(_ context: StageContext) throws -> any SinkWriter { DiscardWriter() }
 }
 
