@@ -80,6 +80,9 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SluiceCore", "SluiceTestSupport"],
                     swiftSettings: swiftSettings),
+        // The plugin author's guide (docs/plugins.md): its stage is compiled and run here.
+        .testTarget(name: "PluginGuideTests", dependencies: ["SluiceCore", "SluiceJSON", "SluiceTestSupport"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["sluice", "SluiceCore", "SluiceTestSupport", "CSQLite"],
                     swiftSettings: swiftSettings),
     ]
