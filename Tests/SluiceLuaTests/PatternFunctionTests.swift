@@ -264,6 +264,25 @@ struct RegexFunctionTests {
         #expect(f.output(["re": "x"]) == ["m": "x"])
     }
 
+    @Test("a bad replacement template or an unknown flag fails only that record, naming the problem at the script's line")
+    func badTemplateAndFlag() throws {
+        let f = try ScriptFixture("""
+            function process(r)
+              local out = sluice.re.gsub(r.text, "(a)", r.template, nil, r.flags)
+              return { out = out }
+            end
+            """)
+        let template = try #require(f.failure(["text": "banana", "template": "x$9", "flags": ""])?.message)
+        #expect(template.hasPrefix("rule.lua:2: "), "\(template)")
+        #expect(template.contains("of the replacement"), "\(template)")
+        let dollar = try #require(f.failure(["text": "banana", "template": "5$", "flags": ""])?.message)
+        #expect(dollar.hasPrefix("rule.lua:2: ") && dollar.contains("'$' at the end (write '$$' for a dollar sign)"), "\(dollar)")
+        #expect(f.failure(["text": "banana", "template": "o", "flags": "q"])?.message
+                == "rule.lua:2: bad regex '(a)': unknown regex flag 'q' (flags are i, m, s, x)")
+        #expect(f.output(["text": "banana", "template": "[$1]", "flags": "i"]) == ["out": "b[a]n[a]n[a]"],
+                "the next record is unaffected")
+    }
+
     @Test("scripts and POSIX classes from a rule: \\p{Han}, \\p{Cyrillic}, [[:alpha:]], named groups")
     func unicodeScripts() throws {
         #expect(try evaluate(#"sluice.re.match("Beijing 北京 Москва", [[\p{Han}+]])"#) == "北京")
