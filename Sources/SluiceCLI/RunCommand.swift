@@ -169,15 +169,15 @@ struct RunCommand: ParsableCommand {
         }
         if let failure = result.failure {
             printError("error: \(failure)")
-            throw ExitCode(ExitStatus.fatal)
-        }
-        if result.deadLetters > 0 && (fileLetters?.unwritten.count ?? 1) == 0 {
+        } else if result.deadLetters > 0 && (fileLetters?.unwritten.count ?? 1) == 0 {
             printError("\(result.deadLetters) record\(result.deadLetters == 1 ? "" : "s") went to dead letters: \(pipeline.deadLetterPath)")
         }
-        try failIfLettersLost(fileLetters)
-        try exitIfStopped(by: signal)
-        if metricsFailed { throw ExitCode(ExitStatus.fatal) }
-        if result.deadLetters > 0 { throw ExitCode(ExitStatus.deadLetters) }
+        if result.failure == nil { reportLostLetters(fileLetters) }
+        // The status decided above, except that a metrics file that could not be written turns
+        // a run that was otherwise fine (or only dead-lettered) into a failure.
+        let finalStatus = metricsFailed && (exitStatus == ExitStatus.ok || exitStatus == ExitStatus.deadLetters)
+            ? ExitStatus.fatal : exitStatus
+        if finalStatus != ExitStatus.ok { throw ExitCode(finalStatus) }
     }
 
     /// Shows the first five dead letters on standard error as they happen (`LABEL: stage: error
@@ -331,11 +331,18 @@ func runWatched(_ runner: PipelineRunner, progress: RunCommand.Progress, interva
     return (result, signals.received)
 }
 
+/// Says so when dead letters never reached the disk: those records are lost. Returns whether
+/// any were.
+@discardableResult
+func reportLostLetters(_ letters: FileDeadLetterQueue?) -> Bool {
+    guard let unwritten = letters?.unwritten, unwritten.count > 0 else { return false }
+    printError("error: \(unwritten.count) dead letter\(unwritten.count == 1 ? "" : "s") could not be written (\(unwritten.reason ?? "unknown reason")); those records are lost")
+    return true
+}
+
 /// A dead letter that never reached the disk is a lost record: the command fails (exit 1).
 func failIfLettersLost(_ letters: FileDeadLetterQueue?) throws {
-    guard let unwritten = letters?.unwritten, unwritten.count > 0 else { return }
-    printError("error: \(unwritten.count) dead letter\(unwritten.count == 1 ? "" : "s") could not be written (\(unwritten.reason ?? "unknown reason")); those records are lost")
-    throw ExitCode(ExitStatus.fatal)
+    if reportLostLetters(letters) { throw ExitCode(ExitStatus.fatal) }
 }
 
 /// Exits 130 or 143 when a signal stopped the run.
