@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 #if canImport(Glibc)
 import Glibc
@@ -6,35 +7,11 @@ import Glibc
 import Darwin
 #endif
 
-/// One input file found by a ``FileSet``.
-public struct MatchedFile: Sendable, Hashable {
-    /// The absolute path.
-    public var path: String
-    /// The path relative to the set's root (the part of the pattern before any wildcard).
-    public var relativePath: String
-}
+// `FileSet` and `MatchedFile` themselves are declared in SluiceCore (a source names its
+// input files in the stage protocol); this is how a set is expanded into files.
 
-/// Expands a source's `path` option — a file, a folder, or a glob — into a sorted list of files.
-///
-/// Globs use shell syntax: `*` and `?` within one path segment (never matching a leading `.`),
-/// `[abc]` classes, `{a,b}` alternatives, and `**` for any number of folders (`seeds/**/*.txt`).
-/// A folder means every file below it. Hidden files and folders (`.git`) are skipped unless the
-/// pattern names them. Symbolic links to files count as files (a dangling one too, so that the
-/// source reports it); links to folders are not followed. The order is by path, so runs are
-/// repeatable.
-public struct FileSet: Sendable {
-    /// The pattern as configured (after path resolution).
-    public var pattern: String
-    /// File extensions to keep, lower-case without the dot; empty keeps all. Applies to folders
-    /// and globs, not to a single named file.
-    public var extensions: [String]
-
-    /// Creates a file set.
-    public init(pattern: String, extensions: [String] = []) {
-        self.pattern = pattern
-        self.extensions = extensions.map { $0.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ".")) }
-    }
-
+/// Expanding a file set: globbing, folders, links, and matching a path against the pattern.
+extension FileSet {
     /// The folder that relative paths are relative to: the longest wildcard-free prefix.
     public var root: String {
         if !FileSet.hasWildcard(pattern) {

@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import SluiceCore
 
 /// A bounded multi-producer, multi-consumer queue between stage threads.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// A stage built from the config, ready to run.
 public enum BuiltStage: Sendable {

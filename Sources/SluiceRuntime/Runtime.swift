@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceCore
 import Synchronization
 
 /// Knobs of one run.
@@ -574,5 +575,12 @@ final class Barrier: @unchecked Sendable {
         condition.lock()
         while arrived < count { condition.wait() }
         condition.unlock()
+    }
+}
+
+extension RunResult {
+    /// Input bytes read by all sources (those that count them).
+    public var bytesRead: Int64 {
+        counts.filter { $0.kind == .source }.reduce(0) { $0 + $1.bytesRead }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// The result of one `tests:` case.
 public struct TestOutcome: Sendable {

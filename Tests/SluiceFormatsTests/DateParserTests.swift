@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceFormats
 import Testing
 
 /// `DateParser` (SluiceCore): free-text dates to ISO 8601.

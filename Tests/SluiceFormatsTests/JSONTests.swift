@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceFormats
 import Testing
 
 @Suite("JSON reading and writing")

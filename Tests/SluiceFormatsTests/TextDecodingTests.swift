@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceFormats
 import Testing
 
 /// `TextDecoding` (SluiceCore): bytes to clean text, and `normalize`.

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import SluiceCore
+@testable import SluiceRuntime
 import SluiceTestSupport
 
 // MARK: - Test stages for cluster runs

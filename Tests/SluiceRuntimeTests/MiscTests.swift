@@ -1,51 +1,12 @@
 import Foundation
 import SluiceCore
+import SluiceFormats
+import SluiceRuntime
 import SluiceTestSupport
 import Testing
 
-@Suite("Suggestions, file sets, dead letters, test cases")
+@Suite("Dead letters, test cases")
 struct MiscTests {
-    @Test("did-you-mean finds near misses and stays quiet for unrelated words")
-    func suggestions() {
-        #expect(Suggest.closest(to: "proces", in: ["process", "init", "finish"]) == "process")
-        #expect(Suggest.closest(to: "fnish", in: ["process", "init", "finish"]) == "finish")
-        #expect(Suggest.closest(to: "tabel", in: ["table", "path"]) == "table")
-        #expect(Suggest.closest(to: "zzzz", in: ["process", "init"]) == nil)
-    }
-
-    @Test("a glob with ** finds files in every folder, sorted, skipping hidden ones and other extensions")
-    func globs() throws {
-        let dir = TemporaryDirectory()
-        for name in ["a.txt", "sub/b.txt", "sub/deeper/c.md", "sub/d.json", ".hidden/e.txt", "sub/.f.txt"] {
-            try dir.write(name, "x")
-        }
-        let all = try FileSet(pattern: dir.path + "/**/*.txt").files().map(\.relativePath)
-        #expect(all == ["a.txt", "sub/b.txt"])
-        let folder = try FileSet(pattern: dir.path, extensions: ["txt", "md"]).files().map(\.relativePath)
-        #expect(folder == ["a.txt", "sub/b.txt", "sub/deeper/c.md"])
-        let braces = try FileSet(pattern: dir.path + "/sub/**/*.{md,json}").files().map(\.relativePath)
-        #expect(braces == ["d.json", "deeper/c.md"])
-        let single = try FileSet(pattern: dir.path + "/sub/b.txt").files()
-        #expect(single.map(\.relativePath) == ["b.txt"])
-        #expect(throws: FileSetError.self) { try FileSet(pattern: dir.path + "/missing.txt").files() }
-        #expect(try FileSet(pattern: dir.path + "/nothing/*.txt").files().isEmpty)
-    }
-
-    @Test("symbolic links to files are found, dangling ones are kept for the source to report, folder links are not followed")
-    func symlinks() throws {
-        let dir = TemporaryDirectory()
-        try dir.write("real/a.txt", "x")
-        try FileManager.default.createDirectory(atPath: dir.file("in"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: dir.file("in/link.txt"), withDestinationPath: dir.file("real/a.txt"))
-        try FileManager.default.createSymbolicLink(atPath: dir.file("in/dangling.txt"), withDestinationPath: dir.file("gone.txt"))
-        try FileManager.default.createSymbolicLink(atPath: dir.file("in/loop"), withDestinationPath: dir.file("in"))
-        let found = try FileSet(pattern: dir.file("in"), extensions: ["txt"]).files().map(\.relativePath)
-        #expect(found == ["dangling.txt", "link.txt"])
-        let globbed = try FileSet(pattern: dir.file("in") + "/**/*.txt").files().map(\.relativePath)
-        #expect(globbed == ["dangling.txt", "link.txt"])
-        #expect(try FileSet(pattern: dir.file("in/dangling.txt")).files().count == 1)
-    }
-
     @Test("a dead letter is one JSON line with stage, error, source, location, record and time")
     func deadLetterFile() throws {
         let dir = TemporaryDirectory()
@@ -81,39 +42,5 @@ struct MiscTests {
             "record 1.missing: missing (expected \"y\")",
             "record 1.money: expected 0 items, got 1: [{\"text\":\"$1\",\"value\":1.0,\"extra\":true}]",
         ])
-    }
-}
-
-@Suite("Text normalization")
-struct NFCTests {
-    @Test("NFC in pieces gives exactly the NFC of the whole text, across piece boundaries")
-    func piecewiseNFCMatchesWhole() {
-        // Decomposed accents, Hangul jamo, a run of non-ASCII longer than a piece, and marks
-        // right at the cut points.
-        var text = ""
-        for i in 0..<3000 {
-            text += i % 7 == 0 ? "Cafe\u{301} " : i % 11 == 0 ? "\u{1100}\u{1161}\u{11A8}" : "a\u{308}\u{323}b "
-            if i == 1500 { text += String(repeating: "\u{E9}\u{301}", count: 3000) }
-        }
-        #expect(text.utf8.count > 3 * 4096)
-        let whole = text.precomposedStringWithCanonicalMapping
-        #expect(Array(TextDecoding.nfc(text).unicodeScalars) == Array(whole.unicodeScalars))
-        #expect(TextDecoding.nfc("short e\u{301}") == "short \u{E9}")
-    }
-}
-
-@Suite("File sets through links")
-struct FileSetLinkTests {
-    @Test("a folder named in the pattern may be a link: globs, folders and ** all find the files below its target")
-    func linkedRootFolder() throws {
-        let dir = TemporaryDirectory()
-        try dir.write("real/a.jsonl", "{}\n")
-        try dir.write("real/sub/b.jsonl", "{}\n")
-        try FileManager.default.createSymbolicLink(atPath: dir.file("link"), withDestinationPath: dir.file("real"))
-        for pattern in ["link/*.jsonl", "link", "link/**/*.jsonl"] {
-            let found = try FileSet(pattern: dir.file(pattern)).files().map(\.relativePath)
-            #expect(found.contains("a.jsonl"), "\(pattern): \(found)")
-        }
-        #expect(try FileSet(pattern: dir.file("link/**/*.jsonl")).files().map(\.relativePath) == ["a.jsonl", "sub/b.jsonl"])
     }
 }

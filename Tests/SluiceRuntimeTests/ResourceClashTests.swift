@@ -1,5 +1,6 @@
 import Testing
 @testable import SluiceCore
+@testable import SluiceRuntime
 
 /// Stages that declare resources only (no type is special): `db` shares a database through
 /// its locks, `rule` reads a script named by `script`, `export` writes the file named by `out`.

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceRuntime
 import Synchronization
 
 /// In-memory stages for exercising the config loader and the runtime.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SluiceCore
 import Synchronization
 
 /// Knobs of a cluster run.

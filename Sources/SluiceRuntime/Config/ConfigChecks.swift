@@ -1,4 +1,6 @@
 import Foundation
+import SluiceCore
+import SluiceFormats
 import Yams
 
 #if canImport(Glibc)

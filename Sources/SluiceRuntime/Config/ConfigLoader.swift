@@ -1,4 +1,6 @@
 import Foundation
+import SluiceCore
+import SluiceFormats
 import Yams
 
 /// Loads a YAML pipeline config, checks it completely and builds its stages.

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// A JSON Schema (draft 2020-12) of a whole pipeline config file, generated from a
 /// ``StageRegistry`` at run time — so every registered stage type, built-in or from a

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import Yams
 
 /// The stages and wiring of a config read as leniently as possible, for drawing a config that

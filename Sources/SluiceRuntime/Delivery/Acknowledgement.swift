@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import Synchronization
 
 /// The acknowledgement of one source batch as it flows through the graph: a count of the

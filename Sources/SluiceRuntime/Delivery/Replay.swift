@@ -1,4 +1,6 @@
 import Foundation
+import SluiceCore
+import SluiceFormats
 
 #if canImport(Glibc)
 import Glibc
@@ -276,5 +278,19 @@ extension Pipeline {
         }
         return Pipeline(configFile: configFile, environment: environment, deadLetterPath: deadLetterPath,
                         stages: stages, tests: [])
+    }
+}
+
+extension DeadLetter {
+    /// Reads a letter back from one line of a dead-letter file.
+    public init(line: String) throws(DeadLetterFormatError) {
+        let value: Value
+        do {
+            value = try JSONReader.parse(line)
+        } catch {
+            throw DeadLetterFormatError("not JSON: \(error)")
+        }
+        guard case .object(let fields) = value else { throw DeadLetterFormatError("not a JSON object") }
+        try self.init(json: fields)
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 @testable import SluiceCore
+import SluiceFormats
+@testable import SluiceRuntime
 import SluiceTestSupport
 import Testing
 
