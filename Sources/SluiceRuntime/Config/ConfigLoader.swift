@@ -153,14 +153,9 @@ struct LoadSession {
         for entry in entries {
             guard let options = entry.options, let descriptor = entry.descriptor else { continue }
             do {
-                let built: BuiltStage
-                switch descriptor.factory {
-                case .source(let make): built = .source(try make(options))
-                case .transform(let make): built = .transform(try make(options))
-                case .sink(let make): built = .sink(try make(options))
-                }
                 stages.append(PipelineStage(name: entry.name, type: entry.type, kind: entry.kind,
-                                            inputs: entry.inputs.map(\.name), options: options, stage: built))
+                                            inputs: entry.inputs.map(\.name), options: options,
+                                            stage: try descriptor.build(options)))
             } catch let error as ConfigError {
                 problems.append(contentsOf: error.diagnostics)
             } catch {
