@@ -2,7 +2,16 @@
 import PackageDescription
 
 /// Every built-in stage family lives under `Plugins/<Family>` and depends only on the public
-/// API of `SluiceCore` (and `SluiceLua`), the same API a third-party plugin would use.
+/// API of `SluiceCore` and `SluiceFormats` (and `SluiceLua`), the same API a third-party plugin
+/// would use; never on `SluiceRuntime`.
+///
+/// The layers, each depending only on those before it (swift-nio's NIOCore / NIOPosix split):
+/// - `SluiceCore`: the record model, the stage protocols, options, registry and resources,
+///   diagnostics, delivery contracts, metrics and the cluster protocols;
+/// - `SluiceFormats`: JSON reading, file sets (globbing), text decoding, dates, POSIX reads;
+/// - `SluiceRuntime`: config loading, the pipeline runner, cluster runs, replay, the SQLite
+///   checkpoint store;
+/// - the plugins, `SluiceLua`, and `SluiceCLI` on top.
 let plugins: [(target: String, folder: String, extra: [Target.Dependency])] = [
     ("SluiceTextArticles", "TextArticles", [.product(name: "Crypto", package: "swift-crypto"), "CCLD2"]),
     ("SluiceJSON", "JSON", []),
@@ -14,6 +23,9 @@ let plugins: [(target: String, folder: String, extra: [Target.Dependency])] = [
 ]
 
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+let orderedCollections: Target.Dependency = .product(name: "OrderedCollections", package: "swift-collections")
+/// Test targets of plugins that name `OrderedCollections` themselves.
+let pluginTestExtra: [String: [Target.Dependency]] = ["SluiceExec": [orderedCollections]]
 
 let package = Package(
     name: "Sluice",
@@ -21,6 +33,8 @@ let package = Package(
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "SluiceCore", targets: ["SluiceCore"]),
+        .library(name: "SluiceFormats", targets: ["SluiceFormats"]),
+        .library(name: "SluiceRuntime", targets: ["SluiceRuntime"]),
         .library(name: "SluiceLua", targets: ["SluiceLua"]),
         .library(name: "SluiceCLI", targets: ["SluiceCLI"]),
     ],
@@ -46,8 +60,21 @@ let package = Package(
         .target(
             name: "SluiceCore",
             dependencies: [
-                "CSQLite",
-                .product(name: "OrderedCollections", package: "swift-collections"),
+                orderedCollections,
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "SluiceFormats",
+            dependencies: [
+                "SluiceCore",
+                orderedCollections,
+            ],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "SluiceRuntime",
+            dependencies: [
+                "SluiceCore", "SluiceFormats", "CSQLite",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -56,43 +83,53 @@ let package = Package(
         .target(
             name: "SluiceLua",
             dependencies: [
-                "CLua", "CPCRE2", "SluiceCore",
+                "CLua", "CPCRE2", "SluiceCore", "SluiceFormats", orderedCollections,
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
         .target(
             name: "SluiceCLI",
-            dependencies: ["SluiceCore", "SluiceLua",
+            dependencies: ["SluiceCore", "SluiceFormats", "SluiceRuntime", "SluiceLua",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]
                 + plugins.map { .target(name: $0.target) },
             swiftSettings: swiftSettings),
         .executableTarget(name: "sluice", dependencies: ["SluiceCLI"], swiftSettings: swiftSettings),
-        .executableTarget(name: "sluice-bench", dependencies: ["SluiceCLI", "SluiceCore", "SluiceLua"]
+        .executableTarget(name: "sluice-bench", dependencies: ["SluiceCLI", "SluiceCore", "SluiceFormats", "SluiceRuntime", "SluiceLua"]
                 + plugins.map { .target(name: $0.target) },
                 path: "Benchmarks/sluice-bench", swiftSettings: swiftSettings),
         .target(name: "SluiceTestSupport", dependencies: ["SluiceCore"], path: "Tests/Support",
                 swiftSettings: swiftSettings),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceTestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "SluiceLuaTests", dependencies: ["SluiceLua", "SluiceCore", "SluiceTestSupport"],
+        .testTarget(name: "SluiceFormatsTests", dependencies: ["SluiceFormats", "SluiceCore", "SluiceTestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SluiceCore", "SluiceTestSupport"],
+        .testTarget(name: "SluiceRuntimeTests",
+                    dependencies: ["SluiceRuntime", "SluiceFormats", "SluiceCore", "SluiceTestSupport"],
                     swiftSettings: swiftSettings),
         // The plugin author's guide (docs/plugins.md): its stage is compiled and run here.
-        .testTarget(name: "PluginGuideTests", dependencies: ["SluiceCore", "SluiceJSON", "SluiceTestSupport"],
+        .testTarget(name: "PluginGuideTests",
+                    dependencies: ["SluiceCore", "SluiceRuntime", "SluiceJSON", "SluiceTestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "EndToEndTests", dependencies: ["sluice", "SluiceCore", "SluiceTestSupport", "CSQLite"],
+        .testTarget(name: "SluiceLuaTests", dependencies: ["SluiceLua", "SluiceCore", "SluiceFormats", "SluiceTestSupport",
+                                                          orderedCollections],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "SluiceCLITests", dependencies: ["SluiceCLI", "SluiceCore", "SluiceRuntime", "SluiceTestSupport"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["sluice", "SluiceCore", "SluiceFormats", "SluiceRuntime",
+                                                              "SluiceTestSupport", "CSQLite"],
                     swiftSettings: swiftSettings),
     ]
         + plugins.flatMap { plugin -> [Target] in [
             .target(name: plugin.target,
-                    dependencies: ["SluiceCore", .product(name: "Logging", package: "swift-log")] + plugin.extra,
+                    dependencies: ["SluiceCore", "SluiceFormats", .product(name: "Logging", package: "swift-log")]
+                        + plugin.extra,
                     path: "Plugins/\(plugin.folder)",
                     swiftSettings: swiftSettings),
             .testTarget(name: "\(plugin.target)Tests",
-                        dependencies: [.target(name: plugin.target), "SluiceCore", "SluiceTestSupport"],
+                        dependencies: [.target(name: plugin.target), "SluiceCore", "SluiceFormats", "SluiceRuntime",
+                                       "SluiceTestSupport"] + (pluginTestExtra[plugin.target] ?? []),
                         swiftSettings: swiftSettings),
         ] }
 )

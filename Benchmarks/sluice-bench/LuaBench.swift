@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceCore
+import SluiceFormats
 import SluiceLua
 
 /// Measures the Lua engine on one core with article-like records (FACTS.md: id, url, section,

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceRuntime
 import SluiceLuaStages
 
 /// The `lua` stage inside a real pipeline (config loader, runtime, bounded channels): a trivial

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceCore
+import SluiceFormats
 
 /// The `exec` source: runs a program and reads the records it writes, one JSON object per line
 /// on its stdout, until it exits.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceCore
+import SluiceFormats
 
 /// The `exec` transform: hands each record to a program, in any language, and takes its answer.
 ///

@@ -1,88 +1,12 @@
 import Foundation
 import SluiceCore
+import SluiceFormats
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// An I/O failure on an input or output file, with the system's reason.
-struct IOFailure: Error, CustomStringConvertible {
-    /// `cannot read data.jsonl: Is a directory`.
-    var message: String
-    /// The read was abandoned because the run is stopping (SIGINT while waiting on a pipe).
-    var stopped = false
-    var description: String { message }
-
-    /// The read gave up because a stop was requested.
-    static let stop = IOFailure(message: "stopped", stopped: true)
-
-    /// A failure of `action` (`read`, `open`…) on `file`, with the text of the current `errno`.
-    static func system(_ action: String, _ file: String) -> IOFailure {
-        let code = errno
-        return IOFailure(message: "cannot \(action) \(file): \(String(cString: strerror(code)))")
-    }
-}
-
-/// `read(2)`, named apart from ``RawIO/read(_:into:file:)``.
-private func systemRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int { read(fd, p, n) }
-/// `write(2)`, named apart from ``RawIO/writeAll(_:_:file:)``.
-private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
-
-/// Low-level reads that retry on `EINTR`.
-enum RawIO {
-    /// Reads up to `buffer.count` bytes; 0 at the end of input.
-    ///
-    /// With `whileWaiting`, waits for data in slices of 200 ms, calling it after each quiet slice,
-    /// and throws ``IOFailure/stop`` once it returns true: a source blocked on a quiet pipe
-    /// (standard input) still honours SIGINT, and may pass on what it has meanwhile.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, file: String,
-                     whileWaiting: (() -> Bool)? = nil) throws(IOFailure) -> Int {
-        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-        if let whileWaiting {
-            var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            while poll(&waiting, 1, 200) == 0 || (waiting.revents == 0 && errno == EINTR) {
-                if whileWaiting() { throw IOFailure.stop }
-                waiting.revents = 0
-            }
-        }
-        while true {
-            let n = systemRead(fd, base, buffer.count)
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw IOFailure.system("read", file)
-        }
-    }
-
-    /// Reads everything left in `fd`.
-    static func readAll(_ fd: Int32, file: String, sizeHint: Int = 0, whileWaiting: (() -> Bool)? = nil) throws(IOFailure) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(max(sizeHint, 64 * 1024))
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 1)
-        defer { chunk.deallocate() }
-        while true {
-            let n = try read(fd, into: chunk, file: file, whileWaiting: whileWaiting)
-            if n == 0 { return bytes }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
-        }
-    }
-
-    /// Writes all of `bytes`, retrying short writes and `EINTR`.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, file: String) throws(IOFailure) {
-        guard var p = bytes.baseAddress else { return }
-        var left = bytes.count
-        while left > 0 {
-            let n = systemWrite(fd, p, left)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw IOFailure.system("write to", file)
-            }
-            left -= n
-            p += n
-        }
-    }
-}
 
 /// The whole content of an input, memory-mapped when it is a regular file, else read into memory.
 final class FileBytes {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceCore
+import SluiceFormats
 
 #if canImport(Glibc)
 import Glibc

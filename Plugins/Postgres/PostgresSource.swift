@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceFormats
 
 /// The `postgres` source: one record per row of a table or of a query, fields in column order,
 /// streamed through a server-side cursor (`DECLARE … NO SCROLL CURSOR`, `FETCH batch_size`) in

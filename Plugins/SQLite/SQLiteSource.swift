@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import SluiceCore
+import SluiceFormats
 
 /// The `sqlite` source: one record per row of a table or of a query, fields in column order.
 ///

@@ -1,5 +1,6 @@
 import Crypto
 import SluiceCore
+import SluiceFormats
 
 /// An article taken apart.
 struct Article {

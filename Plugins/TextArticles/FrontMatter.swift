@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceFormats
 
 /// YAML front matter at the top of a Markdown article (Jekyll, Hugo, Astro…):
 ///

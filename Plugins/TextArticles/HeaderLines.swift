@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceFormats
 
 /// A photo caption: the words under a picture and who took it.
 struct ArticleCaption: Hashable {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceCore
+import SluiceFormats
 
 #if canImport(Glibc)
 import Glibc
@@ -377,26 +378,11 @@ struct ArticleReader: Sendable {
         if (info.st_mode & S_IFMT) == S_IFDIR { return .failure(.cannotRead("is a folder")) }
         if Int(info.st_size) > maxBytes { return .failure(.tooLarge(Int(info.st_size), max: maxBytes)) }
         // Read to the end even if the size changed (or is 0 for special files), up to the cap.
-        var data = Data()
-        data.reserveCapacity(Int(info.st_size))
-        let chunkSize = 1 << 16
-        let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 1)
-        defer { chunk.deallocate() }
-        while true {
-            let n = posixRead(fd, chunk, chunkSize)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failure(.cannotRead(String(cString: strerror(errno))))
-            }
-            if n == 0 { break }
-            data.append(chunk.assumingMemoryBound(to: UInt8.self), count: n)
-            if data.count > maxBytes { return .failure(.tooLarge(data.count, max: maxBytes)) }
+        do throws(IOFailure) {
+            return .success(Data(try RawIO.readAll(fd, file: path, sizeHint: Int(info.st_size), maxBytes: maxBytes)))
+        } catch {
+            if let size = error.tooLarge { return .failure(.tooLarge(size, max: maxBytes)) }
+            return .failure(.cannotRead(error.reason))
         }
-        return .success(data)
     }
-}
-
-/// `read(2)`, named apart from ``ArticleReader/read(path:relativePath:)``.
-private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    read(fd, buffer, count)
 }

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import SluiceCore
+import SluiceRuntime
 import SluicePostgres
 import Synchronization
 

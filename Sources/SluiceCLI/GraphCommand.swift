@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceCore
+import SluiceRuntime
 
 struct GraphCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

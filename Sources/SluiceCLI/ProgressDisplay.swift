@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import SluiceCore
+import SluiceRuntime
 import Synchronization
 
 /// Live progress of a run on standard error.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceCore
+import SluiceRuntime
 import SluicePostgres
 
 struct ResetCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import SluiceCore
+import SluiceRuntime
 import Synchronization
 
 struct RunCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SluiceCore
+import SluiceRuntime
 
 /// `sluice schema`: the JSON Schema of a pipeline config file, from the registered stage types.
 struct SchemaCommand: ParsableCommand {

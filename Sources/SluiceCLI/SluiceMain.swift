@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SluiceBasics
 import SluiceCore
+import SluiceRuntime
 import SluiceExec
 import SluiceJSON
 import SluiceLuaStages

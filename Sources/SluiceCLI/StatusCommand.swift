@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SluiceCore
+import SluiceFormats
+import SluiceRuntime
 import SluicePostgres
 
 struct StatusCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceCore
+import SluiceRuntime
 import Synchronization
 
 /// `sluice tap CONFIG STAGE`: prints the records a stage emits, as JSON Lines, writing nothing

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SluiceCore
+import SluiceRuntime
 
 struct TestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import SluiceCore
+import SluiceFormats
+import SluiceRuntime
 
 struct TryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,29 +60,28 @@ struct TryCommand: ParsableCommand {
                 throw ExitCode(ExitStatus.usage)
             }
         }
-        // Build the one-rule pipeline through the same config machinery as `run`, so `try`
-        // behaves exactly like the rule inside a real pipeline. JSON strings are YAML scalars.
+        // Build the one-rule pipeline through the registry's descriptors, with the same option
+        // checks, defaults and factories as `run`, so `try` behaves exactly like the rule inside
+        // a real pipeline. The user's paths and options are data: no `${VAR}` is read in them.
         let inputPath = input.map { $0.hasPrefix("/") ? $0 : cwd + "/" + $0 } ?? "-"
-        // The loader interpolates `${VAR}` in config text: the user's paths and options are
-        // data, so their `$` are escaped as `$$`.
-        func literal(_ value: Value) -> String { JSONWriter.string(value).replacingOccurrences(of: "$", with: "$$") }
-        let yaml = """
-            sources:
-              input: { type: \(literal(.string(source))), path: \(literal(.string(inputPath)))\(source == "json" ? ", format: lines" : "") }
-            transforms:
-              rule:
-                type: lua
-                inputs: [input]
-                script: \(literal(.string(scriptPath)))
-                workers: 1
-                options: \(literal(optionsValue))
-            sinks:
-              output: { type: json, inputs: [rule], path: "-" }
-            """
+        let loader = ConfigLoader(registry: SluiceMain.registry, defaultWorkers: 1)
+        // The state folder a config named `<try>` would get (`.sluice/<try>`), as before.
+        let stateDir = URL(fileURLWithPath: cwd).appendingPathComponent(".sluice/<try>").path
+        let environment = BuildEnvironment(configFile: "<try>", baseDirectory: cwd, dataDirectory: stateDir, defaultWorkers: 1)
+        var sourceOptions: Fields = ["path": .string(inputPath)]
+        if source == "json" { sourceOptions["format"] = "lines" }
         let pipeline: Pipeline
-        do {
-            pipeline = try ConfigLoader(registry: SluiceMain.registry, defaultWorkers: 1)
-                .load(yaml: yaml, file: "<try>", baseDirectory: cwd)
+        do throws(ConfigError) {
+            let stages = [
+                try loader.stage(.source, type: source, name: "input", options: sourceOptions, environment: environment),
+                try loader.stage(.transform, type: "lua", name: "rule", inputs: ["input"],
+                                 options: ["script": .string(scriptPath), "workers": 1, "options": optionsValue],
+                                 environment: environment),
+                try loader.stage(.sink, type: "json", name: "output", inputs: ["rule"], options: ["path": "-"],
+                                 environment: environment),
+            ]
+            pipeline = Pipeline(configFile: "<try>", environment: environment,
+                                deadLetterPath: stateDir + "/dead_letter.jsonl", stages: stages, tests: [])
         } catch {
             for d in error.diagnostics where d.position.file != "<try>" { printError(d.description) }
             for d in error.diagnostics where d.position.file == "<try>" { printError("error: \(d.message)") }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import SluiceCore
+import SluiceFormats
+import SluiceRuntime
 
 /// `sluice run --watch`: runs the pipeline, then watches what it depends on — the files its
 /// sources read (new files in their folders and globs too), the config file, and the Lua scripts

@@ -119,19 +119,6 @@ public struct DeadLetter: Sendable {
         self.init(stage: stage, error: error, origin: origin, record: record, raw: raw, rawBytes: rawBytes,
                   details: details, time: time)
     }
-
-    /// Reads a letter back from one line of a dead-letter file.
-    public init(line: String) throws(DeadLetterFormatError) {
-        let value: Value
-        do {
-            value = try JSONReader.parse(line)
-        } catch {
-            throw DeadLetterFormatError("not JSON: \(error)")
-        }
-        guard case .object(let fields) = value else { throw DeadLetterFormatError("not a JSON object") }
-        try self.init(json: fields)
-    }
-
 }
 
 /// A dead-letter line that cannot be read back as a ``DeadLetter``.

@@ -202,7 +202,7 @@ public struct StageCounts: Sendable, Equatable {
 
 /// A monotonic clock reading in nanoseconds, for stage timings.
 @inline(__always)
-func monotonicNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+package func monotonicNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
 extension StageContext {
     /// Counts rows this sink inserted, updated, or left unchanged (shown in the summary and
@@ -248,12 +248,5 @@ extension SourceContext {
     /// only partly new (`bytes`: the part already read by earlier runs).
     public func skipInput(bytes: Int64, wholeFile: Bool = true) {
         stage.metrics?.removeFromTotals(files: wholeFile ? 1 : 0, bytes: bytes)
-    }
-}
-
-extension RunResult {
-    /// Input bytes read by all sources (those that count them).
-    public var bytesRead: Int64 {
-        counts.filter { $0.kind == .source }.reduce(0) { $0 + $1.bytesRead }
     }
 }

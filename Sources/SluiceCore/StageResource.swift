@@ -53,7 +53,7 @@ public struct StageResource: Sendable {
     }
 
     /// The file written, if this use writes one.
-    var writtenPath: String? {
+    package var writtenPath: String? {
         switch use {
         case .writes(let path): return path
         case .database(let path, let writes): return writes ? path : nil
@@ -62,7 +62,7 @@ public struct StageResource: Sendable {
     }
 
     /// The files read, if this use reads some.
-    var readFiles: FileSet? {
+    package var readFiles: FileSet? {
         switch use {
         case .reads(let files): return files
         case .database(let path, _): return FileSet(pattern: path)
@@ -71,7 +71,7 @@ public struct StageResource: Sendable {
     }
 
     /// Whether this use goes through a database's locks.
-    var sharesThroughLocks: Bool {
+    package var sharesThroughLocks: Bool {
         if case .database = use { return true }
         return false
     }

@@ -1,4 +1,4 @@
-@_exported import OrderedCollections
+import OrderedCollections
 
 /// The fields of a record or of a JSON object: an ordered map that keeps insertion order.
 public typealias Fields = OrderedDictionary<String, Value>

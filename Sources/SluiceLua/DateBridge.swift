@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceFormats
 
 /// The free-text date parser behind `sluice.date.parse`: SluiceCore's `DateParser`, the same
 /// one `text_articles` uses for `published`, so a rule and the source agree on every format.

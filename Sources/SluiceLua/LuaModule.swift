@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Logging
 import SluiceCore
+import SluiceFormats
 
 /// The `sluice` module every script sees as a global (and through `require "sluice"`):
 ///

@@ -1,6 +1,7 @@
 import CLua
 import Foundation
 import Logging
+import OrderedCollections
 import SluiceCore
 
 /// What a rule made of one record.

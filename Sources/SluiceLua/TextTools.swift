@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceFormats
 
 /// The Unicode-aware text helpers behind `sluice.text` (Lua's own string functions are
 /// byte-wise: a no-break space does not separate words there).

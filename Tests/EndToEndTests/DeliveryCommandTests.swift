@@ -1,5 +1,7 @@
 import Foundation
 import SluiceCore
+import SluiceFormats
+import SluiceRuntime
 import SluiceTestSupport
 import Testing
 

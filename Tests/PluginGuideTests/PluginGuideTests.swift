@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceRuntime
 import SluiceJSON
 import SluiceTestSupport
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 @testable import SluiceBasics
 import SluiceCore
+import SluiceRuntime
 import SluiceTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import SluiceCLI
 import SluiceCore
+import SluiceRuntime
 import SluiceTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import SluiceCLI
 @testable import SluiceCore
+@testable import SluiceRuntime
 import Testing
 
 @Suite("run's summary and exit statuses")

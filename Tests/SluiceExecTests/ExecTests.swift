@@ -1,6 +1,9 @@
 import Foundation
 import Logging
+import OrderedCollections
 import SluiceCore
+import SluiceFormats
+import SluiceRuntime
 @testable import SluiceExec
 import SluiceTestSupport
 import Synchronization

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import SluiceCore
+import SluiceFormats
+import SluiceRuntime
 import SluiceTestSupport
 import SluiceJSON
 

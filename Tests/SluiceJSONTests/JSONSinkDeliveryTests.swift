@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import SluiceCore
+import SluiceFormats
 import SluiceTestSupport
 @testable import SluiceJSON
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SluiceCore
+import SluiceFormats
 import SluiceTestSupport
 @testable import SluiceJSON
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SluiceCore
+import SluiceRuntime
 import SluiceTestSupport
 @testable import SluiceSQLite
 

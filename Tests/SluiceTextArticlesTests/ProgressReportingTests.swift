@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceRuntime
 import SluiceTestSupport
 import SluiceTextArticles
 import Testing

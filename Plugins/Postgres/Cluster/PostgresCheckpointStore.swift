@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceFormats
 
 /// The checkpoint store in PostgreSQL, shared by every machine of a cluster: what the
 /// pipeline's sources delivered, its runs, and a pending `--full` run, keyed by pipeline name

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceFormats
 import Synchronization
 
 /// One connection used from several threads (the unit loop and the heartbeat), one call at a

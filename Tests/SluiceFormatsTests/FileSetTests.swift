@@ -1,0 +1,71 @@
+import Foundation
+import SluiceCore
+import SluiceFormats
+import SluiceTestSupport
+import Testing
+
+@Suite("File sets")
+struct FileSetTests {
+    @Test("a glob with ** finds files in every folder, sorted, skipping hidden ones and other extensions")
+    func globs() throws {
+        let dir = TemporaryDirectory()
+        for name in ["a.txt", "sub/b.txt", "sub/deeper/c.md", "sub/d.json", ".hidden/e.txt", "sub/.f.txt"] {
+            try dir.write(name, "x")
+        }
+        let all = try FileSet(pattern: dir.path + "/**/*.txt").files().map(\.relativePath)
+        #expect(all == ["a.txt", "sub/b.txt"])
+        let folder = try FileSet(pattern: dir.path, extensions: ["txt", "md"]).files().map(\.relativePath)
+        #expect(folder == ["a.txt", "sub/b.txt", "sub/deeper/c.md"])
+        let braces = try FileSet(pattern: dir.path + "/sub/**/*.{md,json}").files().map(\.relativePath)
+        #expect(braces == ["d.json", "deeper/c.md"])
+        let single = try FileSet(pattern: dir.path + "/sub/b.txt").files()
+        #expect(single.map(\.relativePath) == ["b.txt"])
+        #expect(throws: FileSetError.self) { try FileSet(pattern: dir.path + "/missing.txt").files() }
+        #expect(try FileSet(pattern: dir.path + "/nothing/*.txt").files().isEmpty)
+    }
+
+    @Test("symbolic links to files are found, dangling ones are kept for the source to report, folder links are not followed")
+    func symlinks() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("real/a.txt", "x")
+        try FileManager.default.createDirectory(atPath: dir.file("in"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir.file("in/link.txt"), withDestinationPath: dir.file("real/a.txt"))
+        try FileManager.default.createSymbolicLink(atPath: dir.file("in/dangling.txt"), withDestinationPath: dir.file("gone.txt"))
+        try FileManager.default.createSymbolicLink(atPath: dir.file("in/loop"), withDestinationPath: dir.file("in"))
+        let found = try FileSet(pattern: dir.file("in"), extensions: ["txt"]).files().map(\.relativePath)
+        #expect(found == ["dangling.txt", "link.txt"])
+        let globbed = try FileSet(pattern: dir.file("in") + "/**/*.txt").files().map(\.relativePath)
+        #expect(globbed == ["dangling.txt", "link.txt"])
+        #expect(try FileSet(pattern: dir.file("in/dangling.txt")).files().count == 1)
+    }
+
+    @Test("matchesAny: a folder or glob with a matching file, and nothing for an empty folder, a glob without match or a missing file")
+    func matchesAny() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("data/a.jsonl", "{}\n")
+        try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: true)
+        #expect(FileSet(pattern: dir.file("data"), extensions: ["jsonl"]).matchesAny())
+        #expect(FileSet(pattern: dir.file("data/*.jsonl")).matchesAny())
+        #expect(FileSet(pattern: dir.file("data/a.jsonl")).matchesAny())
+        #expect(!FileSet(pattern: dir.file("data"), extensions: ["txt"]).matchesAny())
+        #expect(!FileSet(pattern: dir.file("empty")).matchesAny())
+        #expect(!FileSet(pattern: dir.file("data/*.txt")).matchesAny())
+        #expect(!FileSet(pattern: dir.file("missing.jsonl")).matchesAny())
+    }
+}
+
+@Suite("File sets through links")
+struct FileSetLinkTests {
+    @Test("a folder named in the pattern may be a link: globs, folders and ** all find the files below its target")
+    func linkedRootFolder() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("real/a.jsonl", "{}\n")
+        try dir.write("real/sub/b.jsonl", "{}\n")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("link"), withDestinationPath: dir.file("real"))
+        for pattern in ["link/*.jsonl", "link", "link/**/*.jsonl"] {
+            let found = try FileSet(pattern: dir.file(pattern)).files().map(\.relativePath)
+            #expect(found.contains("a.jsonl"), "\(pattern): \(found)")
+        }
+        #expect(try FileSet(pattern: dir.file("link/**/*.jsonl")).files().map(\.relativePath) == ["a.jsonl", "sub/b.jsonl"])
+    }
+}

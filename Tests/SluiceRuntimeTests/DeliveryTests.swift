@@ -1,0 +1,199 @@
+import Foundation
+@testable import SluiceCore
+import SluiceFormats
+@testable import SluiceRuntime
+import SluiceTestSupport
+import Synchronization
+import Testing
+
+/// A source of `count` records at offsets 0, 10, 20…, saying after each batch how far it read.
+private struct OffsetSource: Source {
+    let count: Int
+    func run(_ context: SourceContext) throws {
+        let saved = context.checkpoint["numbers"]
+        let epoch = saved?.epoch ?? context.checkpoint.baseEpoch
+        var n = Int(saved?.offset ?? 0) / 10
+        var batch: [Record] = []
+        while n < count {
+            let position = Position(input: "numbers", epoch: epoch, offset: Int64(n * 10))
+            batch.append(Record(["n": .int(Int64(n))], origin: Origin(source: context.name, position: position)))
+            n += 1
+            if batch.count == context.batchSize || n == count {
+                context.progress(InputCheckpoint(input: "numbers", epoch: epoch, offset: Int64(n * 10), records: Int64(n)))
+                try context.emit(batch)
+                batch = []
+            }
+        }
+    }
+}
+
+/// Keeps what it committed; fails its `failOnFlush`-th flush (1-based).
+private final class Committed: Sendable {
+    let rows = Mutex<[Int64]>([])
+    let flushes = Atomic<Int>(0)
+}
+
+private struct RecordingSink: Sink {
+    let box: Committed
+    let failOnFlush: Int?
+    func makeWriter(_ context: StageContext) throws -> any SinkWriter { Writer(box: box, failOnFlush: failOnFlush) }
+    final class Writer: SinkWriter {
+        let box: Committed
+        let failOnFlush: Int?
+        var pending: [Int64] = []
+        init(box: Committed, failOnFlush: Int?) { self.box = box; self.failOnFlush = failOnFlush }
+        func write(_ batch: [Record]) throws { pending += batch.compactMap { $0["n"]?.intValue } }
+        func flush() throws {
+            let k = box.flushes.add(1, ordering: .relaxed).newValue
+            if let failOnFlush, k >= failOnFlush { throw StageError(stage: "sink", message: "disk gone") }
+            box.rows.withLock { $0 += pending }
+            pending = []
+        }
+        func close() throws { try flush() }
+    }
+}
+
+private func pipeline(_ source: any Source, _ sink: any Sink) -> Pipeline {
+    let env = BuildEnvironment(configFile: "t.yaml", baseDirectory: "/tmp", dataDirectory: "/tmp/none")
+    let options = StageOptions(name: "x", type: "x", kind: .source, values: [:], environment: env)
+    return Pipeline(configFile: "t.yaml", environment: env, deadLetterPath: "/dev/null", stages: [
+        PipelineStage(name: "src", type: "offsets", kind: .source, inputs: [], options: options, stage: .source(source)),
+        PipelineStage(name: "sink", type: "recording", kind: .sink, inputs: ["src"], options: options, stage: .sink(sink)),
+    ], tests: [])
+}
+
+@Suite("Delivery: ledgers, acknowledgements, checkpoints")
+struct DeliveryCoreTests {
+    static func record(_ n: Int64, offset: Int64, epoch: Int64 = 1, input: String = "a") -> Record {
+        Record(["n": .int(n)], origin: Origin(source: "s", position: Position(input: input, epoch: epoch, offset: offset)))
+    }
+
+    @Test("a ledger skips the records at or below the committed marks, counting records that share a position")
+    func ledgerSkipsCommitted() {
+        let first = DeliveryLedger()
+        first.load([:])
+        let batch = [Self.record(1, offset: 0), Self.record(2, offset: 10), Self.record(3, offset: 10), Self.record(4, offset: 20)]
+        #expect(first.admit(Array(batch[0..<3]), route: "").count == 3)
+        let marks = first.pendingMarks
+        #expect(marks[DeliveryLedger.Key(source: "s", input: "a", route: "")] == DeliveryLedger.Mark(epoch: 1, offset: 10, count: 2))
+
+        let second = DeliveryLedger()
+        second.load(marks)
+        #expect(second.admit(batch, route: "").map { $0["n"] } == [4])
+        #expect(second.skipped == 3)
+        // Another route, another epoch, or no position: not skipped.
+        let third = DeliveryLedger()
+        third.load(marks)
+        #expect(third.admit(batch, route: "branch").count == 4)
+        #expect(third.admit([Self.record(9, offset: 0, epoch: 2)], route: "").count == 1)
+        #expect(third.admit([Record(["n": 1], origin: Origin(source: "s"))], route: "").count == 1)
+    }
+
+    @Test("a ledger that was never loaded admits everything (at least once)")
+    func ledgerDisabled() {
+        let ledger = DeliveryLedger()
+        #expect(ledger.admit([Self.record(1, offset: 0)], route: "").count == 1)
+        #expect(!ledger.isEnabled)
+    }
+
+    @Test("the store saves and loads checkpoints atomically, a full run raises every epoch, reset forgets one source")
+    func storeRoundTrip() throws {
+        let dir = TemporaryDirectory()
+        let store = try SQLiteCheckpointStore(path: dir.file("state/state.db"))
+        try store.save([(source: "a", checkpoint: InputCheckpoint(input: "x.jsonl", epoch: 3, offset: 120, line: 4, size: 200,
+                                                                   modified: 12.5, fingerprint: "ff", lastValue: [1, "b"], records: 3)),
+                        (source: "b", checkpoint: InputCheckpoint(input: "y", epoch: 1, offset: 7, complete: true))])
+        let loaded = try store.load(source: "a")
+        #expect(loaded["x.jsonl"] == InputCheckpoint(input: "x.jsonl", epoch: 3, offset: 120, line: 4, size: 200, modified: 12.5,
+                                                    fingerprint: "ff", lastValue: [1, "b"], records: 3))
+        #expect(try store.fullRunPending() == false)
+        try store.startFullRun(sources: ["a", "b"])
+        #expect(try store.fullRunPending())
+        #expect(try store.load(source: "a").inputs.isEmpty)
+        #expect(try store.load(source: "a").baseEpoch == 4, "above every epoch delivered before")
+        try store.finishRun(RunRecord(started: Date(), finished: Date(), status: "complete", read: 1, delivered: 1,
+                                      deadLetters: 0, full: true))
+        #expect(try store.fullRunPending() == false)
+        #expect(try store.completedRuns() == 1)
+        try store.save([(source: "b", checkpoint: InputCheckpoint(input: "y", epoch: 4, offset: 9))])
+        try store.reset(source: "b")
+        #expect(try store.load(source: "b").inputs.isEmpty)
+        #expect(try store.load(source: "b").baseEpoch == 5)
+    }
+
+    @Test("file plans: unchanged is skipped, grown resumes, rewritten or shrunk is read again as a new version")
+    func filePlans() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("a.jsonl", "{\"n\":1}\n{\"n\":2}\n")
+        let path = dir.file("a.jsonl")
+        let stamp = try #require(FileStamp(path: path))
+        let saved = InputCheckpoint(input: "a.jsonl", epoch: 2, offset: stamp.size, size: stamp.size, modified: stamp.modified,
+                                    fingerprint: FileFingerprint.of(path: path, length: stamp.size) ?? "")
+        let cp = SourceCheckpoint(inputs: ["a.jsonl": saved], baseEpoch: 1)
+        #expect(cp.planAppendable(input: "a.jsonl", path: path, stamp: stamp) == .skip)
+        #expect(cp.planAppendable(input: "new.jsonl", path: path, stamp: stamp) == .read(epoch: 1, changed: nil))
+        try dir.write("a.jsonl", "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n")
+        let grown = try #require(FileStamp(path: path))
+        #expect(cp.planAppendable(input: "a.jsonl", path: path, stamp: grown) == .resume(saved))
+        try dir.write("a.jsonl", "{\"n\":9}\n{\"n\":8}\n{\"n\":3}\n")
+        #expect(cp.planAppendable(input: "a.jsonl", path: path, stamp: try #require(FileStamp(path: path)))
+                == .read(epoch: 3, changed: "changed"))
+        try dir.write("a.jsonl", "{}\n")
+        #expect(cp.planAppendable(input: "a.jsonl", path: path, stamp: try #require(FileStamp(path: path)))
+                == .read(epoch: 3, changed: "shrank"))
+    }
+
+    @Test("a checkpoint is saved only after the sink committed the batches before it, and never past a failed commit")
+    func checkpointFollowsCommits() throws {
+        let dir = TemporaryDirectory()
+        let store = try SQLiteCheckpointStore(path: dir.file("state.db"))
+        var options = RunOptions()
+        options.batchSize = 100
+        options.store = store
+        options.commitInterval = 0   // commit after every batch
+        let box = Committed()
+        let result = PipelineRunner(pipeline: pipeline(OffsetSource(count: 1000), RecordingSink(box: box, failOnFlush: 4)),
+                                    options: options, deadLetters: DiscardingDeadLetterQueue()).run()
+        #expect(result.failure?.message == "disk gone")
+        let committed = box.rows.withLock { $0 }
+        let saved = try #require(try store.load(source: "src")["numbers"])
+        // Three commits of 100 succeeded: the checkpoint is at most there, and at least at what it covers.
+        #expect(committed.count == 300)
+        #expect(saved.offset <= 3000, "the checkpoint never passes a record the sink did not commit")
+        #expect(saved.records <= 300)
+
+        // The next run reads on from the checkpoint and the sink gets the rest.
+        let again = Committed()
+        let second = PipelineRunner(pipeline: pipeline(OffsetSource(count: 1000), RecordingSink(box: again, failOnFlush: nil)),
+                                    options: options, deadLetters: DiscardingDeadLetterQueue()).run()
+        #expect(second.failure == nil)
+        let rest = again.rows.withLock { $0 }
+        #expect(rest.last == 999)
+        #expect(Set(committed + rest).count == 1000, "together, every record at least once")
+        #expect(try store.load(source: "src")["numbers"]?.offset == 10_000)
+    }
+}
+
+@Suite("Delivery: store epochs")
+struct DeliveryStoreEdgeTests {
+    @Test("a source left out of a full run (not in the config then) keeps an epoch above what it delivered when it comes back")
+    func sourceBackAfterFullRun() throws {
+        let dir = TemporaryDirectory()
+        let store = try SQLiteCheckpointStore(path: dir.file("state.db"))
+        try store.save([(source: "b", checkpoint: InputCheckpoint(input: "x", epoch: 3, offset: 10))])
+        try store.startFullRun(sources: ["a"])
+        #expect(try store.load(source: "b").baseEpoch == 4)
+        #expect(try store.load(source: "never-seen").baseEpoch == 4, "a new source starts at the current base epoch")
+    }
+
+    @Test("a file that is not a database where the store belongs is refused with a message that says what to do")
+    func damagedStore() throws {
+        let dir = TemporaryDirectory()
+        try dir.write("state.db", String(repeating: "not a database ", count: 20))
+        #expect {
+            _ = try SQLiteCheckpointStore(path: dir.file("state.db"))
+        } throws: { error in
+            "\(error)".contains("is not a checkpoint store") && "\(error)".contains("move it away")
+        }
+    }
+}
