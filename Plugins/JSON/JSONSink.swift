@@ -127,8 +127,9 @@ public struct JSONSink: Sink {
         self.standardOutput = standardOutput
     }
 
-    /// The file written (nil for standard output): no source may read it, no other sink write it.
-    public var outputFile: String? { path == "-" ? nil : path }
+    /// Writes the file alone (nothing for standard output): no source may read it, no other
+    /// sink write it.
+    public var resources: [StageResource] { path == "-" ? [] : [.writes(path)] }
 
     /// Opens the output: continues it, starts it, or starts a full run's partial file (see above).
     public func makeWriter(_ context: StageContext) throws -> any SinkWriter {

@@ -159,8 +159,11 @@ public struct JSONSource: Source, ConfiguredStage {
         self.standardInput = standardInput
     }
 
-    /// The files read (nil for standard input): a sink may not write one of them.
-    public var inputFiles: FileSet? {
+    /// Reads the files of `path` (nothing for standard input): a sink may not write one of them.
+    public var resources: [StageResource] { fileSet.map { [.reads($0)] } ?? [] }
+
+    /// The files read (nil for standard input).
+    var fileSet: FileSet? {
         guard path != "-" else { return nil }
         var isFolder: ObjCBool = false
         let folder = !FileSet.hasWildcard(path) && FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)

@@ -19,7 +19,7 @@ extension JSONSource: SplittableSource {
         guard path != "-" else {
             throw StageError(stage: listing.source, message: "standard input cannot be split into work units")
         }
-        guard let fileSet = inputFiles else { return [] }
+        guard let fileSet else { return [] }
         let files: [MatchedFile]
         do {
             files = try fileSet.files()

@@ -73,8 +73,6 @@ public struct LuaTransform: Transform, ConfiguredStage {
     /// Whether output keeps input order.
     public let ordered: Bool
 
-    /// The script: no sink may overwrite it.
-    public var inputFiles: FileSet? { FileSet(pattern: script.path) }
     /// Reads the script, named by the option `script`.
     public var resources: [StageResource] { [.reads(FileSet(pattern: script.path), option: "script")] }
 

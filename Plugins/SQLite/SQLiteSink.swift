@@ -77,8 +77,6 @@ import SluiceCore
 /// input gives the same output) and keep order (`ordered: true`, the default, when
 /// `workers > 1`). Records without a position (standard input) are always written.
 public struct SQLiteSink: Sink, ConfiguredStage {
-    /// The database file: no json sink may write it, no json source read it.
-    public var outputFile: String? { path }
     /// Shares the database through SQLite's locks: other stages that do (sqlite sources and
     /// sinks on other tables) may use it too; a plain reader or writer of the file may not.
     public var resources: [StageResource] { [.database(path, writes: true)] }

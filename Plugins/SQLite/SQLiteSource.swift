@@ -43,8 +43,6 @@ import SluiceFormats
 /// - Changing `incremental` (on, off, another column) starts a new version of the input, read
 ///   whole. Without checkpoints (`sluice try`, tests) every run reads everything.
 public struct SQLiteSource: Source, ConfiguredStage {
-    /// The database file: a json sink may not overwrite it (a sqlite sink may write other tables).
-    public var inputFiles: FileSet? { FileSet(pattern: path) }
     /// Reads the database through SQLite's locks, so a sqlite sink may write other tables of it.
     public var resources: [StageResource] { [.database(path, writes: false)] }
     /// The options of a `sqlite` source.

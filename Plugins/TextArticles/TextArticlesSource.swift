@@ -170,8 +170,8 @@ public struct TextArticlesSource: Source {
         self.referenceDate = referenceDate
     }
 
-    /// The files read: a sink may not write one of them.
-    public var inputFiles: FileSet? { FileSet(pattern: path, extensions: extensions) }
+    /// Reads the matching files (option `path`): a sink may not write one of them.
+    public var resources: [StageResource] { [.reads(FileSet(pattern: path, extensions: extensions))] }
 
     /// The matching files, sorted; a path that matches nothing is an error of `stage` (a normal
     /// run and a cluster run's listing say the same).

@@ -43,7 +43,7 @@ func loadClusterPipeline(_ config: String, workers: Int?, holder: UnitHolder) th
         throw ExitCode(ExitStatus.fatal)
     }
     for stage in pipeline.stages where stage.kind == .sink {
-        guard case .sink(let sink) = stage.stage, let file = sink.outputFile, !file.contains(token) else { continue }
+        guard let file = stage.stage.resources.filesWritten.first(where: { $0 != "-" && !$0.contains(token) }) else { continue }
         printError("error: sink '\(stage.name)' writes \(displayPath(file)): in a cluster run every process writes a file "
                    + "of its own (records of a unit taken over from a dead process would land in two files anyway); "
                    + "put ${\(clusterProcessVariable)} in its path, e.g. out/records-${\(clusterProcessVariable)}.jsonl")

@@ -102,8 +102,7 @@ struct DeliveryStatus {
         }
         sources = []
         for stage in pipeline.stages where stage.kind == .source {
-            guard case .source(let source) = stage.stage else { continue }
-            sources.append(DeliveryStatus.line(name: stage.name, type: stage.type, files: source.inputFiles,
+            sources.append(DeliveryStatus.line(name: stage.name, type: stage.type, files: stage.stage.resources.filesRead.first,
                                                saved: saved[stage.name] ?? []))
         }
         let names = Set(sources.map(\.name))

@@ -130,18 +130,17 @@ struct Watcher {
         plan.written = [FileClaimsPath.absolute(pipeline.deadLetterPath)]
         plan.dataDirectory = FileClaimsPath.absolute(pipeline.environment.dataDirectory)
         for stage in pipeline.stages {
-            switch stage.stage {
-            case .source(let source): if let set = source.inputFiles { plan.sets.append(set) }
-            case .transform(let transform):
-                if let set = transform.inputFiles {
-                    plan.sets.append(set)
-                    // Modules the script may `require`.
-                    for file in (try? set.files()) ?? [] {
-                        let folder = (file.path as NSString).deletingLastPathComponent
-                        plan.sets.append(FileSet(pattern: folder, extensions: ["lua"]))
-                    }
+            let resources = stage.stage.resources
+            for path in resources.filesWritten { plan.written.insert(FileClaimsPath.absolute(path)) }
+            guard stage.kind != .sink else { continue }
+            for set in resources.filesRead {
+                plan.sets.append(set)
+                // Modules a transform's script may `require`.
+                guard stage.kind == .transform else { continue }
+                for file in (try? set.files()) ?? [] {
+                    let folder = (file.path as NSString).deletingLastPathComponent
+                    plan.sets.append(FileSet(pattern: folder, extensions: ["lua"]))
                 }
-            case .sink(let sink): if let out = sink.outputFile { plan.written.insert(FileClaimsPath.absolute(out)) }
             }
         }
         return plan

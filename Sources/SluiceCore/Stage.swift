@@ -22,21 +22,16 @@ public protocol Source: Sendable {
     /// for errors that make the whole source unusable.
     func run(_ context: SourceContext) throws
 
-    /// The files this source reads, when it reads files (default: none): `sluice status`
-    /// counts them, and `validate` warns when they match nothing.
-    var inputFiles: FileSet? { get }
-
-    /// What the source uses that other stages may clash with (see ``StageResource``); the
-    /// config loader checks clashes on these alone. Default: reads ``inputFiles``, declared by
-    /// the option `path`.
+    /// The files and databases the source uses (see ``StageResource``), each with the option
+    /// that named it; default none. The one declaration serves every check: the config loader
+    /// refuses clashes on it, `validate` warns when the files read match nothing, `sluice
+    /// status` counts them, `run --watch` watches them.
     var resources: [StageResource] { get }
 }
 
 extension Source {
     /// No files declared.
-    public var inputFiles: FileSet? { nil }
-    /// Reads ``inputFiles`` (option `path`), if any.
-    public var resources: [StageResource] { inputFiles.map { [.reads($0)] } ?? [] }
+    public var resources: [StageResource] { [] }
 }
 
 /// A stage that turns records into zero or more records each.
@@ -47,10 +42,8 @@ public protocol Transform: Sendable {
     var ordered: Bool { get }
     /// Opens one worker. Called on the worker's own thread; the worker never leaves it.
     func makeWorker(_ context: StageContext) throws -> any TransformWorker
-    /// Files the transform reads (a rule script), which no sink may write; default none.
-    var inputFiles: FileSet? { get }
-    /// What the transform uses that other stages may clash with (see ``StageResource``).
-    /// Default: reads ``inputFiles``, declared by the option `path`.
+    /// The files the transform uses (a rule script: `.reads(…, option: "script")`), which no
+    /// sink may write and `run --watch` watches; default none.
     var resources: [StageResource] { get }
 }
 
@@ -60,9 +53,7 @@ extension Transform {
     /// Ordered by default.
     public var ordered: Bool { true }
     /// No files declared.
-    public var inputFiles: FileSet? { nil }
-    /// Reads ``inputFiles`` (option `path`), if any.
-    public var resources: [StageResource] { inputFiles.map { [.reads($0)] } ?? [] }
+    public var resources: [StageResource] { [] }
 }
 
 /// The per-thread working half of a ``Transform``.
@@ -84,29 +75,23 @@ public protocol Sink: Sendable {
     /// Opens the writer. Called on the sink's own thread.
     func makeWriter(_ context: StageContext) throws -> any SinkWriter
 
-    /// The one file this sink writes (replaces or appends to), when it writes one (default:
-    /// none): `validate` checks that it can be written.
-    var outputFile: String? { get }
-
     /// Whether this sink rebuilds its output from scratch on every run (the sqlite sink's
     /// `mode: replace`): then every run of the pipeline must read all of its input, so the
     /// command line makes each run a full one. Default false.
     var rebuildsEachRun: Bool { get }
 
-    /// What the sink uses that other stages may clash with (see ``StageResource``); the config
-    /// loader refuses two stages writing one file, or a stage writing a file another reads.
-    /// Default: writes ``outputFile`` alone, declared by the option `path`. A sink that shares
-    /// a database with other stages through its locks declares `.database(path, writes: true)`.
+    /// What the sink uses that other stages may clash with (see ``StageResource``): the file
+    /// it writes alone (`.writes(path)`: `validate` checks it can be written, the config loader
+    /// refuses a second writer or a reader of it), or a database it shares with other stages
+    /// through its locks (`.database(path, writes: true)`). Default none.
     var resources: [StageResource] { get }
 }
 
 extension Sink {
-    /// No file declared.
-    public var outputFile: String? { nil }
     /// Incremental by default.
     public var rebuildsEachRun: Bool { false }
-    /// Writes ``outputFile`` (option `path`) alone, if any.
-    public var resources: [StageResource] { outputFile.map { [.writes($0)] } ?? [] }
+    /// No file declared.
+    public var resources: [StageResource] { [] }
 }
 
 /// The per-thread working half of a ``Sink``.

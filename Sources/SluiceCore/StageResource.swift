@@ -53,7 +53,7 @@ public struct StageResource: Sendable {
     }
 
     /// The file written, if this use writes one.
-    package var writtenPath: String? {
+    public var writtenPath: String? {
         switch use {
         case .writes(let path): return path
         case .database(let path, let writes): return writes ? path : nil
@@ -62,7 +62,7 @@ public struct StageResource: Sendable {
     }
 
     /// The files read, if this use reads some.
-    package var readFiles: FileSet? {
+    public var readFiles: FileSet? {
         switch use {
         case .reads(let files): return files
         case .database(let path, _): return FileSet(pattern: path)
@@ -75,4 +75,12 @@ public struct StageResource: Sendable {
         if case .database = use { return true }
         return false
     }
+}
+
+extension Array where Element == StageResource {
+    /// The files read: `.reads` sets, and database files (read through their locks).
+    public var filesRead: [FileSet] { compactMap(\.readFiles) }
+
+    /// The files written: `.writes` paths, and databases written through their locks.
+    public var filesWritten: [String] { compactMap(\.writtenPath) }
 }

@@ -9,6 +9,15 @@ public enum BuiltStage: Sendable {
     case transform(any Transform)
     /// A sink.
     case sink(any Sink)
+
+    /// What the stage declared it reads and writes.
+    public var resources: [StageResource] {
+        switch self {
+        case .source(let source): return source.resources
+        case .transform(let transform): return transform.resources
+        case .sink(let sink): return sink.resources
+        }
+    }
 }
 
 /// One named stage of a loaded pipeline.

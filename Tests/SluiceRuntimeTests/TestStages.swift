@@ -106,12 +106,13 @@ enum TestStages: SluicePlugin {
 
 struct FilesSource: Source {
     let files: FileSet
-    var inputFiles: FileSet? { files }
+    var resources: [StageResource] { [.reads(files)] }
     func run(_ context: SourceContext) throws {}
 }
 
 struct FileSink: Sink {
     let outputFile: String?
+    var resources: [StageResource] { outputFile.map { [.writes($0)] } ?? [] }
     func makeWriter(_ context: StageContext) throws -> any SinkWriter { Writer() }
     final class Writer: SinkWriter { func write(_ batch: [Record]) throws {}; func flush() throws {}; func close() throws {} }
 }

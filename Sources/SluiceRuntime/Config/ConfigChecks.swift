@@ -68,10 +68,10 @@ extension LoadSession {
     func unmatchedInputs(_ stages: [PipelineStage]) -> [Diagnostic] {
         var warnings: [Diagnostic] = []
         for stage in stages where stage.kind == .source {
-            guard case .source(let source) = stage.stage, let files = source.inputFiles else { continue }
-            if !files.matchesAny() {
+            for resource in stage.stage.resources {
+                guard let files = resource.readFiles, !files.matchesAny() else { continue }
                 let kinds = files.extensions.isEmpty ? "" : " with extension " + files.extensions.map { "." + $0 }.joined(separator: ", ")
-                warnings.append(Diagnostic(stage.options.position(of: "path"),
+                warnings.append(Diagnostic(stage.options.position(of: resource.option),
                                            "source '\(stage.name)': path '\(files.pattern)' matches no files\(kinds) (yet); run stops there"))
             }
         }
@@ -83,8 +83,10 @@ extension LoadSession {
     mutating func checkOutputsWritable(_ stages: [PipelineStage], deadLetter: String, deadLetterPosition: SourcePosition) {
         var targets: [(String, String, SourcePosition)] = []
         for stage in stages where stage.kind == .sink {
-            guard case .sink(let sink) = stage.stage, let output = sink.outputFile else { continue }
-            targets.append(("sink '\(stage.name)'", output, stage.options.position(of: "path")))
+            for resource in stage.stage.resources {
+                guard let output = resource.writtenPath, output != "-" else { continue }
+                targets.append(("sink '\(stage.name)'", output, stage.options.position(of: resource.option)))
+            }
         }
         targets.append(("'dead_letter'", deadLetter, deadLetterPosition))
         for (who, path, position) in targets {

@@ -18,13 +18,7 @@ extension LoadSession {
         struct Claim { var name: String; var resource: StageResource; var position: SourcePosition }
         var claims: [Claim] = []
         for stage in stages {
-            let resources: [StageResource]
-            switch stage.stage {
-            case .source(let source): resources = source.resources
-            case .transform(let transform): resources = transform.resources
-            case .sink(let sink): resources = sink.resources
-            }
-            for resource in resources {
+            for resource in stage.stage.resources {
                 if let written = resource.writtenPath, written == "-" { continue }
                 claims.append(Claim(name: "\(stage.kind) '\(stage.name)'", resource: resource,
                                     position: stage.options.position(of: resource.option)))
