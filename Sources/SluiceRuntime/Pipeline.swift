@@ -115,42 +115,12 @@ public struct Pipeline: Sendable {
         stages.filter { $0.inputs.contains(name) }.map(\.name)
     }
 
-    /// The pipeline as a Graphviz DOT digraph.
-    public func dot() -> String {
-        var lines = ["digraph sluice {", "  rankdir=LR;"]
-        for s in stages {
-            let shape = s.kind == .source ? "invhouse" : s.kind == .sink ? "house" : "box"
-            lines.append("  \(quoteDOT(s.name)) [shape=\(shape), label=\(quoteDOT("\(s.name)\n(\(s.type))"))];")
-        }
-        for s in stages { for i in s.inputs { lines.append("  \(quoteDOT(i)) -> \(quoteDOT(s.name));") } }
-        lines.append("}")
-        return lines.joined(separator: "\n")
-    }
+    /// The pipeline as a Graphviz DOT digraph (drawn by ``ConfigSketch``, which also draws
+    /// configs that do not load).
+    public func dot() -> String { ConfigSketch(self).dot() }
 
     /// The pipeline as a Mermaid flowchart.
-    public func mermaid() -> String {
-        var ids: [String: String] = [:]
-        for (k, s) in stages.enumerated() { ids[s.name] = "n\(k)" }
-        var lines = ["flowchart LR"]
-        for s in stages {
-            let label = "\(s.name)<br/>(\(s.type))".replacingOccurrences(of: "\"", with: "#quot;")
-            let id = ids[s.name] ?? s.name
-            switch s.kind {
-            case .source: lines.append("  \(id)[/\"\(label)\"/]")
-            case .transform: lines.append("  \(id)[\"\(label)\"]")
-            case .sink: lines.append("  \(id)[(\"\(label)\")]")
-            }
-        }
-        for s in stages {
-            for i in s.inputs { lines.append("  \(ids[i] ?? i) --> \(ids[s.name] ?? s.name)") }
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    private func quoteDOT(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n") + "\""
-    }
+    public func mermaid() -> String { ConfigSketch(self).mermaid() }
 }
 
 extension Pipeline {

@@ -2,8 +2,8 @@ import Foundation
 import SluiceCore
 import Yams
 
-/// The stages and wiring of a config read as leniently as possible, for drawing a config that
-/// does not validate (`sluice graph` of an invalid config): whatever has a name is a node, every
+/// The drawing of a pipeline's stages and wiring (`sluice graph`): of a loaded ``Pipeline``, or
+/// of a config read as leniently as possible, for drawing a config that does not validate (`sluice graph` of an invalid config): whatever has a name is a node, every
 /// `inputs` entry an edge. Problems are marked on the drawing instead of stopping it: an unknown
 /// or missing stage type, an input that names no stage (drawn as a dashed "missing" node), and
 /// the edges of every cycle (drawn in red).
@@ -28,6 +28,13 @@ public struct ConfigSketch: Sendable {
     public var cycleEdges: Set<[String]>
     /// Inputs that name no stage.
     public var missing: [String]
+
+    /// The drawing of a pipeline that loaded: every stage as it is wired, nothing to mark.
+    public init(_ pipeline: Pipeline) {
+        nodes = pipeline.stages.map { Node(name: $0.name, kind: $0.kind, type: $0.type, inputs: $0.inputs, problem: nil) }
+        cycleEdges = []
+        missing = []
+    }
 
     /// Reads `yaml` leniently; nil when it is not YAML at all or has no stage sections.
     public init?(yaml text: String, registry: StageRegistry) {
