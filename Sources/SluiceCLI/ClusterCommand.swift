@@ -26,18 +26,8 @@ let clusterProcessVariable = "SLUICE_PROCESS"
 /// Loads a pipeline for a cluster process: `${SLUICE_PROCESS}` is `HOST-PID`, state lives in a
 /// folder of its own under `data_dir`, and every file a sink writes must be the process's own.
 func loadClusterPipeline(_ config: String, workers: Int?, holder: UnitHolder) throws -> Pipeline {
-    var loader = ConfigLoader(registry: SluiceMain.registry)
-    loader.checkDisk = true
-    if let workers { loader.defaultWorkers = workers }
     let token = "\(holder.host)-\(holder.pid)"
-    loader.variables[clusterProcessVariable] = token
-    var pipeline: Pipeline
-    do {
-        pipeline = try loader.load(path: config)
-    } catch {
-        for d in error.diagnostics { printError(d.description) }
-        throw ExitCode(ExitStatus.usage)
-    }
+    var pipeline = try loadPipeline(config, workers: workers, variables: [clusterProcessVariable: token])
     if !pipeline.unmatchedInputs.isEmpty {
         for warning in pipeline.unmatchedInputs { printError("\(warning.position): error: \(warning.message)") }
         throw ExitCode(ExitStatus.fatal)
@@ -69,15 +59,7 @@ func configuredCluster(_ config: String) -> String? {
 /// Loads a config for `status` and `reset`: as `loadPipeline`, with `${SLUICE_PROCESS}` defined
 /// as in a cluster run (a cluster config's file sinks name it in their paths).
 func loadStatePipeline(_ config: String) throws -> Pipeline {
-    var loader = ConfigLoader(registry: SluiceMain.registry)
-    loader.checkDisk = true
-    loader.variables[clusterProcessVariable] = "\(UnitHolder.current.host)-\(UnitHolder.current.pid)"
-    do {
-        return try loader.load(path: config)
-    } catch {
-        for d in error.diagnostics { printError(d.description) }
-        throw ExitCode(ExitStatus.usage)
-    }
+    try loadPipeline(config, variables: [clusterProcessVariable: "\(UnitHolder.current.host)-\(UnitHolder.current.pid)"])
 }
 
 /// The PostgreSQL checkpoint store of a pipeline's cluster runs, for `status` and `reset`:

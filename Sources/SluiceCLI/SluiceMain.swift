@@ -172,11 +172,13 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// Loads a config or prints its problems and exits 2.
-func loadPipeline(_ path: String, workers: Int? = nil) throws -> Pipeline {
+/// Loads a config or prints its problems and exits 2. `variables` add to the environment's
+/// for `${VAR}` (a cluster process's `${SLUICE_PROCESS}`).
+func loadPipeline(_ path: String, workers: Int? = nil, variables: [String: String] = [:]) throws -> Pipeline {
     var loader = ConfigLoader(registry: SluiceMain.registry)
     loader.checkDisk = true
     if let workers { loader.defaultWorkers = workers }
+    loader.variables.merge(variables) { _, added in added }
     do {
         return try loader.load(path: path)
     } catch {
