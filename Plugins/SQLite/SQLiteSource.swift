@@ -130,6 +130,26 @@ public struct SQLiteSource: Source, ConfiguredStage {
         self.incremental = incremental
     }
 
+    /// Where a table read by rowid goes on from its checkpoint.
+    enum RowidResumption: Equatable {
+        /// At this rowid (the one after the last read).
+        case resume(at: Int64)
+        /// From the start, as a new version, for this reason.
+        case whole(reason: String)
+    }
+
+    /// Where a table read by rowid goes on from `saved`, given its highest rowid now: after
+    /// the last rowid read, or from the start when it was read with `incremental` before or
+    /// its rows were replaced (the highest rowid fell below the last one read). A normal run
+    /// and a cluster run's listing of rowid ranges decide the same way.
+    static func rowidResumption(_ saved: InputCheckpoint, highest: Int64) -> RowidResumption {
+        if saved.lastValue != nil { return .whole(reason: "it was read with 'incremental' before") }
+        if saved.offset > Int64.min, highest < saved.offset - 1 {
+            return .whole(reason: "its highest rowid (\(highest == Int64.min ? "none: it is empty" : String(highest))) is below the last one read (\(saved.offset - 1))")
+        }
+        return .resume(at: saved.offset)
+    }
+
     /// How the rows are read.
     private enum Mode {
         /// By rowid, in pages; the position is the rowid.
@@ -240,13 +260,12 @@ public struct SQLiteSource: Source, ConfiguredStage {
             let reason: String?
             switch mode {
             case .rowid:
-                if saved.lastValue != nil {
-                    reason = "it was read with 'incremental' before"
-                } else if saved.offset > Int64.min, highest < saved.offset - 1 {
-                    reason = "its highest rowid (\(highest == Int64.min ? "none: it is empty" : String(highest))) is below the last one read (\(saved.offset - 1))"
-                } else {
+                switch Self.rowidResumption(saved, highest: highest) {
+                case .resume(let next):
                     reason = nil
-                    nextRowid = saved.offset
+                    nextRowid = next
+                case .whole(let why):
+                    reason = why
                 }
             case .incrementalRowid, .incrementalQuery:
                 if let state = Self.incrementalState(saved.lastValue, column: incrementalColumn ?? "",

@@ -44,11 +44,12 @@ extension SQLiteSource: SplittableSource {
         var startRowid = Int64.min
         var delivered: Int64 = 0
         if checkpoint.enabled, let saved = checkpoint[table] {
-            if saved.lastValue == nil, saved.offset == Int64.min || highest >= saved.offset - 1 {
+            switch SQLiteSource.rowidResumption(saved, highest: highest) {
+            case .resume(let next):
                 epoch = max(saved.epoch, checkpoint.baseEpoch)
-                startRowid = saved.offset
+                startRowid = next
                 delivered = saved.records
-            } else {
+            case .whole:
                 epoch = max(saved.epoch + 1, checkpoint.baseEpoch)   // read whole, as a new version
             }
         }
@@ -56,7 +57,8 @@ extension SQLiteSource: SplittableSource {
         let rows = try integers("SELECT count(*) FROM \(from) WHERE \(alias) >= ?1 AND \(alias) <= ?2",
                                 [.int(startRowid), .int(highest)]).first ?? 0
         guard rows > 0 else { return [] }
-        let perUnit = rowsPerUnit(table: table, db: db, targetBytes: listing.targetSize, databaseSize: size)
+        let perUnit = rowsPerUnit(table: table, db: db, targetBytes: listing.targetSize, databaseSize: size,
+                                  rowsAfterStart: rows, startsAtFirstRow: startRowid == Int64.min)
         // The first rowid of every unit: each `perUnit`-th rowid (one pass over the table's keys).
         var starts = try integers("SELECT min(\(alias)) FROM \(from) WHERE \(alias) >= ?1", [.int(startRowid)])
         while let last = starts.last {
@@ -83,9 +85,12 @@ extension SQLiteSource: SplittableSource {
     }
 
     /// How many rows hold about `targetBytes`: the table's bytes (`dbstat`, when SQLite has it;
-    /// else the whole database file) over its rows; at least 1.
-    func rowsPerUnit(table: String, db: Database, targetBytes: Int64, databaseSize: Int64) -> Int64 {
-        let total = (try? db.strings("SELECT count(*) FROM \(quoteIdentifier(table))"))?.first.flatMap { Int64($0) } ?? 0
+    /// else the whole database file) over its rows; at least 1. The rows are counted only
+    /// when the listing did not already count them all (`rowsAfterStart` from the first row).
+    func rowsPerUnit(table: String, db: Database, targetBytes: Int64, databaseSize: Int64,
+                     rowsAfterStart: Int64, startsAtFirstRow: Bool) -> Int64 {
+        let total = startsAtFirstRow ? rowsAfterStart
+            : (try? db.strings("SELECT count(*) FROM \(quoteIdentifier(table))"))?.first.flatMap { Int64($0) } ?? 0
         guard total > 0 else { return 1 }
         let pages = (try? db.strings("SELECT sum(pgsize) FROM dbstat WHERE name = ?1", [.string(table)]))?
             .first.flatMap { Int64($0) }
