@@ -172,6 +172,26 @@ struct JSONTests {
         }
     }
 
+    @Test("invalid UTF-8 after an escape, or before one, is reported at its own byte, not at the string's start")
+    func invalidUTF8AroundEscapes() throws {
+        // `"ab\ncd` then 0xFF: the string starts at byte 1, the bad byte is byte 7.
+        let after = Array("\"ab\\ncd".utf8) + [0xFF] + Array("ef\"".utf8)
+        // 0xFF then `\n`: the bad byte is byte 3, before the escape.
+        let before = Array("\"ab".utf8) + [0xFF] + Array("\\ncd\"".utf8)
+        // Valid multi-byte text between escapes still parses.
+        let fine = Array("\"é\\n漢字\\t😀\"".utf8)
+        for (bytes, at) in [(after, 7), (before, 3)] {
+            do {
+                _ = try JSONReader.parse(bytes)
+                Issue.record("invalid UTF-8 accepted")
+            } catch {
+                #expect(error.message == "invalid UTF-8 in string")
+                #expect(error.offset == at)
+            }
+        }
+        #expect(try JSONReader.parse(fine) == .string("é\n漢字\t😀"))
+    }
+
     @Test("a raw control character in a string is an error at its place, also after a word of plain bytes")
     func rawControlCharacter() {
         for prefix in ["", "abcdefgh", "abcdefghijk", "abc\\ndefghijk"] {
