@@ -45,10 +45,10 @@ enum LanguageDetector {
             n += s.utf8.count
             if n > sampleBytes { break }
             let v = s.value
-            if (0x4E00...0x9FFF).contains(v) || (0x3400...0x4DBF).contains(v) || (0xF900...0xFAFF).contains(v) {
+            if s.isHan {
                 han += 1
-            } else if (0x3040...0x30FF).contains(v) || (0xAC00...0xD7AF).contains(v) || (0x1100...0x11FF).contains(v) {
-                return false  // kana, hangul
+            } else if s.isKanaOrHangul {
+                return false  // Japanese or Korean
             } else if v < 0x80 ? ((v | 0x20) >= 0x61 && (v | 0x20) <= 0x7A) : s.properties.isAlphabetic {
                 other += 1
             }

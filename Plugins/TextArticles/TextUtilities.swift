@@ -238,12 +238,23 @@ func lowerASCII(_ c: UInt8) -> UInt8 { (c >= 0x41 && c <= 0x5A) ? c + 0x20 : c }
 
 extension Unicode.Scalar {
     /// A CJK ideograph, kana or hangul syllable: each counts as a word.
-    var isCJK: Bool {
+    var isCJK: Bool { isHan || isKanaOrHangul }
+
+    /// A Han ideograph: the unified blocks, extension A, the compatibility block and the
+    /// supplementary extensions (B to H). The one definition the language detector and the
+    /// text rules share.
+    var isHan: Bool {
         switch value {
-        case 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7AF, 0xF900...0xFAFF, 0x20000...0x3134F:
-            return true
-        default:
-            return false
+        case 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x20000...0x3134F: return true
+        default: return false
+        }
+    }
+
+    /// Japanese kana or Korean hangul (syllables and jamo).
+    var isKanaOrHangul: Bool {
+        switch value {
+        case 0x3040...0x30FF, 0xAC00...0xD7AF, 0x1100...0x11FF: return true
+        default: return false
         }
     }
 
