@@ -674,18 +674,24 @@ final class SQLiteSinkWriter: SinkWriter {
                 context.deadLetter(record, error: problem)
                 continue
             }
-            do throws(SQLiteError) {
-                var index: Int32 = 1
-                for value in record.fields.values {
-                    try statement.bind(value, at: index, scratch: &scratch)
-                    index += 1
+            // Bound and stepped with every string read in place (see ``Statement/withBound(_:scratch:_:)``).
+            let outcome: Result<Void, SQLiteError> = record.fields.values.withUnsafeBufferPointer { values in
+                do throws(SQLiteError) {
+                    try statement.withBound(values, scratch: &scratch) { () throws(SQLiteError) in
+                        // Inserted, updated or unchanged: SQLite counts a row an upsert left alone
+                        // (`DO NOTHING`, or `DO UPDATE … WHERE` the row differs) as no change, and only
+                        // an insert sets the last rowid (triggers restore it when they end).
+                        if keyed { sqlite3_set_last_insert_rowid(db.handle, Int64.min) }
+                        try statement.step()
+                    }
+                    return .success(())
+                } catch {
+                    return .failure(error)
                 }
-                // Inserted, updated or unchanged: SQLite counts a row an upsert left alone
-                // (`DO NOTHING`, or `DO UPDATE … WHERE` the row differs) as no change, and only
-                // an insert sets the last rowid (triggers restore it when they end).
-                if keyed { sqlite3_set_last_insert_rowid(db.handle, Int64.min) }
-                try statement.step()
-                statement.reset()
+            }
+            statement.reset()
+            switch outcome {
+            case .success:
                 if !keyed {
                     inserted += 1
                 } else if sqlite3_changes(db.handle) == 0 {
@@ -695,8 +701,7 @@ final class SQLiteSinkWriter: SinkWriter {
                 } else {
                     updated += 1
                 }
-            } catch {
-                statement.reset()
+            case .failure(let error):
                 guard error.isAboutTheRow else { throw fatal("cannot write to \(sink.path): \(error.message)") }
                 context.deadLetter(record, error: "cannot store the record in table '\(sink.table)': \(error.message)")
             }

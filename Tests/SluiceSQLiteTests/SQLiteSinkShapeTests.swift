@@ -5,10 +5,11 @@ import SluiceTestSupport
 @testable import SluiceSQLite
 
 /// The sqlite sink works out a record shape's checks (field names in order: key positions,
-/// clashing names, the statement, numeric columns) once, not per record. These tests pin that
-/// the cache never answers for what depends on a record's values, and never outlives a change
-/// of the table.
-@Suite("sqlite sink: per-shape cache")
+/// clashing names, the statement, numeric columns) once, not per record, and binds strings in
+/// place (SQLite reads them from the record). These tests pin that the cache never answers for
+/// what depends on a record's values, never outlives a change of the table, and that every
+/// string lands byte for byte.
+@Suite("sqlite sink: per-shape cache and in-place binding")
 struct SQLiteSinkShapeTests {
     @Test("records whose fields change order or set mid-stream are written by name, also when an earlier shape comes back")
     func shapesChangeMidStream() throws {
@@ -132,5 +133,30 @@ struct SQLiteSinkShapeTests {
         // Pair 1 is (f1, f2), pair 20 is (f2, f1): each value landed in its own field's column.
         #expect(try rows(db, "SELECT f1, f2, f3 FROM t WHERE id IN (1, 20) ORDER BY id") == [[101, 102, nil], [2001, 2002, nil]])
         #expect(try rows(db, "SELECT f1, f20 FROM t WHERE id IN (0, 301) ORDER BY id") == [[1, 20], [1, 20]])
+    }
+
+    @Test("strings bound in place land byte for byte: empty, inline (≤ 15 bytes), long, non-ASCII, between numbers and JSON, longer then shorter")
+    func stringsBoundInPlace() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("a.db")
+        let long = String(repeating: "Grüße, 東京 — ", count: 150)
+        let samples: [(String, String)] = [
+            ("", "a"), ("fifteen bytes!!", "sixteen bytes!!!"), (long, "é"), ("x", long + "!"), ("", ""), ("日本", "z"),
+        ]
+        var batch: [Record] = []
+        for (n, (a, b)) in samples.enumerated() {
+            batch.append(record(["id": .int(Int64(n)), "a": .string(a), "n": 1.5, "tags": [.string(b), 7], "b": .string(b), "z": nil]))
+        }
+        let letters = try StageHarness.deliver(batch, to: SQLiteSink(path: db, table: "t", key: ["id"]))
+        #expect(letters.isEmpty)
+        let stored = try rows(db, "SELECT a, b, tags, n, z FROM t ORDER BY id")
+        #expect(stored.count == samples.count)
+        for (row, (a, b)) in zip(stored, samples) {
+            #expect(row[0] == .string(a))
+            #expect(row[1] == .string(b))
+            #expect(row[2] == .string(JSONWriter.string(.array([.string(b), 7]))))
+            #expect(row[3] == 1.5)
+            #expect(row[4] == nil)
+        }
     }
 }
