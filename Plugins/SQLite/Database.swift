@@ -160,15 +160,63 @@ final class Statement {
     }
 
     private func bindText(_ text: String, at index: Int32) -> Int32 {
+        // A native string's bytes in place (no copy of the string value, no retain); a bridged
+        // one is made contiguous first.
+        if let rc = text.utf8.withContiguousStorageIfAvailable({ bindBytes($0, at: index) }) { return rc }
         var copy = text
-        return copy.withUTF8 { bytes -> Int32 in
-            guard let base = bytes.baseAddress, bytes.count > 0 else {
-                // A null pointer would bind NULL; an empty string needs a real (empty) buffer.
-                return sqlite3_bind_text64(handle, index, "", 0, sluice_sqlite_transient(), UInt8(SQLITE_UTF8))
-            }
-            return sqlite3_bind_text64(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
-                                       UInt64(bytes.count), sluice_sqlite_transient(), UInt8(SQLITE_UTF8))
+        return copy.withUTF8 { bindBytes($0, at: index) }
+    }
+
+    /// Binds UTF-8 bytes as text: copied by SQLite, or with `inPlace` read where they are
+    /// (SQLITE_STATIC: they must stay valid until the statement has stepped).
+    private func bindBytes(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int32, inPlace: Bool = false) -> Int32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else {
+            // A null pointer would bind NULL; an empty string needs a real (empty) buffer.
+            return sqlite3_bind_text64(handle, index, "", 0, sluice_sqlite_transient(), UInt8(SQLITE_UTF8))
         }
+        return sqlite3_bind_text64(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self),
+                                   UInt64(bytes.count), inPlace ? nil : sluice_sqlite_transient(), UInt8(SQLITE_UTF8))
+    }
+
+    /// Binds `values` to parameters 1…n and runs `body` (the step) while they are bound.
+    ///
+    /// Strings are bound in place (SQLITE_STATIC): SQLite reads them from the record's own
+    /// storage and neither allocates nor copies them. Measured (callgrind, job 1 of `make bench`,
+    /// 20,000 records, sink thread): `sqlite3_bind_text64` with SQLITE_TRANSIENT was 109 M of the
+    /// thread's 626 M instructions — a malloc behind SQLite's memory mutex, a copy and a free per
+    /// string. A string's bytes are valid only inside its `withContiguousStorageIfAvailable`
+    /// closure, so binding goes one closure deeper per string and `body` runs innermost. The
+    /// statement keeps pointing at those bytes after `body`; that is harmless because every
+    /// row binds every parameter again before the next step (and SQLite reads bindings only
+    /// while stepping). Arrays and objects are bound as JSON text, copied.
+    func withBound<R>(_ values: UnsafeBufferPointer<Value>, scratch: inout [UInt8],
+                      _ body: () throws(SQLiteError) -> R) throws(SQLiteError) -> R {
+        try bind(values, from: 0, scratch: &scratch, body)
+    }
+
+    private func bind<R>(_ values: UnsafeBufferPointer<Value>, from start: Int, scratch: inout [UInt8],
+                         _ body: () throws(SQLiteError) -> R) throws(SQLiteError) -> R {
+        var k = start
+        while k < values.count {
+            let index = Int32(k + 1)
+            if case .string(let text) = values[k] {
+                let next = k + 1
+                let nested: Result<R, SQLiteError>? = text.utf8.withContiguousStorageIfAvailable { bytes in
+                    let rc = bindBytes(bytes, at: index, inPlace: true)
+                    guard rc == SQLITE_OK else { return .failure(database.error(rc, "cannot bind value \(index)")) }
+                    do throws(SQLiteError) {
+                        return .success(try bind(values, from: next, scratch: &scratch, body))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                if let nested { return try nested.get() }
+            }
+            // Numbers, null, JSON text, and a string without contiguous storage: copied now.
+            try bind(values[k], at: index, scratch: &scratch)
+            k += 1
+        }
+        return try body()
     }
 
     /// Runs the statement one step: `true` when a row is ready, `false` when done.
