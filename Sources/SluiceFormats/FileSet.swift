@@ -34,9 +34,9 @@ extension FileSet {
     public func files() throws -> [MatchedFile] {
         let root = self.root
         var result: Set<String> = []
-        try forEachMatch { result.insert($0); return true }
+        let namedFile = try forEachMatch { result.insert($0); return true }
         // A named file (or dangling link) is relative to its own folder.
-        if FileSet.isFile(pattern) { return result.map { MatchedFile(path: $0, relativePath: ($0 as NSString).lastPathComponent) } }
+        if namedFile { return result.map { MatchedFile(path: $0, relativePath: ($0 as NSString).lastPathComponent) } }
         return result.sorted().map { MatchedFile(path: $0, relativePath: relative($0, to: root)) }
     }
 
@@ -45,36 +45,31 @@ extension FileSet {
     /// matches nothing.
     public func matchesAny() -> Bool {
         var found = false
-        try? forEachMatch { _ in found = true; return false }
+        _ = try? forEachMatch { _ in found = true; return false }
         return found
     }
 
-    private static func isFile(_ pattern: String) -> Bool {
-        guard !hasWildcard(pattern) else { return false }
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: pattern, isDirectory: &isDir) { return !isDir.boolValue }
-        return (try? FileManager.default.destinationOfSymbolicLink(atPath: pattern)) != nil
-    }
-
     /// Calls `body` with each matching file's path, in no particular order, until it returns
-    /// false. Throws when a named file or folder does not exist.
-    private func forEachMatch(_ body: (String) -> Bool) throws {
+    /// false. Throws when a named file or folder does not exist. Returns whether the pattern
+    /// named one file (or a dangling link) rather than a folder or a glob.
+    @discardableResult
+    private func forEachMatch(_ body: (String) -> Bool) throws -> Bool {
         if !FileSet.hasWildcard(pattern) {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: pattern, isDirectory: &isDir) else {
                 // A dangling symbolic link is still a named input: hand it on to be reported.
                 if (try? FileManager.default.destinationOfSymbolicLink(atPath: pattern)) != nil {
                     _ = body(pattern)
-                    return
+                    return true
                 }
                 throw FileSetError(message: "no such file or folder: \(pattern)")
             }
             if !isDir.boolValue {
                 _ = body(pattern)
-                return
+                return true
             }
             walk(root) { file in keepExtension(file) ? body(file) : true }
-            return
+            return false
         }
         for alternative in FileSet.expandBraces(pattern) {
             let altRoot = FileSet(pattern: alternative).root
@@ -92,8 +87,9 @@ extension FileSet {
                 }
                 return going
             }
-            if !going { return }
+            if !going { return false }
         }
+        return false
     }
 
     private func keepExtension(_ path: String) -> Bool {
