@@ -232,10 +232,21 @@ final class JSONSourceReader {
             try flushBatch()
             return
         }
+        if let unit = source.unitScope, let fileSet = source.fileSet {
+            // A cluster unit reads its own files, without listing the whole input again.
+            let files = fileSet.files(relativePaths: unit.files)
+            if unit.kind == .byteRange {
+                for file in files { try readRange(file, unit) }
+                try flushBatch()
+                return
+            }
+            try read(files)
+            return
+        }
         var isFolder: ObjCBool = false
         let folder = !FileSet.hasWildcard(source.path)
             && FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder) && isFolder.boolValue
-        var files: [MatchedFile]
+        let files: [MatchedFile]
         do {
             files = try FileSet(pattern: source.path, extensions: folder ? source.extensions : []).files()
         } catch {
@@ -247,15 +258,11 @@ final class JSONSourceReader {
             let kinds = folder ? " with extension " + source.extensions.map { "." + $0 }.joined(separator: ", ") : ""
             throw StageError(stage: context.name, message: "path '\(source.path)' matches no files\(kinds)")
         }
-        if let unit = source.unitScope {
-            let wanted = Set(unit.files)
-            files.removeAll { !wanted.contains($0.relativePath) }
-            if unit.kind == .byteRange {
-                for file in files { try readRange(file, unit) }
-                try flushBatch()
-                return
-            }
-        }
+        try read(files)
+    }
+
+    /// Reads `files` in order, each from where the last run stopped (JSON Lines) or whole.
+    private func read(_ files: [MatchedFile]) throws {
         var skipped = 0
         context.announceInputs(files)   // progress: files and bytes of total
         for file in files {

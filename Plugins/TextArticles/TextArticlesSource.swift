@@ -192,8 +192,8 @@ public struct TextArticlesSource: Source {
 
     /// Reads every matching file (in a cluster run, those of its unit), emitting one record per article.
     public func run(_ context: SourceContext) throws {
-        var files = try matchedFiles(stage: context.name)
-        if let unitScope { files.removeAll { !unitScope.contains($0.relativePath) } }
+        let files = try unitScope.map { FileSet(pattern: path, extensions: extensions).files(relativePaths: $0) }
+            ?? matchedFiles(stage: context.name)
         context.announceInputs(files)   // progress: files and bytes of total
         let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone), reference: referenceDate),
                                    maxBytes: maxBytes)

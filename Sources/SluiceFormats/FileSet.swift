@@ -40,6 +40,23 @@ extension FileSet {
         return result.sorted().map { MatchedFile(path: $0, relativePath: relative($0, to: root)) }
     }
 
+    /// The files of the set named by their paths relative to its root (a cluster work unit's
+    /// list), in the order ``files()`` gives them, without walking the tree: a unit's run reads
+    /// its own files, not the whole input tree again. A file that has gone since it was listed
+    /// is still returned (reading it then reports why).
+    public func files(relativePaths: some Sequence<String>) -> [MatchedFile] {
+        if !FileSet.hasWildcard(pattern) {
+            var isDir: ObjCBool = false
+            if !(FileManager.default.fileExists(atPath: pattern, isDirectory: &isDir) && isDir.boolValue) {
+                // A named file is relative to its own folder.
+                let name = (pattern as NSString).lastPathComponent
+                return relativePaths.contains(name) ? [MatchedFile(path: pattern, relativePath: name)] : []
+            }
+        }
+        let prefix = root.hasSuffix("/") ? root : root + "/"
+        return Set(relativePaths).map { MatchedFile(path: prefix + $0, relativePath: $0) }.sorted { $0.path < $1.path }
+    }
+
     /// Whether the set matches at least one file; stops at the first one (a config check at
     /// start-up must not walk a whole archive). A named file or folder that does not exist
     /// matches nothing.

@@ -6,6 +6,22 @@ import Testing
 
 @Suite("File sets")
 struct FileSetTests {
+    @Test("a unit's files by relative path come back as the listing gives them, in its order, for a folder, a glob and a named file")
+    func filesByRelativePath() throws {
+        let dir = TemporaryDirectory()
+        for name in ["a.txt", "sub/b.txt", "sub/deeper/c.txt", "z.txt"] { try dir.write(name, "x") }
+        for pattern in [dir.path, dir.path + "/**/*.txt", dir.file("sub/b.txt")] {
+            let set = FileSet(pattern: pattern, extensions: ["txt"])
+            let listed = try set.files()
+            #expect(set.files(relativePaths: listed.map(\.relativePath).reversed()) == listed, "\(pattern)")
+            let some = Array(listed.suffix(2))
+            #expect(set.files(relativePaths: some.map(\.relativePath)) == some, "\(pattern)")
+        }
+        #expect(FileSet(pattern: dir.file("sub/b.txt")).files(relativePaths: ["a.txt"]).isEmpty)
+        let gone = FileSet(pattern: dir.path).files(relativePaths: ["gone.txt"])
+        #expect(gone == [MatchedFile(path: dir.file("gone.txt"), relativePath: "gone.txt")], "a file gone since the listing is still named")
+    }
+
     @Test("a glob with ** finds files in every folder, sorted, skipping hidden ones and other extensions")
     func globs() throws {
         let dir = TemporaryDirectory()

@@ -10,11 +10,12 @@ private final class UnitBox: Sendable {
     let progress = Mutex<[InputCheckpoint]>([])
 }
 
-private func run(_ source: TextArticlesSource, _ unit: WorkUnit, _ checkpoint: SourceCheckpoint) throws
+private func run(_ source: TextArticlesSource, _ unit: WorkUnit, _ checkpoint: SourceCheckpoint,
+                 letters: CollectingDeadLetterQueue = CollectingDeadLetterQueue()) throws
     -> (records: [Record], progress: [InputCheckpoint])
 {
     let box = UnitBox()
-    let context = SourceContext(stage: StageContext(name: "articles"), checkpoint: checkpoint, deliver: { records, progress in
+    let context = SourceContext(stage: StageContext(name: "articles", deadLetters: letters), checkpoint: checkpoint, deliver: { records, progress in
         box.records.withLock { $0 += records }
         box.progress.withLock { $0 += progress }
     })
@@ -61,5 +62,26 @@ struct ArticleClusterUnitsTests {
         let next = try source.workUnits(UnitListing(source: "articles", checkpoint: SourceCheckpoint(inputs: saved, baseEpoch: 1),
                                                     targetSize: 1_000))
         #expect(next.map(\.files) == [["8.txt"]])
+    }
+
+    @Test("a unit's file that cannot be read (unreadable, or gone since the listing) is a dead letter naming it; the unit's other files are delivered")
+    func unreadableFileInAUnit() throws {
+        let dir = TemporaryDirectory("articles-units-unreadable")
+        for k in 1...3 { try dir.write("news/\(k).txt", "Title \(k)\n\nBody \(k).\n") }
+        let source = TextArticlesSource(path: dir.file("news"))
+        let units = try source.workUnits(UnitListing(source: "articles", checkpoint: SourceCheckpoint(baseEpoch: 1), targetSize: 1 << 20))
+        #expect(units.map(\.files) == [["1.txt", "2.txt", "3.txt"]])
+        // Gone since the listing, and unreadable (as root, chmod 000 would not stop the read).
+        try FileManager.default.removeItem(atPath: dir.file("news/2.txt"))
+        try FileManager.default.createDirectory(atPath: dir.file("news/3.txt.tmp"), withIntermediateDirectories: true)
+        try FileManager.default.removeItem(atPath: dir.file("news/3.txt"))
+        try FileManager.default.moveItem(atPath: dir.file("news/3.txt.tmp"), toPath: dir.file("news/3.txt"))   // a folder now
+        let letters = CollectingDeadLetterQueue()
+        let (records, _) = try run(source, units[0], SourceCheckpoint(baseEpoch: 1), letters: letters)
+        #expect(records.compactMap { $0["title"]?.stringValue } == ["Title 1"])
+        let errors = letters.letters.map(\.error).sorted()
+        #expect(errors.count == 2, "\(errors)")
+        #expect(errors.first?.hasPrefix("2.txt: cannot read") == true, "\(errors)")
+        #expect(errors.last?.hasPrefix("3.txt: cannot read") == true, "\(errors)")
     }
 }
