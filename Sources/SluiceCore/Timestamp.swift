@@ -8,43 +8,18 @@ public enum Timestamp {
     /// Sendable) cost 640,000 instructions — 9 % of the sqlite sink's thread in job 1 of
     /// `make bench` (callgrind). This is a few hundred.
     public static func string(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let milliseconds = Int((date.timeIntervalSince1970 * 1000).rounded())
         let (days, inDay) = floorDivide(milliseconds, 86_400_000)
-        let (year, month, day) = civil(fromDays: days)
-        var text = ""
-        text.reserveCapacity(24)
-        func append(_ n: Int64, width: Int) {
-            let digits = String(n)
-            if digits.count < width { text += String(repeating: "0", count: width - digits.count) }
-            text += digits
-        }
-        append(year, width: 4); text += "-"; append(month, width: 2); text += "-"; append(day, width: 2)
-        text += "T"
-        append(inDay / 3_600_000, width: 2); text += ":"
-        append(inDay / 60_000 % 60, width: 2); text += ":"
-        append(inDay / 1_000 % 60, width: 2); text += "."
-        append(inDay % 1_000, width: 3); text += "Z"
-        return text
+        let (year, month, day) = CivilCalendar.civil(fromDays: days)
+        let pad = CivilCalendar.pad
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(inDay / 3_600_000, 2)):"
+            + "\(pad(inDay / 60_000 % 60, 2)):\(pad(inDay / 1_000 % 60, 2)).\(pad(inDay % 1_000, 3))Z"
     }
 
     /// `a / b` and `a % b` rounded towards minus infinity (dates before 1970).
-    static func floorDivide(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
+    static func floorDivide(_ a: Int, _ b: Int) -> (Int, Int) {
         let q = a / b, r = a % b
         return r < 0 ? (q - 1, r + b) : (q, r)
-    }
-
-    /// The proleptic Gregorian year, month and day of a count of days since 1970-01-01 (Howard
-    /// Hinnant's `civil_from_days`).
-    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = floorDivide(z, 146_097).0
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// The date of `text`, with or without fractional seconds; nil when it is not one.

@@ -268,11 +268,8 @@ public struct JSONReader: ~Copyable {
             if let s = Self.makeString(slice, nonASCII: nonASCII) { return s }
             throw error("invalid UTF-8 in string", at: start + firstInvalidUTF8(slice))
         }
-        // With escapes, each plain run is checked as it is copied (a run ends at an ASCII byte,
-        // so no UTF-8 sequence spans two runs; escapes make valid UTF-8): a bad byte is reported
-        // where it is, not at the string's start.
-        try checkUTF8(start..<offset, nonASCII: nonASCII)
         var bytes = [UInt8](UnsafeRawBufferPointer(rebasing: base[start..<offset]))
+        var anyNonASCII = nonASCII
         while true {
             guard offset < base.count else { throw error("unterminated string", at: quote) }
             let c = base[offset]
@@ -281,8 +278,8 @@ public struct JSONReader: ~Copyable {
             if c != UInt8(ascii: "\\") {
                 // A run of plain bytes up to the next quote, backslash or control character.
                 let (runEnd, runNonASCII) = JSONWriter.scanPlain(base, from: offset)
-                try checkUTF8(offset..<runEnd, nonASCII: runNonASCII)
                 bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: base[offset..<runEnd]))
+                anyNonASCII = anyNonASCII || runNonASCII
                 offset = runEnd
                 continue
             }
@@ -316,21 +313,34 @@ public struct JSONReader: ~Copyable {
                 } else if (0xDC00..<0xE000).contains(scalar) {
                     scalar = 0xFFFD
                 }
+                if scalar >= 0x80 { anyNonASCII = true }
                 appendUTF8(scalar, to: &bytes)
             default:
                 throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))' in string", at: offset - 2)
             }
         }
-        return String(decoding: bytes, as: UTF8.self)   // every run was checked
+        let made = bytes.withUnsafeBytes { Self.makeString($0, nonASCII: anyNonASCII) }
+        if let s = made { return s }
+        throw error("invalid UTF-8 in string", at: firstInvalidUTF8(escapedString: start..<(offset - 1)))
     }
 
-    /// Throws at the first byte of `range` that is not valid UTF-8, if any.
-    @inline(__always)
-    private func checkUTF8(_ range: Range<Int>, nonASCII: Bool) throws(JSONError) {
-        guard nonASCII else { return }
-        let run = UnsafeRawBufferPointer(rebasing: base[range])
-        guard Self.makeString(run, nonASCII: true) == nil else { return }
-        throw error("invalid UTF-8 in string", at: range.lowerBound + firstInvalidUTF8(run))
+    /// The offset of the first byte that is not valid UTF-8 in the plain runs of the string
+    /// body `range` (escapes skipped: they make valid UTF-8; runs end at ASCII bytes, so no
+    /// sequence spans two). Only for the message: the string was already found invalid.
+    private func firstInvalidUTF8(escapedString range: Range<Int>) -> Int {
+        var i = range.lowerBound
+        while i < range.upperBound {
+            if base[i] == UInt8(ascii: "\\") {
+                i += i + 1 < range.upperBound && base[i + 1] == UInt8(ascii: "u") ? 6 : 2
+                continue
+            }
+            var end = i
+            while end < range.upperBound && base[end] != UInt8(ascii: "\\") { end += 1 }
+            let run = UnsafeRawBufferPointer(rebasing: base[i..<end])
+            if String(validating: run.bindMemory(to: UInt8.self), as: UTF8.self) == nil { return i + firstInvalidUTF8(run) }
+            i = end
+        }
+        return range.lowerBound
     }
 
     /// The string of UTF-8 `bytes`, or `nil` when they are not valid UTF-8. All-ASCII bytes are

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// A time zone as users write it: a fixed offset (`+08:00`, `UTC`, `EST`, `Beijing time`) or a
 /// named zone whose offset depends on the date (`Asia/Shanghai`, `America/New_York`, `ET`).

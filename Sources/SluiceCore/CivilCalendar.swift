@@ -1,5 +1,5 @@
 /// Proleptic Gregorian calendar arithmetic and ISO 8601 number formatting, shared by the date
-/// parser (`text_articles`, `sluice.date.parse`) and `sluice.date.format`.
+/// parser (`text_articles`, `sluice.date.parse`), `sluice.date.format` and ``Timestamp``.
 public enum CivilCalendar {
     /// Days in `month` (1–12) of `year`.
     public static func daysIn(month: Int, year: Int) -> Int {
