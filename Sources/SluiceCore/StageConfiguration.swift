@@ -375,7 +375,7 @@ public struct OptionRange: Sendable, Hashable {
         guard tooLow || tooHigh || !value.isFinite else { return nil }
         let shown = Self.text(value)
         switch (minimum, maximum) {
-        case let (l?, h?): return "must be between \(Self.text(l)) and \(Self.text(h))\(unit), not \(shown)"
+        case let (l?, h?): return "must be between \(Self.text(l)) and \(Self.text(h))\(Self.plural(unit, h)), not \(shown)"
         case (0?, nil) where !exclusiveMinimum: return "must not be negative, not \(shown)"
         case (0?, nil): return "must be positive, not \(shown)"
         case let (l?, nil): return "must be at least \(Self.text(l))\(Self.plural(unit, l)), not \(shown)"

@@ -86,6 +86,9 @@ struct StageConfigurationTests {
         #expect(messages(["table": "t", "workers": 0]) == ["source 'p': option 'workers' must be between 1 and 8, not 0"])
         #expect(messages(["table": "t", "timeout": 0]) == ["source 'p': option 'timeout' must be positive, not 0"])
         #expect(messages(["table": ""]) == ["source 'p': option 'table' must not be empty"])
+        #expect(OptionRange(1...).problem(0, unit: "byte") == "must be at least 1 byte, not 0")
+        #expect(OptionRange(1...8).problem(9, unit: "byte") == "must be between 1 and 8 bytes, not 9")
+        #expect(OptionRange(1...8).problem(8, unit: "byte") == nil)
     }
 
     @Test("rules across options: exactly one of, and goes with")
