@@ -32,6 +32,30 @@ struct SQLiteSinkJournalTests {
         #expect(try rows(db, "SELECT count(*) FROM sqlite_master WHERE name = '_sluice_delivered'") == [[1]])
     }
 
+    @Test("the cache option sets SQLite's page cache of the sink's connection, in KiB whatever the page size, with a floor")
+    func cacheOption() throws {
+        let dir = TemporaryDirectory()
+        let options = StageHarness.options(["path": .string(dir.file("c.db")), "table": "t", "cache": 1_048_576],
+                                           type: "sqlite", kind: .sink, directory: dir.path)
+        let sink = try SQLiteSink(stageOptions: options)
+        #expect(sink.cache == 1 << 20)
+        let state = TemporaryDirectory()
+        let writer = try #require(sink.makeWriter(StageContext(name: "db", dataDirectory: state.path)) as? SQLiteSinkWriter)
+        #expect(try writer.db.strings("PRAGMA cache_size") == ["-1024"])
+        try writer.write((1...500).map { record(["id": .int(Int64($0)), "text": .string(String(repeating: "x", count: 2_000))]) })
+        try writer.flush()
+        try writer.close()
+        #expect(try rows(dir.file("c.db"), "SELECT count(*) FROM t") == [[500]])
+        let small = StageHarness.options(["path": .string(dir.file("d.db")), "table": "t", "cache": 1_000],
+                                         type: "sqlite", kind: .sink, directory: dir.path)
+        #expect {
+            _ = try SQLiteSink(stageOptions: small)
+        } throws: { error in
+            "\(error)".contains("option 'cache' must be at least 65536 bytes, not 1000")
+        }
+        #expect(SQLiteSink(path: "x.db", table: "t").cache == 2_000 << 10, "SQLite's own default")
+    }
+
     @Test("a database with content is written in WAL mode and keeps its page size")
     func existingDatabase() throws {
         let dir = TemporaryDirectory()
