@@ -208,6 +208,16 @@ public final class PostgresCoordinator: WorkCoordinator, Sendable {
         }
     }
 
+    /// One `NOT EXISTS` on the pending-units index instead of the full status: an idle process
+    /// asks this every poll interval while others finish their units.
+    public func isFinished(generation: Int64) throws -> Bool {
+        try db.with { pg in
+            try pg.scalar("""
+                SELECT NOT EXISTS (SELECT 1 FROM _sluice_units WHERE pipeline = $1 AND generation = $2 AND state <> 'done')
+                """, [pipeline, String(generation)], doing: "checking whether the cluster run is done") == "t"
+        }
+    }
+
     public func status() throws -> ClusterStatus {
         try db.with { pg in
             let generation = Int64(try pg.scalar("SELECT generation FROM _sluice_cluster_runs WHERE pipeline = $1", [pipeline],

@@ -131,6 +131,18 @@ public protocol WorkCoordinator: AnyObject, Sendable {
     func release(_ unit: ClaimedUnit, holder: UnitHolder) throws
     /// Where the latest generation stands.
     func status() throws -> ClusterStatus
+    /// Whether every unit of `generation` is done: what an idle process asks every second, so
+    /// a coordinator answers it without the full ``status()``.
+    func isFinished(generation: Int64) throws -> Bool
+}
+
+extension WorkCoordinator {
+    /// From ``status()`` (a coordinator that has a cheaper answer gives it). A newer
+    /// generation than `generation` means it was finished: one opens only after the last is done.
+    public func isFinished(generation: Int64) throws -> Bool {
+        let status = try status()
+        return status.generation != generation || status.finished
+    }
 }
 
 /// A coordinator in memory, for the processes (threads) of one program: tests, and the

@@ -153,7 +153,7 @@ public final class ClusterRunner: Sendable {
                 // Nothing free: done when every unit is done, else wait for the units others
                 // hold (a dead process's lease runs out and its unit becomes claimable).
                 do {
-                    if try coordinator.status().finished { break }
+                    if try coordinator.isFinished(generation: generation) { break }
                 } catch {
                     return finish(StageError(stage: "", message: "cannot read the cluster status: \(error)"))
                 }
