@@ -99,7 +99,7 @@ public struct PostgresSink: Sink, ConfiguredStage {
         /// `fts_column`.
         public var ftsColumn = "fts"
         /// `indexes`.
-        public var indexes: Value?
+        public var indexes = FieldGroups()
         /// `batch_size`.
         public var batchSize = 10_000
         /// `retries`.
@@ -180,23 +180,7 @@ public struct PostgresSink: Sink, ConfiguredStage {
             throw context.error(\C.ftsConfig, "option 'fts_config' must name a text search configuration")
         }
         var indexes: [[String]] = []
-        let items: [Value]
-        switch configuration.indexes {
-        case .array(let list)?: items = list
-        case .string(let field)?: items = [.string(field)]
-        case nil, .null?: items = []
-        case let other?:
-            throw context.error(\C.indexes, "option 'indexes' must be a field or a list of fields, not \(other.kindName) \(other)")
-        }
-        for (n, item) in items.enumerated() {
-            let fields: [String]
-            switch item {
-            case .string(let s): fields = [s]
-            case .array(let list) where !list.isEmpty && list.allSatisfy({ $0.stringValue != nil }):
-                fields = list.compactMap(\.stringValue)
-            default:
-                throw context.error(\C.indexes, "option 'indexes' item \(n + 1) must be a field or a list of fields, not \(item.kindName) \(item)")
-            }
+        for (n, fields) in configuration.indexes.groups.enumerated() {
             if let problem = Self.fieldListProblem(fields) { throw context.error(\C.indexes, "option 'indexes' item \(n + 1) \(problem)") }
             indexes.append(fields)
         }

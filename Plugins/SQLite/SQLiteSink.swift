@@ -139,7 +139,7 @@ public struct SQLiteSink: Sink, ConfiguredStage {
         /// `fts_tokenizer`.
         public var ftsTokenizer = Tokenizer.unicode61
         /// `indexes`.
-        public var indexes: Value?
+        public var indexes = FieldGroups()
         /// `batch_size`.
         public var batchSize = 10_000
         /// `busy_timeout`.
@@ -268,23 +268,7 @@ public struct SQLiteSink: Sink, ConfiguredStage {
             throw context.error(\C.fts, "option 'fts' cannot index a field named '\(reserved)' (FTS5 reserves 'rank' and 'rowid')")
         }
         var indexes: [[String]] = []
-        let indexItems: [Value]
-        switch configuration.indexes {
-        case .array(let items)?: indexItems = items
-        case .string(let field)?: indexItems = [.string(field)]
-        case nil, .null?: indexItems = []
-        case let other?:
-            throw context.error(\C.indexes, "option 'indexes' must be a field or a list of fields, not \(other.kindName) \(other)")
-        }
-        for (n, item) in indexItems.enumerated() {
-            let fields: [String]
-            switch item {
-            case .string(let s): fields = [s]
-            case .array(let items) where !items.isEmpty && items.allSatisfy({ $0.stringValue != nil }):
-                fields = items.compactMap(\.stringValue)
-            default:
-                throw context.error(\C.indexes, "option 'indexes' item \(n + 1) must be a field or a list of fields, not \(item.kindName) \(item)")
-            }
+        for (n, fields) in configuration.indexes.groups.enumerated() {
             if let problem = Self.fieldListProblem(fields) { throw context.error(\C.indexes, "option 'indexes' item \(n + 1) \(problem)") }
             // `[a_b]` and `[a, b]` would share a name, and CREATE INDEX IF NOT EXISTS would
             // silently skip the second.

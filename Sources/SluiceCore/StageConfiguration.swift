@@ -221,6 +221,65 @@ public protocol OptionValue: Sendable {
     init?(optionValue: Value)
     /// The value as the config would write it (for documented defaults; `nil`: no default).
     var optionValue: Value? { get }
+    /// Why `value` is not one (completing "option 'x' …"), for types whose shape has more to
+    /// say than their type name; default: none, and the message names the type.
+    static func problem(with value: Value) -> String?
+}
+
+extension OptionValue {
+    /// No more to say than the type name.
+    public static func problem(with value: Value) -> String? { nil }
+}
+
+/// Groups of field names, as an `indexes` option takes them: one field, or a list whose items
+/// are fields or lists of fields (composite). Always groups after binding: `a` is `[[a]]`,
+/// `[a, [b, c]]` is `[[a], [b, c]]`.
+public struct FieldGroups: OptionValue, Equatable {
+    /// The groups, in config order.
+    public var groups: [[String]]
+
+    /// Groups given directly.
+    public init(_ groups: [[String]] = []) { self.groups = groups }
+
+    /// Written as a mapping or anything but a field or a list: not a group.
+    public static var optionType: OptionType { .any }
+
+    /// The groups of `optionValue`, or nil when it has another shape (see ``problem(with:)``).
+    public init?(optionValue: Value) {
+        guard Self.problem(with: optionValue) == nil else { return nil }
+        switch optionValue {
+        case .string(let field): groups = [[field]]
+        case .array(let items):
+            groups = items.map { item in
+                if case .string(let field) = item { return [field] }
+                return item.arrayValue?.compactMap(\.stringValue) ?? []
+            }
+        default: groups = []
+        }
+    }
+
+    /// The config's writing: a list of fields or lists; none when empty.
+    public var optionValue: Value? {
+        groups.isEmpty ? nil : .array(groups.map { $0.count == 1 ? .string($0[0]) : .array($0.map { .string($0) }) })
+    }
+
+    /// Which item is not a field or a non-empty list of fields.
+    public static func problem(with value: Value) -> String? {
+        switch value {
+        case .string, .null: return nil
+        case .array(let items):
+            for (n, item) in items.enumerated() {
+                switch item {
+                case .string: continue
+                case .array(let fields) where !fields.isEmpty && fields.allSatisfy({ $0.stringValue != nil }): continue
+                default: return "item \(n + 1) must be a field or a list of fields, not \(item.kindName) \(item)"
+                }
+            }
+            return nil
+        default:
+            return "must be a field or a list of fields, not \(value.kindName) \(value)"
+        }
+    }
 }
 
 extension String: OptionValue {
@@ -433,7 +492,7 @@ public struct ConfigOption<Configuration: StageConfiguration>: Sendable {
                 value = .array(items.map { $0.stringValue.map { .string(environment.resolve($0)) } ?? $0 })
             }
             guard let typed = V(optionValue: value) else {
-                return "must be \(optionType), not \(value.kindName) \(value)"
+                return V.problem(with: value) ?? "must be \(optionType), not \(value.kindName) \(value)"
             }
             if notEmpty {
                 switch value {

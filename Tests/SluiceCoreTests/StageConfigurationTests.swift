@@ -123,6 +123,17 @@ struct StageConfigurationTests {
         }
     }
 
+    @Test("field groups (an indexes option): one field, or fields and lists of fields; a bad item is named by its number")
+    func fieldGroups() {
+        #expect(FieldGroups(optionValue: "a")?.groups == [["a"]])
+        #expect(FieldGroups(optionValue: ["a", ["b", "c"]])?.groups == [["a"], ["b", "c"]])
+        #expect(FieldGroups(optionValue: ["a", 5]) == nil)
+        #expect(FieldGroups.problem(with: ["a", 5]) == "item 2 must be a field or a list of fields, not integer 5")
+        #expect(FieldGroups.problem(with: ["a", .array([])]) == "item 2 must be a field or a list of fields, not array []")
+        #expect(FieldGroups.problem(with: 3) == "must be a field or a list of fields, not integer 3")
+        #expect(FieldGroups([["a"], ["b", "c"]]).optionValue == ["a", ["b", "c"]])
+    }
+
     @Test("a type name registered twice for one kind is an error, not a silent replacement")
     func duplicateTypeName() {
         var registry = StageRegistry()
