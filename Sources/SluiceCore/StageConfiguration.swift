@@ -173,27 +173,21 @@ extension SinkConfiguration {
 /// What a stage's factory knows (at build time, before any run) besides its typed configuration: its name, where it is in the
 /// config file (for messages) and facts about the run.
 public struct BuildContext: Sendable {
-    /// The stage's name in the config.
-    public var name: String
-    /// Its type name.
-    public var type: String
-    /// Its kind.
-    public var kind: StageKind
-    /// Where the stage's entry is in the config.
-    public var position: SourcePosition
-    /// Facts about the run: folders, default workers.
-    public var environment: BuildEnvironment
-    var options: StageOptions
+    let options: StageOptions
 
     /// The context of the stage whose checked options are `options`.
-    public init(_ options: StageOptions) {
-        name = options.name
-        type = options.type
-        kind = options.kind
-        position = options.position
-        environment = options.environment
-        self.options = options
-    }
+    public init(_ options: StageOptions) { self.options = options }
+
+    /// The stage's name in the config.
+    public var name: String { options.name }
+    /// Its type name.
+    public var type: String { options.type }
+    /// Its kind.
+    public var kind: StageKind { options.kind }
+    /// Where the stage's entry is in the config.
+    public var position: SourcePosition { options.position }
+    /// Facts about the run: folders, default workers.
+    public var environment: BuildEnvironment { options.environment }
 
     /// Where an option's value is in the config (the stage's position when absent).
     public func position(of option: String) -> SourcePosition { options.position(of: option) }
