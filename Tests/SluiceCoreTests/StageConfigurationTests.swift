@@ -89,6 +89,10 @@ struct StageConfigurationTests {
         #expect(OptionRange(1...).problem(0, unit: "byte") == "must be at least 1 byte, not 0")
         #expect(OptionRange(1...8).problem(9, unit: "byte") == "must be between 1 and 8 bytes, not 9")
         #expect(OptionRange(1...8).problem(8, unit: "byte") == nil)
+        #expect(OptionRange(0...).problem(-1) == "must not be negative, not -1")
+        #expect(OptionRange(maximum: 10).problem(11) == "must be at most 10, not 11")
+        #expect(OptionRange().problem(.nan) == "must be a finite number, not nan")
+        #expect(OptionRange(1...8).problem(.infinity) == "must be between 1 and 8, not inf")
     }
 
     @Test("rules across options: exactly one of, and goes with")
@@ -100,6 +104,9 @@ struct StageConfigurationTests {
         #expect(OptionRule.atLeastOne(["a", "b", "c"]).violation(in: [:])?.message == "give at least one of 'a', 'b' or 'c'")
         #expect(OptionRule.atLeastOne(["a", "b"]).violation(in: ["a": .array([])]) != nil, "an empty list asks for nothing")
         #expect(OptionRule.atMostOne(["a", "b"]).violation(in: ["a": 1, "b": 2])?.option == "b")
+        #expect(OptionRule.atMostOne(["a", "b"]).violation(in: ["a": 1, "b": 2])?.message == "give at most one of 'a' and 'b', not 'a' and 'b'")
+        #expect(OptionRule.exactlyOne(["a", "b", "c"]).violation(in: ["a": 1, "b": 2, "c": 3])?.message
+                == "give one of 'a', 'b' or 'c', not several")
     }
 
     @Test("a refused value does not hide the stage's own problems: the stage is built with the default and both are reported")

@@ -319,4 +319,44 @@ struct PostgresSinkTests {
         let sink = try PostgresSink(stageOptions: options(["url": "x", "table": "t", "key": "id", "indexes": ["a", ["b", "c"]]]))
         #expect(sink.key == ["id"] && sink.indexes == [["a"], ["b", "c"]])
     }
+
+    @Test("each refused sink option says why, at the option")
+    func sinkOptionMessages() {
+        let dir = TemporaryDirectory()
+        func message(_ values: Fields) -> String {
+            do {
+                _ = try PostgresSink(stageOptions: StageHarness.options((["url": "x", "table": "t"] as Fields).merging(values) { $1 },
+                                                                        type: "postgres", kind: .sink, directory: dir.path))
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(message(["table": "_sluice_delivered"]).contains("the sink keeps its delivery marks there; choose another table"))
+        #expect(message(["fts": ["fts"]]).contains("option 'fts_column' 'fts' is also a field the sink writes"))
+        #expect(message(["indexes": ["a", ["b", "b"]]]).contains("option 'indexes' item 2 names 'b' twice"))
+        #expect(message(["indexes": ["a", 5]]).contains("option 'indexes' item 2 must be a field or a list of fields, not integer 5"))
+        #expect(message(["fts_config": "a\u{0}b"]).contains("option 'fts_config' must name a text search configuration"))
+        #expect(message(["schema": .string(String(repeating: "s", count: 64))]).contains("option 'schema':"))
+    }
+
+    @Test("the source's table/query/params rules and checks say why")
+    func sourceOptionMessages() {
+        let dir = TemporaryDirectory()
+        func message(_ values: Fields) -> String {
+            do {
+                _ = try PostgresSource(stageOptions: StageHarness.options((["url": "x"] as Fields).merging(values) { $1 },
+                                                                          type: "postgres", kind: .source, directory: dir.path))
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(message(["query": "  "]).contains("option 'query' must not be empty"))
+        #expect(message(["query": "select 1", "params": "a"]).contains("option 'params' must be a list"))
+        #expect(message(["table": "t", "query": "select 1"]).contains("give either 'table' or 'query', not both"))
+        #expect(message(["table": "t", "params": [1]]).contains("option 'params' goes with 'query'"))
+        #expect(message([:]).contains("give either 'table' or 'query'"))
+        #expect(message(["query": "select $1", "params": [1, "a", .null]]) == "")
+    }
 }

@@ -327,6 +327,13 @@ struct SQLiteSinkTests {
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/x.db", "table": "t", "indexes": [[]]]) }
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/x.db", "table": "t", "batch_size": 0]) }
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/x.db", "table": "t", "fts": ["Rank"]]) }
+        func message(_ values: Fields) -> String {
+            do { _ = try make((["path": "/tmp/x.db", "table": "t"] as Fields).merging(values) { $1 }); return "" } catch { return "\(error)" }
+        }
+        #expect(message(["indexes": ["a", ["b", "B"]]]).contains("option 'indexes' item 2 names 'B' twice (SQLite column names ignore case)"))
+        #expect(message(["indexes": [""]]).contains("option 'indexes' item 1 must not name an empty field"))
+        #expect(message(["indexes": [1]]).contains("option 'indexes' item 1 must be a field or a list of fields, not integer 1"))
+        #expect(message(["indexes": ["a_b", ["a", "b"]]]).contains("option 'indexes' items 1 and 2 would both be named"))
         let relative = try make(["path": "out/x.db", "table": "t", "indexes": "a", "key": "id"])
         #expect(relative.path == dir.file("out/x.db"))
         #expect(relative.indexes == [["a"]])
