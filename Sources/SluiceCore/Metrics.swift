@@ -250,3 +250,25 @@ extension SourceContext {
         stage.metrics?.removeFromTotals(files: wholeFile ? 1 : 0, bytes: bytes)
     }
 }
+
+extension StageCounts {
+    /// Adds another run's counts of the same stage (a cluster process sums its units): records,
+    /// files and bytes read, time, and row counts; totals and the current input stay as they are.
+    public mutating func add(_ other: StageCounts) {
+        received += other.received
+        emitted += other.emitted
+        dropped += other.dropped
+        deadLettered += other.deadLettered
+        filesDone += other.filesDone
+        bytesRead += other.bytesRead
+        busySeconds += other.busySeconds
+        luaSeconds += other.luaSeconds
+        if let more = other.rows {
+            var sum = rows ?? RowCounts(inserted: 0, updated: 0, unchanged: 0)
+            sum.inserted += more.inserted
+            sum.updated += more.updated
+            sum.unchanged += more.unchanged
+            rows = sum
+        }
+    }
+}

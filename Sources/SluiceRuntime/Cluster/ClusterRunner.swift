@@ -203,13 +203,7 @@ public final class ClusterRunner: Sendable {
 
     /// Adds one unit run's counters to the process's.
     private func add(_ result: RunResult, to counts: inout [StageCounts]) {
-        for k in counts.indices where k < result.counts.count {
-            let c = result.counts[k]
-            counts[k].received += c.received
-            counts[k].emitted += c.emitted
-            counts[k].dropped += c.dropped
-            counts[k].deadLettered += c.deadLettered
-        }
+        for k in counts.indices where k < result.counts.count { counts[k].add(result.counts[k]) }
     }
 
     /// Saves the roll-up checkpoints of the generation before, then lists every source's units.
