@@ -68,10 +68,15 @@ public struct DeadLetterReader {
         }
         while consumed < limit {
             let want = Int(min(Int64(buffer.count), limit - consumed))
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, want) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ReplayError("cannot read the dead letters \(path): \(String(cString: strerror(errno)))")
+            let read = buffer.withUnsafeMutableBytes { raw in
+                Result { () throws(IOFailure) -> Int in
+                    try RawIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<want]), file: path)
+                }
+            }
+            let n: Int
+            switch read {
+            case .success(let count): n = count
+            case .failure(let failure): throw ReplayError("cannot read the dead letters \(path): \(failure.reason)")
             }
             if n == 0 { break }
             var start = 0
