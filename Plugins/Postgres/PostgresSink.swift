@@ -489,7 +489,7 @@ final class PostgresSinkWriter: SinkWriter {
             let nameSet = Set(names)
             var end = index + 1
             while end < batch.count, batch[end].fields.count == names.count,
-                  batch[end].fields.keys.elementsEqual(names) || batch[end].fields.keys.allSatisfy(nameSet.contains),
+                  batch[end].fields.keys.elements == names || batch[end].fields.keys.allSatisfy(nameSet.contains),
                   recordProblem(batch[end]) == nil {
                 end += 1
             }
@@ -508,7 +508,7 @@ final class PostgresSinkWriter: SinkWriter {
             if value.isNull { return "key field '\(field)' is null" }
         }
         // The names are checked once per set of fields, not per record.
-        if record.fields.keys.elementsEqual(checkedNames) { return nil }
+        if record.fields.keys.elements == checkedNames { return nil }
         for name in record.fields.keys {
             if name == sink.ftsColumn && !sink.fts.isEmpty {
                 return "field '\(name)' is the generated full-text column; rename the field or choose another 'fts_column'"
@@ -535,7 +535,7 @@ final class PostgresSinkWriter: SinkWriter {
         for record in run {
             let mark = buffer.count
             var problem: String?
-            let inOrder = record.fields.keys.elementsEqual(names)
+            let inOrder = record.fields.keys.elements == names
             for (k, name) in names.enumerated() {
                 let value = inOrder ? record.fields.values[k] : record.fields[name] ?? .null
                 if k > 0 { buffer.append(0x09) }

@@ -253,14 +253,15 @@ public struct PostgresSource: Source, ConfiguredStage {
                     fields[name] = page.withBytes(row, column) { decoders[column].decode($0) } ?? .null
                 }
                 var position: Position?
-                if let incrementalIndex {
-                    lastValue = page.value(row, incrementalIndex)
+                if incrementalIndex != nil {
                     position = Position(input: input, epoch: epoch, offset: ordinal)
                     ordinal += 1
                 }
                 records += 1
                 batch.append(Record(fields, origin: Origin(source: context.name, file: input, position: position)))
             }
+            // Only the page's last value is kept: reading it per row made a String per row.
+            if let incrementalIndex { lastValue = page.value(count - 1, incrementalIndex) }
             reportProgress()
             try context.emit(batch)
             if count < context.batchSize { break }
