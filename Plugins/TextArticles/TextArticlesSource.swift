@@ -171,12 +171,15 @@ public struct TextArticlesSource: Source {
     }
 
     /// Reads the matching files (option `path`): a sink may not write one of them.
-    public var resources: [StageResource] { [.reads(FileSet(pattern: path, extensions: extensions))] }
+    public var resources: [StageResource] { [.reads(fileSet)] }
+
+    /// The files of `path` with the kept extensions.
+    var fileSet: FileSet { FileSet(pattern: path, extensions: extensions) }
 
     /// The matching files, sorted; a path that matches nothing is an error of `stage` (a normal
     /// run and a cluster run's listing say the same).
     func matchedFiles(stage: String) throws -> [MatchedFile] {
-        let fileSet = FileSet(pattern: path, extensions: extensions)
+        let fileSet = self.fileSet
         let files: [MatchedFile]
         do {
             files = try fileSet.files()
@@ -192,7 +195,7 @@ public struct TextArticlesSource: Source {
 
     /// Reads every matching file (in a cluster run, those of its unit), emitting one record per article.
     public func run(_ context: SourceContext) throws {
-        let files = try unitScope.map { FileSet(pattern: path, extensions: extensions).files(relativePaths: $0) }
+        let files = try unitScope.map { fileSet.files(relativePaths: $0) }
             ?? matchedFiles(stage: context.name)
         context.announceInputs(files)   // progress: files and bytes of total
         let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone), reference: referenceDate),

@@ -16,8 +16,6 @@ import CPCRE2
 public final class PCRE2Pattern {
     /// The pattern as given (for messages).
     public let pattern: String
-    /// The flags as given.
-    public let flags: String
     /// The number of capture groups (named ones included).
     public let captureCount: Int
     /// Capture group numbers (1-based) by name.
@@ -70,7 +68,6 @@ public final class PCRE2Pattern {
         code = compiled
         matchData = data
         pattern = String(decoding: patternBytes, as: UTF8.self)
-        self.flags = String(decoding: Array(flags), as: UTF8.self)
         // Measured with `sluice-bench matching` (release, all matches in a 1.5 KB article
         // body): JIT took 1/4 to 1/40 of the interpreter's time (money regex 1 µs vs 27–39 µs,
         // `\w+` 60–84 µs vs 0.85–1.3 ms); compiling with JIT costs 35–115 µs, once per
