@@ -85,6 +85,12 @@ public struct OptionSpec: Sendable, Hashable {
         self.doc = doc
     }
 
+    /// The message for a stage that lacks this required option: `source 'in' (json) is missing
+    /// the required option 'path' (path: …)`. The config loader and binding say the same.
+    public func missingMessage(kind: StageKind, stage: String, type: String) -> String {
+        "\(kind) '\(stage)' (\(type)) is missing the required option '\(name)' (\(self.type): \(doc))"
+    }
+
     /// The type as `sluice stages TYPE` shows it, with its range (`integer 1..256`).
     public var typeDescription: String {
         guard let range, !range.description.isEmpty else { return type.description }

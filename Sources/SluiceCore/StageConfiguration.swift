@@ -83,7 +83,8 @@ extension StageConfiguration {
             guard let value = options.values[option.name], value != .null else {
                 if option.spec.required {
                     incomplete = true
-                    problems += options.error("is missing the required option '\(option.name)' (\(option.spec.type): \(option.spec.doc))").diagnostics
+                    problems.append(Diagnostic(options.position,
+                                               option.spec.missingMessage(kind: options.kind, stage: options.name, type: options.type)))
                 }
                 continue
             }

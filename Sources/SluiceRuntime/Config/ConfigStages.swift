@@ -118,7 +118,7 @@ extension LoadSession {
             if spec.required {
                 ok = false
                 if reported.contains(spec.name) { continue }
-                report(nameNode, "\(kind) '\(name)' (\(descriptor.type)) is missing the required option '\(spec.name)' (\(spec.type): \(spec.doc))")
+                report(nameNode, spec.missingMessage(kind: kind, stage: name, type: descriptor.type))
             } else if let d = spec.defaultValue {
                 if case .success(let converted) = coerce(d, to: spec.type, environment: environment) {
                     values[spec.name] = converted
