@@ -1,6 +1,7 @@
 import CLua
 import Foundation
 import SluiceCore
+import SluiceFormats
 
 /// Why a Lua value could not become a JSON value, and where in the value it was.
 struct MarshalError: Error {
@@ -287,7 +288,10 @@ final class LuaMarshal {
            sameBytes(original, bytes, length) {
             return original
         }
-        return String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)
+        // Checked once (UTF8Text: ASCII eight bytes at a time) and repaired by the standard
+        // library only when not valid UTF-8 (a rule may build any bytes).
+        let units = UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: UInt8.self), count: length)
+        return UTF8Text.string(validating: units) ?? String(decoding: units, as: UTF8.self)
     }
 
     @inline(__always)

@@ -128,7 +128,7 @@ public enum TextDecoding {
             throw .binary("NUL bytes")
         }
         try rejectControls(bytes)
-        if let text = String(validating: bytes, as: UTF8.self) {
+        if let text = UTF8Text.string(validating: bytes) {
             return DecodedText(text: text, encoding: .utf8, hadByteOrderMark: false)
         }
         var high = 0
@@ -141,9 +141,27 @@ public enum TextDecoding {
     private static func rejectControls(_ bytes: UnsafeBufferPointer<UInt8>) throws(TextDecodingError) {
         guard !bytes.isEmpty else { return }
         var controls = 0
-        for b in bytes where (b < 0x20 && !(0x09...0x0D).contains(b)) || b == 0x7F { controls += 1 }
+        var i = 0
+        let n = bytes.count
+        if let p = bytes.baseAddress {
+            // Eight bytes at a time: skip a word with no byte below 0x20 and none equal to 0x7F
+            // (`(x - 0x20…) & ~x & 0x80…` is non-zero exactly when a byte is below 0x20). Tabs
+            // and line ends stop the skip, so a word with one is looked at byte by byte.
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            while i &+ 8 <= n {
+                let w = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+                let del = w ^ (ones &* 0x7F)
+                if ((w &- ones &* 0x20) & ~w & highs) | ((del &- ones) & ~del & highs) == 0 { i &+= 8; continue }
+                for k in i..<(i &+ 8) where isControl(p[k]) { controls += 1 }
+                i &+= 8
+            }
+        }
+        while i < n { if isControl(bytes[i]) { controls += 1 }; i += 1 }
         if Double(controls) > Double(bytes.count) * controlThreshold { throw .binary("control characters") }
     }
+
+    @inline(__always)
+    private static func isControl(_ b: UInt8) -> Bool { (b < 0x20 && !(0x09...0x0D).contains(b)) || b == 0x7F }
 
     /// Applies the control-character test to text decoded from UTF-16/32.
     private static func checked(_ decoded: DecodedText) throws(TextDecodingError) -> DecodedText {
@@ -318,7 +336,8 @@ public enum TextDecoding {
             i = end
         }
         out.removeLast(out.count - contentEnd)
-        let result = String(decoding: out, as: UTF8.self)
+        // `out` is valid UTF-8: the input's whole scalars with some replaced by ASCII or removed.
+        let result = out.withUnsafeBufferPointer { UTF8Text.string(validUTF8: $0) }
         return needsNFC ? nfc(result) : result
     }
 
