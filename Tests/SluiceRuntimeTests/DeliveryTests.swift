@@ -89,6 +89,34 @@ struct DeliveryCoreTests {
         #expect(third.admit([Record(["n": 1], origin: Origin(source: "s"))], route: "").count == 1)
     }
 
+    @Test("a ledger keeps one mark per source, input and route; commits move them, loaded marks stay the floor")
+    func ledgerKeysAndCommits() {
+        func key(_ source: String, _ input: String, _ route: String = "") -> DeliveryLedger.Key {
+            DeliveryLedger.Key(source: source, input: input, route: route)
+        }
+        func record(_ source: String, _ input: String, offset: Int64) -> Record {
+            Record([:], origin: Origin(source: source, position: Position(input: input, epoch: 1, offset: offset)))
+        }
+        let ledger = DeliveryLedger()
+        ledger.load([key("s", "old"): DeliveryLedger.Mark(epoch: 1, offset: 50, count: 1)])
+        // The same input name under two sources and two routes: four separate marks.
+        _ = ledger.admit([record("s", "a", offset: 5), record("t", "a", offset: 7), record("s", "a", offset: 9)], route: "")
+        _ = ledger.admit([record("s", "a", offset: 1)], route: "branch")
+        #expect(ledger.committedMark(for: key("s", "a")) == nil, "nothing committed yet")
+        #expect(ledger.pendingMarks == [key("s", "a"): DeliveryLedger.Mark(epoch: 1, offset: 9, count: 1),
+                                        key("t", "a"): DeliveryLedger.Mark(epoch: 1, offset: 7, count: 1),
+                                        key("s", "a", "branch"): DeliveryLedger.Mark(epoch: 1, offset: 1, count: 1)])
+        ledger.committed()
+        #expect(ledger.pendingMarks.isEmpty)
+        #expect(ledger.committedMark(for: key("t", "a")) == DeliveryLedger.Mark(epoch: 1, offset: 7, count: 1))
+        #expect(ledger.committedMark(for: key("s", "old")) == DeliveryLedger.Mark(epoch: 1, offset: 50, count: 1))
+        #expect(ledger.allMarks.count == 4)
+        // An input read again from its start in this run: records at or below the loaded mark are skipped.
+        #expect(ledger.admit([record("s", "old", offset: 50), record("s", "old", offset: 60)], route: "").count == 1)
+        ledger.committed()
+        #expect(ledger.allMarks[key("s", "old")] == DeliveryLedger.Mark(epoch: 1, offset: 60, count: 1))
+    }
+
     @Test("a ledger that was never loaded admits everything (at least once)")
     func ledgerDisabled() {
         let ledger = DeliveryLedger()

@@ -57,20 +57,62 @@ public final class DeliveryLedger: @unchecked Sendable {
         }
     }
 
-    private var committedMarks: [Key: Mark] = [:]
-    private var current: [Key: Mark] = [:]
-    private var dirty: Set<Key> = []
+    /// Where a key's marks are kept: its input, and its source and route as a number (a run has
+    /// a handful of source/route pairs and up to millions of inputs).
+    private struct Slot: Hashable {
+        var input: String
+        var group: Int32
+    }
+
+    /// The marks of one key: committed (loaded, or committed by this writer since) and reached
+    /// in this run, ``Mark/none`` when there is none. One table for both, with a compact key:
+    /// measured on 50,000 articles (one input each) the two `[Key: Mark]` tables it replaces
+    /// held ~12 MB of a 88 MB peak.
+    private struct Marks {
+        var committed: Mark
+        var current: Mark
+    }
+
+    private var marks: [Slot: Marks] = [:]
+    private var groupNumbers: [GroupName: Int32] = [:]
+    private var groupNames: [GroupName] = []
+    private var dirty: Set<Slot> = []
     /// Whether the writer loaded its marks (exactly once) or not (at least once).
     public private(set) var isEnabled = false
     /// Records skipped in this run because the sink had committed them before.
     public private(set) var skipped = 0
 
+    private struct GroupName: Hashable {
+        var source: String
+        var route: String
+    }
+
     /// Creates an empty ledger.
     public init() {}
 
+    private func group(source: String, route: String) -> Int32 {
+        let name = GroupName(source: source, route: route)
+        if let number = groupNumbers[name] { return number }
+        let number = Int32(groupNames.count)
+        groupNumbers[name] = number
+        groupNames.append(name)
+        return number
+    }
+
+    private func slot(_ key: Key) -> Slot {
+        Slot(input: key.input, group: group(source: key.source, route: key.route))
+    }
+
+    private func key(_ slot: Slot) -> Key {
+        let name = groupNames[Int(slot.group)]
+        return Key(source: name.source, input: slot.input, route: name.route)
+    }
+
     /// Gives the ledger the marks the sink committed before; from now on it filters batches.
-    public func load(_ marks: [Key: Mark]) {
-        committedMarks = marks
+    public func load(_ loaded: [Key: Mark]) {
+        marks.removeAll()
+        marks.reserveCapacity(loaded.count)
+        for (key, mark) in loaded { marks[slot(key)] = Marks(committed: mark, current: .none) }
         isEnabled = true
     }
 
@@ -83,34 +125,37 @@ public final class DeliveryLedger: @unchecked Sendable {
     public func admit(_ batch: [Record], route: String) -> [Record] {
         guard isEnabled else { return batch }
         var out: [Record]?
-        var key: Key?
-        var mark = Mark(epoch: Int64.min, offset: Int64.min, count: 0)
-        var done: Mark?
+        var slot: Slot?
+        var source = ""
+        var mark = Mark.none
+        var done = Mark.none
         func store() {
-            guard let key else { return }
-            current[key] = mark
-            dirty.insert(key)
+            guard let slot else { return }
+            marks[slot, default: Marks(committed: .none, current: .none)].current = mark
+            dirty.insert(slot)
         }
         for (index, record) in batch.enumerated() {
             guard let position = record.origin.position else {
                 out?.append(record)
                 continue
             }
-            if let k = key, k.input == position.input, k.source == record.origin.source {
+            if let s = slot, s.input == position.input, source == record.origin.source {
                 // Same key as the record before.
             } else {
                 store()
-                let next = Key(source: record.origin.source, input: position.input, route: route)
-                key = next
-                mark = current[next] ?? Mark(epoch: Int64.min, offset: Int64.min, count: 0)
-                done = committedMarks[next]
+                source = record.origin.source
+                let next = Slot(input: position.input, group: group(source: source, route: route))
+                slot = next
+                let known = marks[next]
+                mark = known?.current ?? .none
+                done = known?.committed ?? .none
             }
             if mark.epoch == position.epoch && mark.offset == position.offset {
                 mark.count += 1
             } else {
                 mark = Mark(epoch: position.epoch, offset: position.offset, count: 1)
             }
-            if let done, mark <= done {
+            if done != .none, mark <= done {
                 if out == nil { out = Array(batch[..<index]) }
                 skipped += 1
             } else {
@@ -124,25 +169,43 @@ public final class DeliveryLedger: @unchecked Sendable {
     /// The marks that changed since the last commit: store them with the rows.
     public var pendingMarks: [Key: Mark] {
         var out: [Key: Mark] = [:]
-        for key in dirty { if let mark = current[key] { out[key] = mark } }
+        for slot in dirty {
+            if let current = marks[slot]?.current, current != .none { out[key(slot)] = current }
+        }
         return out
     }
 
     /// Every mark: what was committed before this run, advanced by this run.
     public var allMarks: [Key: Mark] {
-        committedMarks.merging(current) { old, new in max(old, new) }
+        var out: [Key: Mark] = [:]
+        out.reserveCapacity(marks.count)
+        for (slot, entry) in marks {
+            let best = max(entry.committed, entry.current)
+            if best != .none { out[key(slot)] = best }
+        }
+        return out
     }
 
     /// The mark committed for `key` as far as this writer knows: loaded at open, or committed by
     /// it since. A shared sink compares it with the stored mark before committing, to find out
     /// whether another process delivered the same input meanwhile (a lost lease in a cluster run).
     public func committedMark(for key: Key) -> Mark? {
-        committedMarks[key]
+        guard let committed = marks[slot(key)]?.committed, committed != .none else { return nil }
+        return committed
     }
 
     /// The pending marks are now committed.
     public func committed() {
-        for key in dirty { if let mark = current[key] { committedMarks[key] = max(committedMarks[key] ?? mark, mark) } }
+        for slot in dirty {
+            guard var entry = marks[slot], entry.current != .none else { continue }
+            entry.committed = max(entry.committed, entry.current)
+            marks[slot] = entry
+        }
         dirty.removeAll(keepingCapacity: true)
     }
+}
+
+extension DeliveryLedger.Mark {
+    /// No mark: below every real one (no input has epoch `Int64.min`).
+    static let none = DeliveryLedger.Mark(epoch: Int64.min, offset: Int64.min, count: 0)
 }
