@@ -3,14 +3,43 @@ import Foundation
 /// One input file found by a ``FileSet``.
 public struct MatchedFile: Sendable, Hashable {
     /// The absolute path.
-    public var path: String
+    public var path: String { baseIsWholePath ? base : base + relativePath }
     /// The path relative to the set's root (the part of the pattern before any wildcard).
     public var relativePath: String
+    /// `path` without `relativePath` at its end — one string shared by every file of a listing,
+    /// not one absolute path per file (50,000 articles: ~4 MB less) — or, when `relativePath`
+    /// is not the end of `path`, the whole path.
+    private var base: String
+    private var baseIsWholePath: Bool
 
     /// Creates a matched file.
     public init(path: String, relativePath: String) {
-        self.path = path
         self.relativePath = relativePath
+        let whole = path.utf8.count, tail = relativePath.utf8.count
+        if whole >= tail, path.utf8.suffix(tail).elementsEqual(relativePath.utf8) {
+            base = String(decoding: path.utf8.prefix(whole - tail), as: UTF8.self)
+            baseIsWholePath = false
+        } else {
+            base = path
+            baseIsWholePath = true
+        }
+    }
+
+    /// Creates the file `folder + relativePath`; `folder` ends with `/` and is typically one
+    /// string shared by a whole listing.
+    public init(folder: String, relativePath: String) {
+        self.relativePath = relativePath
+        base = folder
+        baseIsWholePath = false
+    }
+
+    public static func == (a: MatchedFile, b: MatchedFile) -> Bool {
+        a.relativePath == b.relativePath && a.path == b.path
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(path)
+        hasher.combine(relativePath)
     }
 }
 

@@ -33,11 +33,34 @@ extension FileSet {
     /// The matching files, sorted. Throws when a named file or folder does not exist.
     public func files() throws -> [MatchedFile] {
         let root = self.root
-        var result: Set<String> = []
-        let namedFile = try forEachMatch { result.insert($0); return true }
+        let folder = root.hasSuffix("/") ? root : root + "/"
+        // Relative paths only (the walk's absolute paths are dropped as they come): one listing
+        // of 50,000 articles held ~8 MB of paths before. Every path is below the root, so they
+        // sort as the absolute paths would; brace alternatives may repeat a file.
+        var relatives: [String] = []
+        var outside: [String] = []
+        var named: String?
+        let namedFile = try forEachMatch { path in
+            if path.hasPrefix(folder) {
+                relatives.append(String(decoding: path.utf8.dropFirst(folder.utf8.count), as: UTF8.self))
+            } else {
+                outside.append(path)
+            }
+            named = path
+            return true
+        }
         // A named file (or dangling link) is relative to its own folder.
-        if namedFile { return result.map { MatchedFile(path: $0, relativePath: ($0 as NSString).lastPathComponent) } }
-        return result.sorted().map { MatchedFile(path: $0, relativePath: relative($0, to: root)) }
+        if namedFile, let named { return [MatchedFile(path: named, relativePath: (named as NSString).lastPathComponent)] }
+        relatives.sort()
+        var files: [MatchedFile] = []
+        files.reserveCapacity(relatives.count + outside.count)
+        var previous: String?
+        for relative in relatives where relative != previous {
+            files.append(MatchedFile(folder: folder, relativePath: relative))
+            previous = relative
+        }
+        for path in Set(outside).sorted() { files.append(MatchedFile(path: path, relativePath: path)) }
+        return files
     }
 
     /// The files of the set named by their paths relative to its root (a cluster work unit's
@@ -54,7 +77,7 @@ extension FileSet {
             }
         }
         let prefix = root.hasSuffix("/") ? root : root + "/"
-        return Set(relativePaths).map { MatchedFile(path: prefix + $0, relativePath: $0) }.sorted { $0.path < $1.path }
+        return Set(relativePaths).sorted().map { MatchedFile(folder: prefix, relativePath: $0) }
     }
 
     /// Whether the set matches at least one file; stops at the first one (a config check at

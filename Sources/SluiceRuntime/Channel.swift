@@ -4,14 +4,18 @@ import SluiceCore
 
 /// A bounded multi-producer, multi-consumer queue between stage threads.
 ///
-/// `send` blocks while the queue is full: that is the backpressure that keeps memory flat
-/// whatever the input size. The channel ends when every producer has called `finish`, or at
+/// `send` blocks while the queue is full — `capacity` elements, or elements whose weights add
+/// up to `maxWeight` (batches weigh their records' bytes) — that is the backpressure that keeps
+/// memory flat whatever the input size and however large each record is. One element is
+/// always let in, however heavy. The channel ends when every producer has called `finish`, or at
 /// once when `cancel` is called.
 public final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     // @unchecked: every stored property below is read and written only with `condition` held.
     private let condition = NSCondition()
-    private var buffer = Deque<Element>()
+    private var buffer = Deque<(element: Element, weight: Int)>()
     private let capacity: Int
+    private let maxWeight: Int
+    private var weight = 0
     private var producers: Int
     private var cancelled = false
     private var received = 0
@@ -26,19 +30,25 @@ public final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
         case end
     }
 
-    /// Creates a channel holding at most `capacity` elements, fed by `producers` producers.
-    public init(capacity: Int, producers: Int) {
+    /// Creates a channel holding at most `capacity` elements and at most `maxWeight` of weight,
+    /// fed by `producers` producers.
+    public init(capacity: Int, producers: Int, maxWeight: Int = .max) {
         self.capacity = max(1, capacity)
+        self.maxWeight = max(1, maxWeight)
         self.producers = producers
     }
 
-    /// Adds an element, waiting while the queue is full. Throws ``PipelineStop`` once cancelled.
-    public func send(_ element: Element) throws {
+    /// Adds an element of `weight`, waiting while the queue is full. Throws ``PipelineStop``
+    /// once cancelled.
+    public func send(_ element: Element, weight: Int = 0) throws {
         condition.lock()
         defer { condition.unlock() }
-        while buffer.count >= capacity && !cancelled { condition.wait() }
+        while !buffer.isEmpty && (buffer.count >= capacity || self.weight + weight > maxWeight) && !cancelled {
+            condition.wait()
+        }
         if cancelled { throw PipelineStop() }
-        buffer.append(element)
+        buffer.append((element, weight))
+        self.weight += weight
         condition.broadcast()
     }
 
@@ -62,7 +72,8 @@ public final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
             }
         }
         if cancelled || buffer.isEmpty { return .end }
-        let element = buffer.removeFirst()
+        let (element, elementWeight) = buffer.removeFirst()
+        weight -= elementWeight
         let sequence = received
         received += 1
         condition.broadcast()
@@ -82,6 +93,7 @@ public final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
         condition.lock()
         cancelled = true
         buffer.removeAll()
+        weight = 0
         condition.broadcast()
         condition.unlock()
     }

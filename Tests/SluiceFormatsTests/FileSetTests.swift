@@ -22,6 +22,23 @@ struct FileSetTests {
         #expect(gone == [MatchedFile(path: dir.file("gone.txt"), relativePath: "gone.txt")], "a file gone since the listing is still named")
     }
 
+    @Test("a listed file's path is its folder and relative path; brace alternatives naming one file twice list it once")
+    func listedPaths() throws {
+        let dir = TemporaryDirectory()
+        for name in ["a.txt", "sub/b.txt", "sub/é.txt"] { try dir.write(name, "x") }
+        let listed = try FileSet(pattern: dir.path + "/{sub,sub}/*.txt").files()
+        #expect(listed.map(\.relativePath) == ["sub/b.txt", "sub/é.txt"])
+        #expect(listed.map(\.path) == [dir.file("sub/b.txt"), dir.file("sub/é.txt")])
+        for file in listed { #expect(FileManager.default.fileExists(atPath: file.path)) }
+        // Made from a path and a relative path, or from a folder: the same file.
+        let made = MatchedFile(path: dir.file("sub/b.txt"), relativePath: "sub/b.txt")
+        #expect(made == listed[0] && made.hashValue == listed[0].hashValue)
+        #expect(MatchedFile(folder: dir.path + "/", relativePath: "a.txt").path == dir.file("a.txt"))
+        // A relative path that is not the end of the path keeps the whole path.
+        let odd = MatchedFile(path: "/data/x.txt", relativePath: "y.txt")
+        #expect(odd.path == "/data/x.txt" && odd.relativePath == "y.txt")
+    }
+
     @Test("a glob with ** finds files in every folder, sorted, skipping hidden ones and other extensions")
     func globs() throws {
         let dir = TemporaryDirectory()
