@@ -187,6 +187,8 @@ struct DocumentProblem: Error {
 
 /// The working half of ``JSONSource``: one per run, on the source's thread.
 final class JSONSourceReader {
+    /// The field count of the last JSON Lines record (``JSONReader/parse(_:maxDepth:fieldsHint:)``).
+    private var fieldsHint = 0
     let source: JSONSource
     let context: SourceContext
     private var batch: [Record] = []
@@ -564,7 +566,7 @@ final class JSONSourceReader {
             if isBlank(bytes) { return }
             let value: Value
             do {
-                value = try JSONReader.parse(bytes, maxDepth: source.maxDepth)
+                value = try JSONReader.parse(bytes, maxDepth: source.maxDepth, fieldsHint: &fieldsHint)
             } catch {
                 let (raw, details) = rawExcerpt(bytes, limit: JSONSource.rawLimit)
                 context.deadLetter(raw: raw, error: syntaxMessage(error),

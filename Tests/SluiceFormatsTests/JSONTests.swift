@@ -16,6 +16,20 @@ struct JSONTests {
         #expect(JSONWriter.string(value) == #"{"i":1,"d":1.0,"big":9223372036854775807,"neg":-42,"e":1e+300,"small":5e-324,"frac":0.1}"#)
     }
 
+    @Test("a series of records parsed with a shared field-count hint reads as each parsed alone, whatever their sizes")
+    func fieldsHintSeries() throws {
+        let lines = [#"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}"#, #"{"a":1}"#, #"{}"#,
+                     #"{"x":{"y":1,"z":[{"k":1}]},"a":"é","a":"again"}"#, #"[1,2]"#, #"{"only":null}"#]
+        var hint = 0
+        for line in lines {
+            let alone = try JSONReader.parse(line)
+            let series = try Array(line.utf8).withUnsafeBytes { try JSONReader.parse($0, fieldsHint: &hint) }
+            #expect(series == alone, "\(line)")
+            #expect(JSONWriter.string(series) == JSONWriter.string(alone))
+        }
+        #expect(hint == 1, "the last object had one field")
+    }
+
     @Test("an integer too large for 64 bits becomes a double instead of failing")
     func hugeInteger() throws {
         #expect(try JSONReader.parse("123456789012345678901234567890") == .double(1.2345678901234568e29))
