@@ -637,6 +637,10 @@ struct LineClassifier: Sendable {
     /// A wire-service credit line: `(Reporting by A and B; Editing by C)` →
     /// `meta["Reporting"] = "A and B"`, `meta["Editing"] = "C"`.
     static func creditLine(_ text: String) -> [LineFact]? {
+        // Every part needs its ` by `: a line without one is no credit line, decided without
+        // splitting it into `Character`s (3.7 % of the source's samples went here, nearly all on
+        // body paragraphs tried as trailer lines).
+        guard text.asciiRange(of: " by ", caseInsensitive: true) != nil else { return nil }
         var facts: [LineFact] = []
         for part in text.split(separator: ";") {
             let p = part.trimmed
