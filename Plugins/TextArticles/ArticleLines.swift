@@ -23,8 +23,8 @@ enum MarkdownCleaner {
     /// Builds the line model of one raw line.
     static func line(_ raw: Substring, markdown: Bool) -> ArticleLine {
         // One pass trims and collapses the spaces; the width is the collapsed line's.
-        var t = raw.collapsedSpaces
-        var line = ArticleLine(text: "", width: t.scalarCount)
+        var (t, width) = raw.collapsedSpacesAndWidth
+        var line = ArticleLine(text: "", width: width)
         guard !t.isEmpty else { return line }
         if isSeparator(t) {
             line.separator = true
