@@ -62,7 +62,24 @@ extension StringProtocol {
             var copied = false
             var runStart = i
             var width = 0
+            let high: UInt64 = 0x8080_8080_8080_8080
+            let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
             while i < n {
+                // 8 bytes at a time while they are visible ASCII and single spaces, none at the
+                // block's end (every byte is below 0x80, so no carry crosses a byte). The byte
+                // loop alone was still 5.3 % of the source's samples.
+                if i + 8 <= n, let base = b.baseAddress {
+                    let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                    if x & high == 0, ((x | high) &- 0x2020_2020_2020_2020) & high == high {
+                        let t = x ^ 0x2020_2020_2020_2020
+                        let space = ~(((t & low7) &+ low7) | t) & high
+                        if space & (space >> 8) == 0, space >> 63 == 0 {
+                            width += 8
+                            i += 8
+                            continue
+                        }
+                    }
+                }
                 let c = b[i]
                 if c > 0x20 && c < 0x80 {
                     width += 1
@@ -134,6 +151,21 @@ extension StringProtocol {
             for c in b where c & 0xC0 != 0x80 { n += 1 }
             return n
         }
+    }
+
+    /// `hasPrefix(prefix)`, with a byte comparison first: in NFC text a prefix can only match
+    /// where its bytes do, so most lines are turned down without `String`'s grapheme-by-grapheme
+    /// comparison (the byline prefixes alone took 2.3 % of the source's samples that way).
+    func hasPrefixFast(_ prefix: String) -> Bool {
+        var p = prefix
+        let bytesMatch = p.withUTF8 { pb in
+            withBytes { b in
+                guard pb.count <= b.count else { return false }
+                for k in 0..<pb.count where pb[k] != b[k] { return false }
+                return true
+            }
+        }
+        return bytesMatch && hasPrefix(prefix)
     }
 
     /// Whether the text has at most `limit` scalars: a text of at most `limit` bytes has, and
@@ -313,6 +345,12 @@ extension StringProtocol {
 
     /// The text without punctuation (ASCII, quotes, dashes) at either end.
     var trimmingPunctuation: String {
+        // Both ends ASCII and not punctuation (most words): nothing to trim.
+        let plainEnds = withBytes { b in
+            guard let f = b.first, let l = b.last, f < 0x80, l < 0x80 else { return false }
+            return !Unicode.Scalar(f).isTrimmablePunctuation && !Unicode.Scalar(l).isTrimmablePunctuation
+        }
+        if plainEnds { return String(self) }
         var scalars = Substring(self).unicodeScalars[...]
         while let f = scalars.first, f.isTrimmablePunctuation { scalars = scalars.dropFirst() }
         while let l = scalars.last, l.isTrimmablePunctuation { scalars = scalars.dropLast() }
