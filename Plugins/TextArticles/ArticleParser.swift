@@ -252,7 +252,9 @@ struct ArticleParser: Sendable {
         guard t.scalarCountIsAtMost(60), t.wordCount <= 8, t.hasLetter, !t.endsLikeSentence, !t.hasSuffix(":") else {
             return false
         }
-        return t.isAllCaps || [" / ", " | ", " > ", " › ", " » ", " :: "].contains { t.contains($0) }
+        // (Foundation's search only where the separator's bytes are: in NFC text it cannot match
+        // elsewhere.)
+        return t.isAllCaps || [" / ", " | ", " > ", " › ", " » ", " :: "].contains { t.containsASCII($0) && t.contains($0) }
             || Self.sections.contains(t.lowercased())
     }
 

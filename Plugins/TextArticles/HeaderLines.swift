@@ -462,6 +462,8 @@ struct LineClassifier: Sendable {
     static let creditLabelBytes = creditLabels.map { Array($0.utf8) }
     /// Which bytes start a credit label (a table: this test runs on every byte of the body).
     static let labelInitials: [Bool] = (0..<256).map { b in creditLabels.contains { $0.utf8.first == UInt8(b) } }
+    /// ``creditLabelBytes`` by their first byte.
+    static let creditLabelsByInitial: [[[UInt8]]] = (0..<256).map { b in creditLabelBytes.filter { $0.first == UInt8(b) } }
     static let agencies = ArticleVocabulary.merged(\.agencies)
     /// The agencies of every table as written, longest first (`新华社` at a dateline's start).
     static let agencyNames = agencies.sorted { $0.unicodeScalars.count > $1.unicodeScalars.count }
@@ -485,8 +487,18 @@ struct LineClassifier: Sendable {
         // A label: the last one in the line, at its start or after the end of a sentence.
         var best: Range<Int>?
         text.withBytes { b in
-            for i in 0..<b.count where Self.labelInitials[Int(b[i])] && (i == 0 || b[i - 1] == 0x20) {
-                for label in Self.creditLabelBytes where label[0] == b[i] && i + label.count <= b.count {
+            // Only word starts are tried, found by skipping to each space, and only the labels
+            // with that first byte (every byte against every label was 3.5 % of the source's
+            // samples, on every body paragraph; 1.2 % after).
+            let n = b.count
+            var i = 0
+            while i < n {
+                defer {
+                    while i < n, b[i] != 0x20 { i += 1 }
+                    i += 1
+                }
+                guard Self.labelInitials[Int(b[i])] else { continue }
+                for label in Self.creditLabelsByInitial[Int(b[i])] where i + label.count <= n {
                     var j = 1
                     while j < label.count, b[i + j] == label[j] { j += 1 }
                     if j == label.count, i == 0 || Self.sentenceBoundary(b, before: i) {
@@ -670,7 +682,11 @@ struct LineClassifier: Sendable {
         // body paragraphs tried as trailer lines).
         guard text.asciiRange(of: " by ", caseInsensitive: true) != nil else { return nil }
         var facts: [LineFact] = []
-        for part in text.split(separator: ";") {
+        // ASCII text splits on its bytes as on its characters (the `Character` split was most of
+        // the time of body paragraphs with a ` by ` tried as trailer lines).
+        let parts: [Substring] = text.utf8.allSatisfy({ $0 < 0x80 })
+            ? text.utf8.split(separator: 0x3B).map { Substring($0) } : text.split(separator: ";")
+        for part in parts {
             let p = part.trimmed
             guard let by = p.asciiRange(of: " by ", caseInsensitive: true) else { return nil }
             let role = p.bytes(0..<by.lowerBound).trimmed

@@ -332,7 +332,7 @@ extension StringProtocol {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Whether the text contains the ASCII `needle`.
+    /// Whether the text contains the ASCII `needle` (or any needle's bytes, compared exactly).
     func containsASCII(_ needle: String) -> Bool { asciiRange(of: needle) != nil }
 
     /// The text between two byte offsets (which must fall on scalar boundaries: ASCII matches do).
