@@ -489,14 +489,12 @@ struct LineClassifier: Sendable {
         text.withBytes { b in
             // Only word starts are tried, found by skipping to each space, and only the labels
             // with that first byte (every byte against every label was 3.5 % of the source's
-            // samples, on every body paragraph; 1.2 % after).
+            // samples, on every body paragraph; a byte loop to the next space 7 %; 8 bytes at a
+            // time 2 %).
             let n = b.count
             var i = 0
             while i < n {
-                defer {
-                    while i < n, b[i] != 0x20 { i += 1 }
-                    i += 1
-                }
+                defer { i = nextSpace(b, from: i) + 1 }
                 guard Self.labelInitials[Int(b[i])] else { continue }
                 for label in Self.creditLabelsByInitial[Int(b[i])] where i + label.count <= n {
                     var j = 1
