@@ -213,7 +213,12 @@ struct ArticleParser: Sendable {
         // byte took 5 % of the source's instructions), then one index step per line.
         var breaks: [Int] = []
         text.withBytes { b in
-            for k in 0..<b.count where b[k] == 0x0A { breaks.append(k) }
+            // 8 bytes at a time (the byte loop was 2.6 % of the source's samples).
+            var k = nextByte(0x0A, in: b, from: 0)
+            while k < b.count {
+                breaks.append(k)
+                k = nextByte(0x0A, in: b, from: k + 1)
+            }
         }
         var result: [Substring] = []
         result.reserveCapacity(breaks.count + 1)

@@ -35,18 +35,25 @@ func whitespaceLength(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
 /// The offset of the first space (0x20) at or after `start`, or `b.count`: 8 bytes at a time.
 @inline(__always)
 func nextSpace(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+    nextByte(0x20, in: b, from: start)
+}
+
+/// The offset of the first `byte` at or after `start`, or `b.count`: 8 bytes at a time.
+@inline(__always)
+func nextByte(_ byte: UInt8, in b: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
     let n = b.count
     var i = start
+    let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
     if let base = b.baseAddress {
         while i + 8 <= n {
-            let t = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) ^ 0x2020_2020_2020_2020
+            let t = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) ^ pattern
             // The high bit of each byte that is 0 in `t`, exactly (no carry crosses a byte).
             let zero = ~(((t & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | t) & 0x8080_8080_8080_8080
             if zero != 0 { return i + zero.trailingZeroBitCount / 8 }
             i += 8
         }
     }
-    while i < n, b[i] != 0x20 { i += 1 }
+    while i < n, b[i] != byte { i += 1 }
     return i
 }
 
