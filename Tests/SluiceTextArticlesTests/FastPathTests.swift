@@ -9,7 +9,7 @@ import Testing
 @Suite("text_articles fast paths")
 struct FastPathTests {
     /// Lines with whitespace of every kind at every offset of an 8-byte block.
-    static let lines: [String] = {
+    static let sampleLines: [String] = {
         var lines = [
             "", " ", "  ", "\t", "a", " a ", "a  b", "Plain words in one line of text, well past eight bytes.",
             "  leading and trailing  ", "tab\there", "no-break\u{00A0}space", "ideographic\u{3000}space",
@@ -28,7 +28,7 @@ struct FastPathTests {
         return lines
     }()
 
-    @Test("collapsing spaces gives the words joined by one space, and the scalar width", arguments: lines)
+    @Test("collapsing spaces gives the words joined by one space, and the scalar width", arguments: sampleLines)
     func collapsedSpaces(_ line: String) {
         let expected = line.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         let (text, width) = line.collapsedSpacesAndWidth
@@ -37,7 +37,7 @@ struct FastPathTests {
         #expect(Substring(line).collapsedSpaces == expected)
     }
 
-    @Test("words are counted as whitespace-separated words, 8 bytes at a time or not", arguments: lines)
+    @Test("words are counted as whitespace-separated words, 8 bytes at a time or not", arguments: sampleLines)
     func wordCount(_ line: String) {
         let expected = line.split(whereSeparator: \.isWhitespace).count
         #expect(line.wordCount == expected)
@@ -104,6 +104,31 @@ struct FastPathTests {
         for (text, limit) in [("abc", 3), ("abcd", 3), ("ééé", 3), ("éééé", 3), ("中国人", 3), ("", 0)] {
             #expect(text.scalarCountIsAtMost(limit) == (text.unicodeScalars.count <= limit), "\(text)")
         }
+    }
+
+    @Test("the next space or line feed is found at every offset of an 8-byte block, or the end")
+    func nextByteAtEveryOffset() {
+        for length in 0..<20 {
+            for at in 0...length {
+                var bytes = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+                if at < length { bytes[at] = 0x0A }
+                if length > 0 { bytes[length - 1] = bytes[length - 1] == 0x0A ? 0x0A : 0xC3 }
+                bytes.withUnsafeBufferPointer { b in
+                    for start in 0...length {
+                        let expected = (start..<length).first { b[$0] == 0x0A } ?? length
+                        #expect(nextByte(0x0A, in: b, from: start) == expected, "length \(length), at \(at), from \(start)")
+                        #expect(nextSpace(b, from: start) == length)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("lines split at every line feed, with the empty ones kept")
+    func splitLines() {
+        #expect(ArticleParser.lines("a\nbb\n\nccc dddd eeee ffff\n").map(String.init) == ["a", "bb", "", "ccc dddd eeee ffff", ""])
+        #expect(ArticleParser.lines("").map(String.init) == [""])
+        #expect(ArticleParser.lines("één\n中国\n").map(String.init) == ["één", "中国", ""])
     }
 
     // MARK: Header lines (each kind, and lines that only look like one)
