@@ -202,7 +202,8 @@ struct LineClassifier: Sendable {
         let after = String(text[date.range.upperBound...])
         for piece in [after, before] {
             let lower = piece.lowercased()
-            guard let by = lower.range(of: "by ") else { continue }
+            // Foundation's search only when the bytes hold `by ` (it cannot match elsewhere).
+            guard lower.containsASCII("by "), let by = lower.range(of: "by ") else { continue }
             let start = piece.index(piece.startIndex, offsetBy: lower.distance(from: lower.startIndex, to: by.upperBound))
             var names = String(piece[start...]).trimmed
             for tail in [" on", " at", ",", "|", "-", "–", "—", " |"] where names.lowercased().hasSuffix(tail) {
