@@ -317,8 +317,17 @@ extension StringProtocol {
         return needle.withUTF8 { nee in withBytes { hay -> Range<Int>? in
             guard !nee.isEmpty, hay.count >= nee.count, start <= hay.count - nee.count else { return nil }
             let first = caseInsensitive ? lowerASCII(nee[0]) : nee[0]
+            // A first byte that is not a letter matches only itself in either case: the candidates
+            // are found 8 bytes at a time (` by `, ` and `, `. `: the byte loop was 1.9 % of the
+            // source's samples).
+            let caseless = !caseInsensitive || first < 0x61 || first > 0x7A
+            let last = hay.count - nee.count
             var i = start
-            while i <= hay.count - nee.count {
+            while i <= last {
+                if caseless {
+                    i = nextByte(first, in: hay, from: i)
+                    guard i <= last else { return nil }
+                }
                 let c = caseInsensitive ? lowerASCII(hay[i]) : hay[i]
                 if c == first {
                     var j = 1

@@ -124,6 +124,27 @@ struct FastPathTests {
         }
     }
 
+    @Test("an ASCII needle is found where a byte-by-byte search finds it, in either case")
+    func asciiRange() {
+        let hays = ["Reporting by Ann", "REPORTING BY ANN", "nothing here at all, not one", "by the way", "a by",
+                    "Zoë by Ann and Bob. Then more text. Then by", "xx.com and yy.COM", "", "  by  by  "]
+        for hay in hays {
+            let h = Array(hay.utf8)
+            for needle in [" by ", "by ", ". ", ".com", " and ", "x", "Then"] {
+                let n = Array(needle.utf8)
+                for insensitive in [false, true] {
+                    for from in 0...h.count {
+                        let lower: (UInt8) -> UInt8 = { insensitive && $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+                        let expected = h.count < n.count || from > h.count - n.count ? nil
+                            : (from...(h.count - n.count)).first { i in (0..<n.count).allSatisfy { lower(h[i + $0]) == lower(n[$0]) } }
+                        #expect(hay.asciiRange(of: needle, caseInsensitive: insensitive, from: from)?.lowerBound == expected,
+                                "\(hay) / \(needle) / \(insensitive) / \(from)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("lines split at every line feed, with the empty ones kept")
     func splitLines() {
         #expect(ArticleParser.lines("a\nbb\n\nccc dddd eeee ffff\n").map(String.init) == ["a", "bb", "", "ccc dddd eeee ffff", ""])
