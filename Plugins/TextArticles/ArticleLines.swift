@@ -23,8 +23,8 @@ enum MarkdownCleaner {
     /// Builds the line model of one raw line.
     static func line(_ raw: Substring, markdown: Bool) -> ArticleLine {
         // One pass trims and collapses the spaces; the width is the collapsed line's.
-        var t = raw.collapsedSpaces
-        var line = ArticleLine(text: "", width: t.scalarCount)
+        var (t, width) = raw.collapsedSpacesAndWidth
+        var line = ArticleLine(text: "", width: width)
         guard !t.isEmpty else { return line }
         if isSeparator(t) {
             line.separator = true
@@ -101,7 +101,10 @@ enum MarkdownCleaner {
     /// Inline Markdown to plain text: links and images keep their text, emphasis markers,
     /// code backticks and backslash escapes go.
     static func inline(_ t: String) -> String {
-        guard t.unicodeScalars.contains(where: { "*_`[\\<".unicodeScalars.contains($0) }) else { return t }
+        // All six marks are ASCII: a byte test (the scalar-by-scalar test was 1.7 % of the
+        // source's samples on the benchmark's Markdown files).
+        guard t.utf8.contains(where: { $0 == 0x2A || $0 == 0x5F || $0 == 0x60 || $0 == 0x5B || $0 == 0x5C || $0 == 0x3C })
+        else { return t }
         let s = Array(t.unicodeScalars)
         var out = String.UnicodeScalarView()
         var i = 0

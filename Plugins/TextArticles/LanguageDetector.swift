@@ -39,6 +39,9 @@ enum LanguageDetector {
     /// (Japanese, Korean): CLD2 answers `zh` for such text anyway, and the script is read in
     /// one pass over the sample instead of CLD2's ~260 instructions a byte.
     static func isChinese(_ text: String) -> Bool {
+        // A sample of ASCII has no ideograph: answered on the bytes (the scalar loop was 1.8 % of
+        // the source's samples on English articles).
+        if text.withBytes({ b in b.prefix(sampleBytes).allSatisfy { $0 < 0x80 } }) { return false }
         var han = 0, other = 0
         var n = 0
         for s in text.unicodeScalars {

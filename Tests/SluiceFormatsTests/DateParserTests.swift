@@ -1,6 +1,6 @@
 import Foundation
 import SluiceCore
-import SluiceFormats
+@testable import SluiceFormats
 import Testing
 
 /// `DateParser` (SluiceCore): free-text dates to ISO 8601.
@@ -232,5 +232,26 @@ struct RelativeDateTests {
         #expect(CivilDay(iso: "2025-11-21") == CivilDay(year: 2025, month: 11, day: 21))
         #expect(CivilDay(iso: "2025-02-29") == nil)
         #expect(CivilDay(iso: "21.11.2025") == nil)
+    }
+
+    @Test("a symbol token is one of a set's characters, ASCII on its byte and others as Foundation finds them")
+    func symbolSets() {
+        #expect(DateParser.isSymbol("-", in: "-/."))
+        #expect(DateParser.isSymbol("/", in: ",|-–—@/·•"))
+        #expect(!DateParser.isSymbol("x", in: "-/."))
+        #expect(!DateParser.isSymbol(".", in: ",|-–—@/·•"))
+        #expect(DateParser.isSymbol("–", in: ",|-–—@/·•"))
+        #expect(DateParser.isSymbol("·", in: ",|-–—@/·•"))
+        #expect(!DateParser.isSymbol("−", in: "-/."))
+    }
+
+    @Test("dates across each separator a symbol test decides", arguments: [
+        ("2025.07.15", "2025-07-15"), ("2025/07/15", "2025-07-15"), ("15/07/2025", "2025-07-15"),
+        ("15.07.2025", "2025-07-15"), ("Nov 20, 2025 | 10:10 PM", "2025-11-20T22:10:00"),
+        ("Nov 20, 2025 – 10:10 PM", "2025-11-20T22:10:00"), ("Nov 20, 2025 @ 10:10 PM", "2025-11-20T22:10:00"),
+        ("Nov 20, 2025 · 10:10 PM", "2025-11-20T22:10:00"), ("2025-07-15 / 10:30", "2025-07-15T10:30:00"),
+    ])
+    func separators(_ text: String, _ iso: String) {
+        #expect(DateParser(dayFirst: true).parse(text)?.iso == iso)
     }
 }

@@ -358,12 +358,21 @@ public struct DateParser: Sendable {
         return Match(day: day, time: timeFound, start: start, end: end)
     }
 
+    /// Whether a symbol token is one of the characters of `set` (Foundation's `contains`). An
+    /// ASCII symbol is looked up among the set's bytes: Foundation's search for it was 0.7 % of
+    /// the text_articles source's samples, and no other character is canonically equivalent to it.
+    @inline(__always)
+    static func isSymbol(_ text: Substring, in set: String) -> Bool {
+        if text.utf8.count == 1, let byte = text.utf8.first, byte < 0x80 { return set.utf8.contains(byte) }
+        return set.contains(text)
+    }
+
     /// Skips `,`, `|`, dashes, `@`, `/`, `·`, `•` and the given words between a date and a time.
     private static func skipConnectors(_ t: [DateToken], _ i: inout Int, words: Set<String>) {
         var count = 0
         while i < t.count, count < 4 {
             let tok = t[i]
-            if tok.kind == .symbol, ",|-–—@/·•".contains(tok.text) {
+            if tok.kind == .symbol, isSymbol(tok.text, in: ",|-–—@/·•") {
                 i += 1
             } else if tok.kind == .word, words.contains(tok.lower) {
                 i += 1
@@ -419,7 +428,7 @@ public struct DateParser: Sendable {
         if let reference, let day = relativeDay(t, &i, reference: reference) { return day }
         // Year first: 2025-07-15, 2025/07/15, 2025.07.15, 2025年7月15日.
         if t[i].digits == 4, let year = t[i].number {
-            if i + 4 < t.count, t[i + 1].kind == .symbol, "-/.".contains(t[i + 1].text), t[i + 3].text == t[i + 1].text,
+            if i + 4 < t.count, t[i + 1].kind == .symbol, isSymbol(t[i + 1].text, in: "-/."), t[i + 3].text == t[i + 1].text,
                t[i + 2].digits <= 2, t[i + 4].digits <= 2, let m = t[i + 2].number, let d = t[i + 4].number,
                !t[i + 1].spaceBefore, !t[i + 2].spaceBefore, !t[i + 3].spaceBefore, !t[i + 4].spaceBefore,
                let day = valid(year, m, d) {
@@ -481,7 +490,7 @@ public struct DateParser: Sendable {
             return day
         }
         // All numbers: 11/20/2025 (month first), 20.11.2025 and 20-11-2025 (day first).
-        if i + 4 < t.count, t[i + 1].kind == .symbol, "/.-".contains(t[i + 1].text), t[i + 3].text == t[i + 1].text,
+        if i + 4 < t.count, t[i + 1].kind == .symbol, isSymbol(t[i + 1].text, in: "/.-"), t[i + 3].text == t[i + 1].text,
            t[i + 2].digits <= 2, t[i + 4].digits == 4, let second = t[i + 2].number, let y = t[i + 4].number,
            !t[i + 1].spaceBefore, !t[i + 2].spaceBefore, !t[i + 3].spaceBefore, !t[i + 4].spaceBefore {
             let monthFirst = t[i + 1].text == "/" && !dayFirst ? first <= 12 : second > 12
