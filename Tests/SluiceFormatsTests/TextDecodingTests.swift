@@ -128,4 +128,52 @@ struct TextDecodingTests {
         let d = try TextDecoding.decode(Data("a\r\nb\u{A0}".utf8), normalize: false)
         #expect(d.text == "a\r\nb\u{A0}")
     }
+
+    /// `normalize` written plainly, scalar by scalar, from its documentation.
+    static func referenceNormalize(_ text: String) -> String {
+        var lines: [String] = []
+        var line = String.UnicodeScalarView()
+        func endLine() {
+            while let last = line.last, last == " " || last == "\t" { line.removeLast() }
+            lines.append(String(line))
+            line = String.UnicodeScalarView()
+        }
+        let scalars = Array(text.unicodeScalars)
+        var i = 0
+        while i < scalars.count {
+            let v = scalars[i].value
+            switch v {
+            case 0x0D:
+                if i + 1 < scalars.count, scalars[i + 1] == "\n" { i += 1 }
+                endLine()
+            case 0x0A, 0x0B, 0x0C, 0x85, 0x2028, 0x2029: endLine()
+            case 0x09, 0x20: line.append(scalars[i])
+            case 0xA0, 0x1680, 0x2000...0x200A, 0x202F, 0x205F, 0x3000: line.append(" ")
+            case 0..<0x20, 0x7F, 0x80...0x9F, 0xAD, 0x180E, 0x200B, 0x2060, 0xFEFF: break
+            default: line.append(scalars[i])
+            }
+            i += 1
+        }
+        endLine()
+        return lines.joined(separator: "\n").precomposedStringWithCanonicalMapping
+    }
+
+    @Test("normalize agrees with a plain scalar-by-scalar reading of its rules on random text (runs, spaces, line ends, odd characters)")
+    func normalizeMatchesReference() {
+        let pieces = ["word", "a", " ", "  ", "\t", "\n", "\r\n", "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{A0}",
+                      "\u{3000}", "\u{200B}", "\u{AD}", "\u{FEFF}", "\u{7F}", "\u{01}", "\u{9F}", "é", "e\u{301}", "東京",
+                      "🙂", "ZWJ\u{200D}", ".,;:!?", "0123456789", "longer-run-of-visible-ascii"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3_000 {
+            let count = Int.random(in: 0...30, using: &generator)
+            let text = (0..<count).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            let got = TextDecoding.normalize(text)
+            let expected = Self.referenceNormalize(text)
+            #expect(got == expected, "\(Array(text.unicodeScalars.map(\.value)))")
+            #expect(Array(got.utf8) == Array(expected.utf8))
+            // Decoding the UTF-8 bytes (normalized on the way) gives the same text, unless the
+            // control characters make it binary.
+            if let decoded = try? TextDecoding.decode(Data(text.utf8)) { #expect(decoded.text == expected) }
+        }
+    }
 }
