@@ -57,6 +57,46 @@ struct JSONSinkState: Codable, Equatable {
         return out
     }
 
+    /// The state as JSON, keys sorted (what `JSONEncoder` with `.sortedKeys` writes, read back
+    /// with `JSONDecoder`). Written by hand: the state is saved at every commit with every mark
+    /// of the run, and `JSONEncoder` built a tree of the whole state each time — measured on
+    /// 50,000 articles into a json sink: 112 MB peak.
+    func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + marks.count * 96)
+        func key(_ name: String, first: Bool = false) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            JSONWriter.writeString(name, to: &out)
+            out.append(UInt8(ascii: ":"))
+        }
+        func number(_ n: some BinaryInteger) { out.append(contentsOf: String(n).utf8) }
+        out.append(UInt8(ascii: "{"))
+        key("body", first: true); number(body)
+        key("elements"); number(elements)
+        key("fingerprint"); JSONWriter.writeString(fingerprint, to: &out)
+        key("format"); JSONWriter.writeString(format, to: &out)
+        key("length"); number(length)
+        key("marks")
+        out.append(UInt8(ascii: "["))
+        for (i, mark) in marks.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "{"))
+            key("count", first: true); number(mark.count)
+            key("epoch"); number(mark.epoch)
+            key("input"); JSONWriter.writeString(mark.input, to: &out)
+            key("offset"); number(mark.offset)
+            key("route"); JSONWriter.writeString(mark.route, to: &out)
+            key("source"); JSONWriter.writeString(mark.source, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
+        key("partial"); out.append(contentsOf: (partial ? "true" : "false").utf8)
+        key("path"); JSONWriter.writeString(path, to: &out)
+        key("version"); number(version)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     /// The ledger's marks as stored, in a stable order.
     static func entries(_ marks: [DeliveryLedger.Key: DeliveryLedger.Mark]) -> [MarkEntry] {
         marks.map { key, mark in
@@ -132,14 +172,7 @@ struct JSONSinkSidecar {
     /// Replaces the saved state atomically and durably: a temporary file, fsync, rename, fsync
     /// of the folder.
     func save(_ state: JSONSinkState) throws(IOFailure) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data: Data
-        do {
-            data = try encoder.encode(state)
-        } catch {
-            throw IOFailure(message: "cannot encode the sink state \(file): \(error)")
-        }
+        let data = state.encoded()
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {

@@ -80,6 +80,19 @@ func savedState(_ data: String, name: String = "out") throws -> JSONSinkState? {
 
 @Suite("json sink delivery")
 struct JSONSinkDeliveryTests {
+    @Test("the sink state written by hand reads back with JSONDecoder as the same state, odd characters included")
+    func stateEncodingRoundTrips() throws {
+        let odd = "a/b \"quoted\" back\\slash\ttab\u{1}ctl é 東京 🙂"
+        for marks in [[], [JSONSinkState.MarkEntry(source: "s", input: odd, route: "x>y", epoch: -3, offset: Int64.max, count: 0),
+                            JSONSinkState.MarkEntry(source: odd, input: "", route: "", epoch: 1, offset: 0, count: 7)]] {
+            let state = JSONSinkState(path: "/data/" + odd, format: "lines", partial: true, length: 12, body: 10, elements: 3,
+                                      fingerprint: "ff00", marks: marks)
+            let decoded = try JSONDecoder().decode(JSONSinkState.self, from: Data(state.encoded()))
+            #expect(decoded == state)
+            #expect((try? JSONReader.parse(state.encoded())) != nil, "valid JSON")
+        }
+    }
+
     @Test("a second run continues the output and skips the records committed before")
     func secondRunAppendsAndSkips() throws {
         let dir = TemporaryDirectory()
