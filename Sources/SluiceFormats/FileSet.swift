@@ -133,7 +133,18 @@ extension FileSet {
     }
 
     private func keepExtension(_ path: String) -> Bool {
-        extensions.isEmpty || extensions.contains((path as NSString).pathExtension.lowercased())
+        extensions.isEmpty || extensions.contains(FileSet.pathExtension(path).lowercased())
+    }
+
+    /// What `NSString.pathExtension` answers (the text after the last `.` of the last path
+    /// component, none for a name that only starts with one), on the string's bytes: it was
+    /// ~1.3 % of the text_articles source's time, bridged for every file of a listing.
+    public static func pathExtension(_ path: String) -> String {
+        var bytes = path.utf8[...]
+        while bytes.count > 1, bytes.last == UInt8(ascii: "/") { bytes = bytes.dropLast() }
+        let start = bytes.lastIndex(of: UInt8(ascii: "/")).map { bytes.index(after: $0) } ?? bytes.startIndex
+        guard let dot = bytes[start...].lastIndex(of: UInt8(ascii: ".")), dot != start else { return "" }
+        return String(Substring(bytes[bytes.index(after: dot)...]))
     }
 
     private func relative(_ path: String, to root: String) -> String {
@@ -208,7 +219,7 @@ extension FileSet {
     /// from the pattern alone, so it also answers for files that do not exist yet.
     public func wouldInclude(_ path: String) -> Bool {
         let target = URL(fileURLWithPath: path).standardizedFileURL.path
-        let ext = (target as NSString).pathExtension.lowercased()
+        let ext = FileSet.pathExtension(target).lowercased()
         let extensionKept = extensions.isEmpty || extensions.contains(ext)
         let targetSegments = target.split(separator: "/").map(String.init)
         if !FileSet.hasWildcard(pattern) {

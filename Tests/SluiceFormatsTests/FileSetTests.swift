@@ -39,6 +39,14 @@ struct FileSetTests {
         #expect(odd.path == "/data/x.txt" && odd.relativePath == "y.txt")
     }
 
+    @Test("a path's extension is what NSString.pathExtension says, for odd names too")
+    func pathExtensions() {
+        for path in ["a/b.txt", "a/.txt", ".txt", "a.", "a/b.", "a.b/c", "a/b.TXT", "a/b.tar.gz", "a/..", "a/.", "a/b..txt",
+                     "/x/.hidden.md", "a/b.t xt", "a/b.é", "b", "a/b/", "a/b.txt/", "..txt", "a/...md", "/", "", "é.md/"] {
+            #expect(FileSet.pathExtension(path) == (path as NSString).pathExtension, "\(path)")
+        }
+    }
+
     @Test("a glob with ** finds files in every folder, sorted, skipping hidden ones and other extensions")
     func globs() throws {
         let dir = TemporaryDirectory()
