@@ -309,3 +309,45 @@ struct DateStartTests {
         #expect(DateParser().parse(text)?.iso == iso)
     }
 }
+
+/// `DateTokenizer.asciiTokens` reads ASCII text from its bytes; it must give the tokens of the
+/// scalar-by-scalar tokenizer.
+@Suite("DateTokenizer: the ASCII byte path")
+struct DateTokenizerASCIITests {
+    static func same(_ text: String) {
+        guard let fast = DateTokenizer.asciiTokens(text) else {
+            Issue.record("no ASCII tokens for \(text)")
+            return
+        }
+        let slow = DateTokenizer.scalarTokens(text)
+        #expect(fast.count == slow.count, "\(text)")
+        for (a, b) in zip(fast, slow) {
+            #expect(a.kind == b.kind && a.text == b.text && a.lower == b.lower && a.range == b.range
+                    && a.spaceBefore == b.spaceBefore && a.value == b.value && a.valueDigits == b.valueDigits, "\(text): \(a.text)")
+        }
+    }
+
+    @Test("ASCII tokens are the scalar tokenizer's", arguments: [
+        "", " ", "Nov 20, 2025 10:10 PM EST", "2025-07-15T10:20:30.123+08:00", "  Updated\t2:15 PM,\r\nFri  ",
+        "MiXeD CaSe WORDS lower", "a.m. p.m. AM PM", "x", "Z", "9", "@#$%^&*()[]{}<>?/\\|~`'\"", "abc123def456",
+        "Cut said agreed first annual economic 8379", "Vote\u{0B}at\u{0C}ten", "ZZZ zzz AaZz", "[@`{",
+    ])
+    func sameTokens(_ text: String) {
+        Self.same(text)
+    }
+
+    @Test("every ASCII byte alone and between letters and digits gives the scalar tokenizer's tokens")
+    func everyByte() {
+        for b in UInt8(0)..<0x80 {
+            let c = String(decoding: [b], as: UTF8.self)
+            Self.same(c)
+            Self.same("Ab" + c + "Cd 12" + c + "34 " + c)
+        }
+    }
+
+    @Test("text with a byte over 0x7F goes the scalar way", arguments: ["20 ноября 2025", "café 2025", "2025年", "a\u{00A0}b"])
+    func nonASCII(_ text: String) {
+        #expect(DateTokenizer.asciiTokens(text) == nil)
+        #expect(!DateTokenizer.tokens(text).isEmpty)
+    }
+}
