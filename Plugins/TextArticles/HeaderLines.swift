@@ -58,7 +58,7 @@ struct LineClassifier: Sendable {
         var lineDate: ParsedDate?? = nil
         if let facts = single(text, inHeader: true, date: &lineDate) { return facts }
         // Parts separated by bars: `By A | China Daily | Updated: …`.
-        let strong = text.splitSpaced(["|", "·", "•"]).filter { !$0.isEmpty }
+        let strong = text.splitSpaced(SpacedSeparators.strong).filter { !$0.isEmpty }
         if strong.count > 1 { return parts(strong) }
         // A date and time across slashes or dashes: `November 21, 2025 / 3:04 PM / Updated 2 hours ago`.
         if line.width <= 120, let date = lineDate ?? dates.parse(text) {
@@ -77,9 +77,9 @@ struct LineClassifier: Sendable {
                 if after.isEmpty, before.hasSuffix(","), Self.isPlace(String(before.dropLast())) {
                     return [.published(date, text: date.text)]
                 }
-                return parts(text.splitSpaced(["/", "–", "—"]).filter { !$0.isEmpty })
+                return parts(text.splitSpaced(SpacedSeparators.slashes).filter { !$0.isEmpty })
             }
-            let others = (before + " / " + after).splitSpaced(["/", "–", "—", "-"]).map { $0.trimmingPunctuation }
+            let others = (before + " / " + after).splitSpaced(SpacedSeparators.slashesAndHyphen).map { $0.trimmingPunctuation }
                 .filter { !$0.isEmpty }
             if others.allSatisfy({ $0.unicodeScalars.first.map { !$0.properties.isLowercase } ?? true }),
                let facts = parts(others, understood: 1) {
@@ -87,7 +87,7 @@ struct LineClassifier: Sendable {
             }
             if others.isEmpty { return [.published(date, text: date.text)] }
         }
-        return parts(text.splitSpaced(["/", "–", "—"]).filter { !$0.isEmpty })
+        return parts(text.splitSpaced(SpacedSeparators.slashes).filter { !$0.isEmpty })
     }
 
     /// The facts of a line's parts: every part must be understood or be a short name (an
@@ -616,7 +616,7 @@ struct LineClassifier: Sendable {
 
     /// The titles on a `Related:` line; several are separated by ` | `.
     static func relatedList(_ value: String) -> [String] {
-        value.splitSpaced(["|"]).map(relatedTitle).filter { !$0.isEmpty }
+        value.splitSpaced(SpacedSeparators.bar).map(relatedTitle).filter { !$0.isEmpty }
     }
 
     /// A related item's title without quotes around it.
@@ -651,7 +651,7 @@ struct LineClassifier: Sendable {
         }
         if let credits = Self.creditLine(text) { return (credits, false) }
         // Several `Key: value` pairs on one line: `Source: Xinhua | Editor: Li Yan`.
-        let parts = text.splitSpaced(["|"])
+        let parts = text.splitSpaced(SpacedSeparators.bar)
         var facts: [LineFact] = []
         for part in parts {
             guard let f = trailerPair(part) else { facts = []; break }

@@ -255,3 +255,99 @@ struct RelativeDateTests {
         #expect(DateParser(dayFirst: true).parse(text)?.iso == iso)
     }
 }
+
+/// The parser tries a match only at numbers and at words a table holds
+/// (`DateVocabulary.Merged.startWords`): words before a date change nothing.
+@Suite("DateParser: where a match can start")
+struct DateStartTests {
+    static let filler = "Lorem ipsum dolor sit "
+
+    @Test("a date after words that cannot start one is the date found without them",
+          arguments: DateParserTests.cases + DateParserTests.otherLanguages)
+    func afterOtherWords(_ c: (String, String, String)) throws {
+        let parsed = try #require(DateParser().parse(Self.filler + c.0), "no date in \(Self.filler + c.0)")
+        #expect(parsed.iso == c.1)
+        #expect(parsed.text == c.2)
+    }
+
+    @Test("relative days, parts of the day and year-less dates after other words are still found",
+          arguments: RelativeDateTests.relative)
+    func relativeAfterOtherWords(_ c: (String, String, String)) throws {
+        let parsed = try #require(DateParser(reference: RelativeDateTests.reference).parse(Self.filler + c.0))
+        #expect(parsed.iso == c.1)
+        #expect(parsed.text == c.2)
+    }
+
+    @Test("every month, weekday, zone phrase, relative day and part of the day of the tables opens a match")
+    func startWordsCoverTheTables() {
+        let starts = DateVocabulary.all.startWords
+        for v in DateVocabulary.builtIn {
+            for m in v.months.keys { #expect(starts.contains(m), "month \(m)") }
+            for w in v.weekdays { #expect(starts.contains(w), "weekday \(w)") }
+            for phrase in Array(v.relativeDays.keys) + Array(v.dayPeriods.keys) + v.zones.map(\.0) {
+                let first = DateTokenizer.tokens(phrase).first?.lower ?? ""
+                #expect(starts.contains(first), "first word of \(phrase)")
+            }
+        }
+        #expect(!starts.contains("lorem"))
+        #expect(!starts.contains("economic"))
+    }
+
+    @Test("titles ending in a number, a weekday or a month name hold no date", arguments: [
+        "Cut said agreed first annual economic 8379", "Talks on Monday", "Storm expected in May",
+        "Second week long coast 8359 and 12", "Vote 2024 at 10", "Ставки выросли 20",
+    ])
+    func titlesWithoutDates(_ text: String) {
+        #expect(DateParser().parse(text) == nil)
+    }
+
+    @Test("a date right after a title's number is found", arguments: [
+        ("Budget 8379 20 November 2025", "2025-11-20"), ("Report 12 Monday, Nov 3, 2025", "2025-11-03"),
+        ("Vote 7 on 2025-07-15 10:20", "2025-07-15T10:20:00"), ("Talks 3 北京时间2025年11月20日22时10分", "2025-11-20T22:10:00+08:00"),
+    ])
+    func afterANumber(_ text: String, _ iso: String) {
+        #expect(DateParser().parse(text)?.iso == iso)
+    }
+}
+
+/// `DateTokenizer.asciiTokens` reads ASCII text from its bytes; it must give the tokens of the
+/// scalar-by-scalar tokenizer.
+@Suite("DateTokenizer: the ASCII byte path")
+struct DateTokenizerASCIITests {
+    static func same(_ text: String) {
+        guard let fast = DateTokenizer.asciiTokens(text) else {
+            Issue.record("no ASCII tokens for \(text)")
+            return
+        }
+        let slow = DateTokenizer.scalarTokens(text)
+        #expect(fast.count == slow.count, "\(text)")
+        for (a, b) in zip(fast, slow) {
+            #expect(a.kind == b.kind && a.text == b.text && a.lower == b.lower && a.range == b.range
+                    && a.spaceBefore == b.spaceBefore && a.value == b.value && a.valueDigits == b.valueDigits, "\(text): \(a.text)")
+        }
+    }
+
+    @Test("ASCII tokens are the scalar tokenizer's", arguments: [
+        "", " ", "Nov 20, 2025 10:10 PM EST", "2025-07-15T10:20:30.123+08:00", "  Updated\t2:15 PM,\r\nFri  ",
+        "MiXeD CaSe WORDS lower", "a.m. p.m. AM PM", "x", "Z", "9", "@#$%^&*()[]{}<>?/\\|~`'\"", "abc123def456",
+        "Cut said agreed first annual economic 8379", "Vote\u{0B}at\u{0C}ten", "ZZZ zzz AaZz", "[@`{",
+    ])
+    func sameTokens(_ text: String) {
+        Self.same(text)
+    }
+
+    @Test("every ASCII byte alone and between letters and digits gives the scalar tokenizer's tokens")
+    func everyByte() {
+        for b in UInt8(0)..<0x80 {
+            let c = String(decoding: [b], as: UTF8.self)
+            Self.same(c)
+            Self.same("Ab" + c + "Cd 12" + c + "34 " + c)
+        }
+    }
+
+    @Test("text with a byte over 0x7F goes the scalar way", arguments: ["20 ноября 2025", "café 2025", "2025年", "a\u{00A0}b"])
+    func nonASCII(_ text: String) {
+        #expect(DateTokenizer.asciiTokens(text) == nil)
+        #expect(!DateTokenizer.tokens(text).isEmpty)
+    }
+}

@@ -205,3 +205,32 @@ struct FastPathTests {
         #expect(Self.header(text) == nil)
     }
 }
+
+/// Header lines are split on separator patterns made once (`SpacedSeparators`).
+@Suite("text_articles: separators between spaces")
+struct SpacedSeparatorTests {
+    @Test("each separator set splits header lines on its separators between spaces, and only there", arguments: [
+        ("By A | China Daily | Updated: Nov 20, 2025", SpacedSeparators.strong, ["By A", "China Daily", "Updated: Nov 20, 2025"]),
+        ("Xinhua · 2025-11-20 • World", SpacedSeparators.strong, ["Xinhua", "2025-11-20", "World"]),
+        ("A|B ·C• D", SpacedSeparators.strong, ["A|B ·C• D"]),
+        ("November 21, 2025 / 3:04 PM – Updated — now", SpacedSeparators.slashes, ["November 21, 2025", "3:04 PM", "Updated", "now"]),
+        ("a - b / c", SpacedSeparators.slashes, ["a - b", "c"]),
+        ("a - b / c", SpacedSeparators.slashesAndHyphen, ["a", "b", "c"]),
+        ("Première | Deuxième\r", SpacedSeparators.bar, ["Première", "Deuxième"]),
+        (" | x | ", SpacedSeparators.bar, ["", "x", ""]),
+        ("新闻 | 中国", SpacedSeparators.bar, ["新闻", "中国"]),
+    ])
+    func split(_ text: String, _ separators: SpacedSeparators, _ parts: [String]) {
+        #expect(text.splitSpaced(separators) == parts)
+    }
+
+    @Test("the made-once patterns are those of the separators given")
+    func sameAsGiven() {
+        let line = "By A | B · C • D / E – F — G - H"
+        #expect(line.splitSpaced(SpacedSeparators.strong) == line.splitSpaced(["|", "·", "•"]))
+        #expect(line.splitSpaced(SpacedSeparators.slashes) == line.splitSpaced(["/", "–", "—"]))
+        #expect(line.splitSpaced(SpacedSeparators.slashesAndHyphen) == line.splitSpaced(["/", "–", "—", "-"]))
+        #expect(line.splitSpaced(SpacedSeparators.bar) == line.splitSpaced(["|"]))
+        #expect(line.splitSpaced(SpacedSeparators.strong).count == 4)
+    }
+}
