@@ -96,10 +96,39 @@ extension Record {
     }
 }
 
+/// Records a sink has written, handed back to the source that made them so that they are freed
+/// on the source's thread. Measured (job 1, perf): the sink thread is the busier of the two and
+/// freeing records there was ~12 % of it (glibc frees into the arena of the thread that
+/// allocated, under its lock); the source thread had time to spare.
+final class RecordReturn: @unchecked Sendable {
+    // @unchecked: `batches` is read and written only with `lock` held.
+    private let lock = NSLock()
+    private var batches: [[Record]] = []
+
+    /// Hands written records back.
+    func give(_ records: [Record]) {
+        lock.lock()
+        batches.append(records)
+        lock.unlock()
+    }
+
+    /// Takes every batch handed back; the caller lets them go on its own thread.
+    func take() -> [[Record]] {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !batches.isEmpty else { return [] }
+        let taken = batches
+        batches.removeAll(keepingCapacity: true)
+        return taken
+    }
+}
+
 struct Batch: Sendable {
     var records: [Record]
     var ack: BatchAck?
     var route: String
+    /// Where a sink hands the records back once written (batches straight from a source).
+    var returnTo: RecordReturn?
     /// False once the batch went through a transform whose workers do not keep order: its
     /// records may overtake each other, so sinks cannot skip by position (at least once).
     var ordered = true
@@ -228,13 +257,15 @@ public final class PipelineRunner: Sendable {
     /// later gives back) its own hold. On a failure the holds are not given back: a batch that
     /// did not reach every sink must never let its checkpoint move.
     private func send(_ records: [Record], ack: BatchAck?, route: String, from: String, ordered: Bool = true,
+                      returnTo: RecordReturn? = nil,
                       to outputs: [(channel: BoundedChannel<Batch>, fanIn: Bool)]) throws {
         guard !records.isEmpty, !outputs.isEmpty else { return }
         ack?.retain(outputs.count)
         let weight = records.reduce(0) { $0 + $1.approximateBytes }
         for output in outputs {
             let path = output.fanIn ? (route.isEmpty ? from : route + ">" + from) : route
-            try output.channel.send(Batch(records: records, ack: ack, route: path, ordered: ordered), weight: weight)
+            try output.channel.send(Batch(records: records, ack: ack, route: path, returnTo: returnTo, ordered: ordered),
+                                    weight: weight)
         }
     }
 
@@ -272,6 +303,8 @@ public final class PipelineRunner: Sendable {
             }
         }
         let name = stage.name
+        let returned = RecordReturn()
+        defer { _ = returned.take() }
         let remaining = Atomic<Int>(options.limit ?? Int.max)
         // Busy time: the thread's time less the time spent handing batches on (backpressure).
         let started = monotonicNanoseconds()
@@ -300,10 +333,12 @@ public final class PipelineRunner: Sendable {
                     }
                     remaining.subtract(records.count, ordering: .relaxed)
                 }
+                let written = returned.take()   // freed here, on the thread that made them
+                _ = written
                 let ack = tracker.begin(progress: progress)
                 let sendStart = monotonicNanoseconds()
                 defer { waiting.wrappingAdd(Int(clamping: monotonicNanoseconds() - sendStart), ordering: .relaxed) }
-                try send(records, ack: ack, route: "", from: name, to: outputs)
+                try send(records, ack: ack, route: "", from: name, returnTo: returned, to: outputs)
                 ack.release()
                 if reachedLimit { throw PipelineStop() }
             },
@@ -465,6 +500,7 @@ public final class PipelineRunner: Sendable {
                         try writer.write(admitted)
                         metrics.addOut(admitted.count - (metrics.deadLetteredCount - before))
                     }
+                    batch.returnTo?.give(batch.records)
                     if let ack = batch.ack { held.append(ack) }
                     dirty = true
                     if -lastCommit.timeIntervalSinceNow >= options.commitInterval { try commit() }

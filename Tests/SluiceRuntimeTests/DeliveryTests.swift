@@ -117,6 +117,17 @@ struct DeliveryCoreTests {
         #expect(ledger.allMarks[key("s", "old")] == DeliveryLedger.Mark(epoch: 1, offset: 60, count: 1))
     }
 
+    @Test("records a sink hands back are taken once, in order, by the source that made them (to be freed on its thread)")
+    func recordReturn() {
+        let returned = RecordReturn()
+        #expect(returned.take().isEmpty)
+        returned.give([Self.record(1, offset: 0)])
+        returned.give([Self.record(2, offset: 1), Self.record(3, offset: 2)])
+        let taken = returned.take()
+        #expect(taken.map { $0.map { $0["n"] } } == [[.int(1)], [.int(2), .int(3)]])
+        #expect(returned.take().isEmpty, "taken once")
+    }
+
     @Test("a ledger that was never loaded admits everything (at least once)")
     func ledgerDisabled() {
         let ledger = DeliveryLedger()
