@@ -37,8 +37,8 @@ public struct MatchedFile: Sendable, Hashable {
         a.relativePath == b.relativePath && a.path == b.path
     }
 
+    /// By the relative path alone (equal files have equal relative paths): no path is built.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(path)
         hasher.combine(relativePath)
     }
 }

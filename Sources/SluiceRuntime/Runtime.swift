@@ -333,8 +333,7 @@ public final class PipelineRunner: Sendable {
                     }
                     remaining.subtract(records.count, ordering: .relaxed)
                 }
-                let written = returned.take()   // freed here, on the thread that made them
-                _ = written
+                _ = returned.take()   // the records sinks wrote, freed here on the thread that made them
                 let ack = tracker.begin(progress: progress)
                 let sendStart = monotonicNanoseconds()
                 defer { waiting.wrappingAdd(Int(clamping: monotonicNanoseconds() - sendStart), ordering: .relaxed) }

@@ -103,6 +103,11 @@ public final class DeliveryLedger: @unchecked Sendable {
         Slot(input: key.input, group: group(source: key.source, route: key.route))
     }
 
+    /// The slot of `key` when its source and route were seen, without numbering new ones.
+    private func existingSlot(_ key: Key) -> Slot? {
+        groupNumbers[GroupName(source: key.source, route: key.route)].map { Slot(input: key.input, group: $0) }
+    }
+
     private func key(_ slot: Slot) -> Key {
         let name = groupNames[Int(slot.group)]
         return Key(source: name.source, input: slot.input, route: name.route)
@@ -190,7 +195,7 @@ public final class DeliveryLedger: @unchecked Sendable {
     /// it since. A shared sink compares it with the stored mark before committing, to find out
     /// whether another process delivered the same input meanwhile (a lost lease in a cluster run).
     public func committedMark(for key: Key) -> Mark? {
-        guard let committed = marks[slot(key)]?.committed, committed != .none else { return nil }
+        guard let slot = existingSlot(key), let committed = marks[slot]?.committed, committed != .none else { return nil }
         return committed
     }
 
