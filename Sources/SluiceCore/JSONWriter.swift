@@ -112,14 +112,10 @@ public enum JSONWriter {
         let count = base.count
         var high: UInt64 = 0
         if let p = base.baseAddress {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
             while i &+ 8 <= count {
-                let w = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                let q = w ^ (ones &* 0x22)
-                let b = w ^ (ones &* 0x5C)
-                let hit = ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w)
-                if hit & highs != 0 { break }
+                let w = ByteWords.load(p, i)
+                if ByteWords.hasZero(w ^ (ByteWords.ones &* 0x22)) || ByteWords.hasZero(w ^ (ByteWords.ones &* 0x5C))
+                    || ByteWords.hasBelow(w, 0x20) { break }
                 high |= w
                 i &+= 8
             }
@@ -130,6 +126,6 @@ public enum JSONWriter {
                 i &+= 1
             }
         }
-        return (i, high & 0x8080_8080_8080_8080 != 0)
+        return (i, ByteWords.nonASCII(high) != 0)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 
 /// The character encoding ``TextDecoding`` found in a file.
 public enum TextEncoding: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -148,14 +149,11 @@ public enum TextDecoding {
         var i = 0
         let n = bytes.count
         if let p = bytes.baseAddress {
-            // Eight bytes at a time: skip a word with no byte below 0x20 and none equal to 0x7F
-            // (`(x - 0x20…) & ~x & 0x80…` is non-zero exactly when a byte is below 0x20). Tabs
-            // and line ends stop the skip, so a word with one is looked at byte by byte.
-            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            // Eight bytes at a time: skip a word with no byte below 0x20 and none equal to 0x7F.
+            // Tabs and line ends stop the skip, so a word with one is looked at byte by byte.
             while i &+ 8 <= n {
-                let w = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
-                let del = w ^ (ones &* 0x7F)
-                if ((w &- ones &* 0x20) & ~w & highs) | ((del &- ones) & ~del & highs) == 0 { i &+= 8; continue }
+                let w = ByteWords.load(UnsafeRawPointer(p), i)
+                if !ByteWords.hasBelow(w, 0x20) && !ByteWords.hasZero(w ^ (ByteWords.ones &* 0x7F)) { i &+= 8; continue }
                 for k in i..<(i &+ 8) where isControl(p[k]) { controls += 1 }
                 i &+= 8
             }
@@ -276,22 +274,17 @@ public enum TextDecoding {
             || (0xFF01..<0xFFF0).contains(v) || (0x1F300..<0x1FB00).contains(v)
     }
 
-    /// The end of the run of printable ASCII bytes (0x20…0x7E) that starts at `start`.
-    /// Eight bytes at a time: `(x - 0x20…) & ~x & 0x80…` is non-zero when a byte is below
-    /// 0x20; a byte of 0x7F or above has its high bit set in `x | ((x & 0x7F…) + 0x01…)`.
-    /// The word that stops the scan is gone through byte by byte.
+    /// The end of the run of printable ASCII bytes (0x20…0x7E) that starts at `start`, eight
+    /// bytes at a time; the word that stops the scan is gone through byte by byte.
     @inline(__always)
     private static func printableRunEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var j = start
         let n = bytes.count
         if let p = bytes.baseAddress {
-            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
             while j &+ 8 <= n {
-                let w = UInt64(littleEndian: UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self))
-                // below 0x20 | 0x7F or above (adding 1 to 0x7F…0xFF sets or carries out of bit 7)
-                let low = (w &- ones &* 0x20) & ~w & highs
-                let high = (w | ((w & ~highs) &+ ones)) & highs
-                if low | high != 0 { break }
+                let w = ByteWords.load(UnsafeRawPointer(p), j)
+                // Every byte at least 0x20 and below 0x7F.
+                if ByteWords.below(w, 0x7F) & ~ByteWords.below(w, 0x20) != ByteWords.highs { break }
                 j &+= 8
             }
         }

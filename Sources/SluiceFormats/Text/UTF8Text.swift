@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// Strings made from UTF-8 bytes with one validation pass instead of two.
 ///
 /// `String(decoding:as:)` validates its bytes (and repairs them) itself; a reader that must also
@@ -20,8 +22,7 @@ public enum UTF8Text {
         var i = 0
         while i < n {
             if i &+ 8 <= n {
-                let word = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                let high = UInt64(littleEndian: word) & 0x8080_8080_8080_8080
+                let high = ByteWords.nonASCII(ByteWords.load(UnsafeRawPointer(p), i))
                 if high == 0 { i &+= 8; continue }
                 i &+= high.trailingZeroBitCount >> 3
             } else if p[i] < 0x80 {
@@ -59,11 +60,6 @@ public enum UTF8Text {
     public static func string(validating bytes: UnsafeBufferPointer<UInt8>) -> String? {
         guard firstInvalid(bytes) == nil else { return nil }
         return string(validUTF8: bytes)
-    }
-
-    /// The string of `bytes` when they are well-formed UTF-8, `nil` otherwise (never repaired).
-    public static func string(validating bytes: UnsafeRawBufferPointer) -> String? {
-        string(validating: bytes.bindMemory(to: UInt8.self))
     }
 
     /// The string of `bytes`, which the caller has checked are well-formed UTF-8 (the bytes of a
