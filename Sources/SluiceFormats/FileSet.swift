@@ -25,6 +25,11 @@ extension FileSet {
         return joined.isEmpty ? (pattern.hasPrefix("/") ? "/" : ".") : joined
     }
 
+    /// `folder` ending with one `/`: what a relative path is appended to.
+    static func folderPrefix(_ folder: String) -> String {
+        folder.hasSuffix("/") ? folder : folder + "/"
+    }
+
     /// Whether `text` contains glob syntax.
     public static func hasWildcard(_ text: String) -> Bool {
         text.contains { "*?[{".contains($0) }
@@ -33,7 +38,7 @@ extension FileSet {
     /// The matching files, sorted. Throws when a named file or folder does not exist.
     public func files() throws -> [MatchedFile] {
         let root = self.root
-        let folder = root.hasSuffix("/") ? root : root + "/"
+        let folder = FileSet.folderPrefix(root)
         // Relative paths only (the walk's absolute paths are dropped as they come): one listing
         // of 50,000 articles held ~8 MB of paths before. Every path is below the root, so they
         // sort as the absolute paths would; brace alternatives may repeat a file.
@@ -76,7 +81,7 @@ extension FileSet {
                 return relativePaths.contains(name) ? [MatchedFile(path: pattern, relativePath: name)] : []
             }
         }
-        let prefix = root.hasSuffix("/") ? root : root + "/"
+        let prefix = FileSet.folderPrefix(root)
         return Set(relativePaths).sorted().map { MatchedFile(folder: prefix, relativePath: $0) }
     }
 
@@ -119,8 +124,9 @@ extension FileSet {
             let restSegments = rest.split(separator: "/").map(String.init)
             let showHidden = rest.split(separator: "/").contains { $0.hasPrefix(".") }
             var going = true
+            let prefix = FileSet.folderPrefix(altRoot)   // once per alternative, not per file
             walk(altRoot, includeHidden: showHidden) { file in
-                let rel = relative(file, to: altRoot)
+                let rel = file.hasPrefix(prefix) ? String(file.dropFirst(prefix.count)) : file
                 if FileSet.matches(segments: restSegments[...], path: rel.split(separator: "/").map(String.init)[...]),
                    keepExtension(file) {
                     going = body(file)
@@ -145,11 +151,6 @@ extension FileSet {
         let start = bytes.lastIndex(of: UInt8(ascii: "/")).map { bytes.index(after: $0) } ?? bytes.startIndex
         guard let dot = bytes[start...].lastIndex(of: UInt8(ascii: ".")), dot != start else { return "" }
         return String(Substring(bytes[bytes.index(after: dot)...]))
-    }
-
-    private func relative(_ path: String, to root: String) -> String {
-        let prefix = root.hasSuffix("/") ? root : root + "/"
-        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
     }
 
     /// Calls `visit` with every regular file below `folder`, skipping hidden entries unless
@@ -227,7 +228,7 @@ extension FileSet {
             if named == target { return true }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: named, isDirectory: &isDirectory), isDirectory.boolValue,
-                  target.hasPrefix(named.hasSuffix("/") ? named : named + "/") else { return false }
+                  target.hasPrefix(FileSet.folderPrefix(named)) else { return false }
             // A folder means every file below it, hidden ones excepted.
             let below = targetSegments.dropFirst(named.split(separator: "/").count)
             return extensionKept && !below.contains { $0.hasPrefix(".") }
