@@ -34,15 +34,16 @@ public enum ByteWords {
         ~(((w & lows) &+ (ones &* UInt64(0x80 - limit))) | w) & highs
     }
 
-    /// Whether some byte is 0; cheaper than ``zero(_:)`` when only that is asked (a borrow may
-    /// mark a byte after a zero, so it does not say which).
+    /// Non-zero exactly when some byte is 0; cheaper than ``zero(_:)`` when only that is asked
+    /// (a borrow may mark a byte after a zero, so it does not say which). Results of several
+    /// tests can be or-ed and checked with one branch.
     @inlinable @inline(__always)
-    public static func hasZero(_ w: UInt64) -> Bool { (w &- ones) & ~w & highs != 0 }
+    public static func anyZero(_ w: UInt64) -> UInt64 { (w &- ones) & ~w & highs }
 
-    /// Whether some byte is below `limit` (at most 0x80), as cheaply as ``hasZero(_:)``.
+    /// Non-zero exactly when some byte is below `limit` (at most 0x80), as cheap as ``anyZero(_:)``.
     @inlinable @inline(__always)
-    public static func hasBelow(_ w: UInt64, _ limit: UInt8) -> Bool {
-        (w &- ones &* UInt64(limit)) & ~w & highs != 0
+    public static func anyBelow(_ w: UInt64, _ limit: UInt8) -> UInt64 {
+        (w &- ones &* UInt64(limit)) & ~w & highs
     }
 
     /// The bytes at or above 0x80.

@@ -114,8 +114,9 @@ public enum JSONWriter {
         if let p = base.baseAddress {
             while i &+ 8 <= count {
                 let w = ByteWords.load(p, i)
-                if ByteWords.hasZero(w ^ (ByteWords.ones &* 0x22)) || ByteWords.hasZero(w ^ (ByteWords.ones &* 0x5C))
-                    || ByteWords.hasBelow(w, 0x20) { break }
+                let stops = ByteWords.anyZero(w ^ (ByteWords.ones &* 0x22)) | ByteWords.anyZero(w ^ (ByteWords.ones &* 0x5C))
+                    | ByteWords.anyBelow(w, 0x20)
+                if stops != 0 { break }
                 high |= w
                 i &+= 8
             }

@@ -23,8 +23,8 @@ struct ByteWordsTests {
                     #expect(ByteWords.below(w, 0x20) == expected(bytes) { $0 < 0x20 })
                     #expect(ByteWords.below(w, 0x80) == expected(bytes) { $0 < 0x80 })
                     #expect(ByteWords.nonASCII(w) == expected(bytes) { $0 >= 0x80 })
-                    #expect(ByteWords.hasZero(w) == bytes.contains(0))
-                    #expect(ByteWords.hasBelow(w, 0x20) == bytes.contains { $0 < 0x20 })
+                    #expect((ByteWords.anyZero(w) != 0) == bytes.contains(0))
+                    #expect((ByteWords.anyBelow(w, 0x20) != 0) == bytes.contains { $0 < 0x20 })
                 }
             }
         }

@@ -153,7 +153,7 @@ public enum TextDecoding {
             // Tabs and line ends stop the skip, so a word with one is looked at byte by byte.
             while i &+ 8 <= n {
                 let w = ByteWords.load(UnsafeRawPointer(p), i)
-                if !ByteWords.hasBelow(w, 0x20) && !ByteWords.hasZero(w ^ (ByteWords.ones &* 0x7F)) { i &+= 8; continue }
+                if ByteWords.anyBelow(w, 0x20) | ByteWords.anyZero(w ^ (ByteWords.ones &* 0x7F)) == 0 { i &+= 8; continue }
                 for k in i..<(i &+ 8) where isControl(p[k]) { controls += 1 }
                 i &+= 8
             }
