@@ -24,8 +24,10 @@ public enum TextArticlesPlugin: SluicePlugin {
 /// relative to the root of `path`, line 1.
 ///
 /// Reading: bytes are decoded and normalized by ``TextDecoding`` (UTF-8 with or without BOM,
-/// UTF-16/32 with BOM, Windows-1252 fallback; LF line ends, NFC, plain spaces). Files are read
-/// one at a time and emitted in batches of the context's batch size.
+/// UTF-16/32 with BOM, Windows-1252 fallback; LF line ends, NFC, plain spaces). Up to `workers`
+/// threads read and parse files at once (option `workers`, default `--workers`: the cores); the
+/// records are emitted in file order, in batches of the context's batch size, whatever the
+/// number of threads.
 ///
 /// Fields, and the choices made where the SPEC is silent:
 /// - `id`: SHA-256 of the UTF-8 bytes of `title + "\n" + body`, first 16 bytes as lower-case
@@ -107,7 +109,12 @@ public struct TextArticlesSource: Source {
             .init("max_bytes", \.maxBytes, .size, range: OptionRange(1...), doc: "larger files go to dead letters instead of being read"),
             .init("reference_date", \.referenceDate,
                   doc: "YYYY-MM-DD: the day 'yesterday' and dates without a year are read against when an article gives no full date of its own"),
+            .init("workers", \.workers, range: OptionRange(1...maxWorkers),
+                  doc: "threads reading and parsing articles at once, 1 to \(maxWorkers) (default: --workers, the number of cores); records keep the order of the files"),
         ]
+
+        /// The most `workers` accepted.
+        public static let maxWorkers = 64
 
         /// `path`.
         public var path = ""
@@ -119,6 +126,8 @@ public struct TextArticlesSource: Source {
         public var maxBytes = 16 << 20
         /// `reference_date`.
         public var referenceDate: String?
+        /// `workers`; `nil`: `--workers` (the cores).
+        public var workers: Int?
 
         /// Every option at its default.
         public init() {}
@@ -142,7 +151,8 @@ public struct TextArticlesSource: Source {
                 reference = day
             }
             return TextArticlesSource(path: path, extensions: extensions, timeZone: zone, maxBytes: maxBytes,
-                                      referenceDate: reference)
+                                      referenceDate: reference,
+                                      workers: workers ?? min(context.environment.defaultWorkers, Self.maxWorkers))
         }
     }
 
@@ -157,17 +167,20 @@ public struct TextArticlesSource: Source {
     /// The day relative dates and dates without a year are read against when an article has
     /// no full date of its own.
     public var referenceDate: CivilDay?
+    /// How many threads read and parse files at once (the source's own among them).
+    public var workers: Int
     /// In a cluster run: the files of the one work unit to read (TextArticlesUnits.swift).
     var unitScope: Set<String>?
 
     /// Creates the source directly (tests, tools).
     public init(path: String, extensions: [String] = ["txt", "md"], timeZone: TimeZoneSpec? = nil,
-                maxBytes: Int = 16 << 20, referenceDate: CivilDay? = nil) {
+                maxBytes: Int = 16 << 20, referenceDate: CivilDay? = nil, workers: Int = 1) {
         self.path = path
         self.extensions = extensions
         self.timeZone = timeZone
         self.maxBytes = maxBytes
         self.referenceDate = referenceDate
+        self.workers = max(1, workers)
     }
 
     /// Reads the matching files (option `path`): a sink may not write one of them.
@@ -194,74 +207,59 @@ public struct TextArticlesSource: Source {
     }
 
     /// Reads every matching file (in a cluster run, those of its unit), emitting one record per article.
+    ///
+    /// Files go in groups of the batch size. For each group, this thread first decides which
+    /// files are new or changed (their checkpoints); then up to `workers` threads read and parse
+    /// them (``ParallelWork``); then this thread emits the records, dead letters and checkpoints
+    /// in file order, as a single thread would.
     public func run(_ context: SourceContext) throws {
         let files = try unitScope.map { fileSet.files(relativePaths: $0) }
             ?? matchedFiles(stage: context.name)
         context.announceInputs(files)   // progress: files and bytes of total
         let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone), reference: referenceDate),
                                    maxBytes: maxBytes)
+        let groupSize = max(1, context.batchSize)
         var batch: [Record] = []
         batch.reserveCapacity(context.batchSize)
-        let checkpoint = context.checkpoint
         var unchanged = 0
-        for file in files {
+        var next = 0
+        while next < files.count {
             if context.isStopping {
                 try context.emit(batch)   // deliver what was read; throws PipelineStop
                 throw PipelineStop()
             }
-            // An article is one input, identified by its path, size, time and content: an
-            // unchanged one is skipped, a changed one is read again as a new version.
-            // The file is read once: for its fingerprint (when the plan needs it) and the record.
-            var loaded: Result<Data, FileProblem>?
-            func content() -> Result<Data, FileProblem> {
-                if let loaded { return loaded }
-                let read = ArticleReader.load(file.path, maxBytes: maxBytes)
-                loaded = read
-                return read
+            let group = files[next..<min(next + groupSize, files.count)]
+            next = group.endIndex
+            let reads = plan(group, context, unchanged: &unchanged)
+            guard let first = reads.first else { continue }
+            context.reading(first.file.relativePath)
+            let maxBytes = self.maxBytes
+            let outcomes = ParallelWork.map(count: reads.count, workers: workers) { k in
+                reads[k].readAndParse(reader, maxBytes: maxBytes)
             }
-            func fingerprint() -> String? {
-                guard case .success(let data) = content() else { return nil }
-                return data.withUnsafeBytes { FileFingerprint.whole($0) }
-            }
-            var epoch = checkpoint.baseEpoch
-            var stamp: FileStamp?
-            if checkpoint.enabled, let found = FileStamp(path: file.path) {
-                stamp = found
-                switch checkpoint.planWhole(input: file.relativePath, stamp: found, fingerprint: fingerprint) {
-                case .skip:
-                    unchanged += 1
-                    context.skipInput(bytes: found.size)
-                    continue
-                case .resume(let saved):
-                    epoch = saved.epoch
-                case .read(let e, let changed):
-                    epoch = e
-                    if let changed { context.logger.notice("\(file.relativePath) \(changed) since it was read: reading it again") }
+            for (read, outcome) in zip(reads, outcomes) {
+                let file = read.file
+                let position = read.stamp.map { _ in Position(input: file.relativePath, epoch: read.epoch, offset: 0) }
+                let origin = Origin(source: context.name, file: file.relativePath, line: 1, position: position)
+                switch outcome.fields {
+                case .success(let fields):
+                    batch.append(Record(fields, origin: origin))
+                case .failure(let problem):
+                    context.logger.debug("skipping \(file.path): \(problem)")
+                    context.deadLetter(raw: problem.raw, error: "\(file.relativePath): \(problem)", origin: origin,
+                                       details: ["path": .string(file.path)])
                 }
-            }
-            let position = stamp.map { _ in Position(input: file.relativePath, epoch: epoch, offset: 0) }
-            let origin = Origin(source: context.name, file: file.relativePath, line: 1, position: position)
-            var records: Int64 = 0
-            context.reading(file.relativePath)
-            defer { context.finishedInput(bytes: stamp?.size ?? Int64((try? content().get())?.count ?? 0)) }
-            switch reader.read(content(), path: file.path, relativePath: file.relativePath) {
-            case .success(let fields):
-                batch.append(Record(fields, origin: origin))
-                records = 1
-            case .failure(let problem):
-                context.logger.debug("skipping \(file.path): \(problem)")
-                context.deadLetter(raw: problem.raw, error: "\(file.relativePath): \(problem)", origin: origin,
-                                   details: ["path": .string(file.path)])
-            }
-            if let stamp {
-                context.progress(InputCheckpoint(input: file.relativePath, epoch: epoch, offset: 0, complete: true,
-                                                 size: stamp.size, modified: stamp.modified,
-                                                 fingerprint: fingerprint() ?? "",
-                                                 records: records))
-            }
-            if batch.count >= context.batchSize {
-                try context.emit(batch)
-                batch.removeAll(keepingCapacity: true)
+                if let stamp = read.stamp {
+                    context.progress(InputCheckpoint(input: file.relativePath, epoch: read.epoch, offset: 0, complete: true,
+                                                     size: stamp.size, modified: stamp.modified,
+                                                     fingerprint: outcome.fingerprint ?? "",
+                                                     records: outcome.fields.isSuccess ? 1 : 0))
+                }
+                context.finishedInput(bytes: read.stamp?.size ?? outcome.bytes)
+                if batch.count >= context.batchSize {
+                    try context.emit(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
             }
         }
         if unchanged > 0 {
@@ -270,6 +268,91 @@ public struct TextArticlesSource: Source {
         try context.emit(batch)
     }
 
+    /// The files of `group` to read: an article is one input, identified by its path, size, time
+    /// and content; an unchanged one is skipped (counted in `unchanged`), a changed one is read
+    /// again as a new version. A file read here for its fingerprint keeps its content, so that it
+    /// is read once.
+    private func plan(_ group: ArraySlice<MatchedFile>, _ context: SourceContext, unchanged: inout Int) -> [PlannedRead] {
+        let checkpoint = context.checkpoint
+        var reads: [PlannedRead] = []
+        reads.reserveCapacity(group.count)
+        for file in group {
+            var read = PlannedRead(file: file, epoch: checkpoint.baseEpoch)
+            if checkpoint.enabled, let found = FileStamp(path: file.path) {
+                read.stamp = found
+                var loaded: Result<Data, FileProblem>?
+                let maxBytes = self.maxBytes
+                let plan = checkpoint.planWhole(input: file.relativePath, stamp: found) {
+                    let content = ArticleReader.load(file.path, maxBytes: maxBytes)
+                    loaded = content
+                    return content.fingerprint
+                }
+                read.loaded = loaded
+                switch plan {
+                case .skip:
+                    unchanged += 1
+                    context.skipInput(bytes: found.size)
+                    continue
+                case .resume(let saved):
+                    read.epoch = saved.epoch
+                case .read(let epoch, let changed):
+                    read.epoch = epoch
+                    if let changed { context.logger.notice("\(file.relativePath) \(changed) since it was read: reading it again") }
+                }
+            }
+            reads.append(read)
+        }
+        return reads
+    }
+}
+
+/// A file the source reads in this run, as planned on the source's thread.
+private struct PlannedRead: Sendable {
+    let file: MatchedFile
+    /// The version of the input that its records belong to.
+    var epoch: Int64
+    /// Its size and time when checkpoints are kept (nil: they are not, or it cannot be stat'ed).
+    var stamp: FileStamp?
+    /// Its content, when planning read it for its fingerprint.
+    var loaded: Result<Data, FileProblem>?
+
+    init(file: MatchedFile, epoch: Int64) {
+        self.file = file
+        self.epoch = epoch
+    }
+
+    /// Reads (unless planning did) and parses the file; any thread.
+    func readAndParse(_ reader: ArticleReader, maxBytes: Int) -> ReadOutcome {
+        let content = loaded ?? ArticleReader.load(file.path, maxBytes: maxBytes)
+        let bytes = (try? content.get()).map { Int64($0.count) } ?? 0
+        return ReadOutcome(fields: reader.read(content, path: file.path, relativePath: file.relativePath),
+                           fingerprint: stamp == nil ? nil : content.fingerprint, bytes: bytes)
+    }
+}
+
+/// What reading and parsing one file gave.
+private struct ReadOutcome: Sendable {
+    let fields: Result<Fields, FileProblem>
+    /// The content's fingerprint when checkpoints are kept and the file could be read.
+    let fingerprint: String?
+    /// The bytes read.
+    let bytes: Int64
+}
+
+extension Result where Success == Data {
+    /// The fingerprint of the content read (nil: it could not be read).
+    fileprivate var fingerprint: String? {
+        guard case .success(let data) = self else { return nil }
+        return data.withUnsafeBytes { FileFingerprint.whole($0) }
+    }
+}
+
+extension Result {
+    /// Whether this is a success.
+    fileprivate var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
+    }
 }
 
 /// Why a file gave no record.

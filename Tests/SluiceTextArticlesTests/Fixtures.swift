@@ -23,10 +23,13 @@ enum Corpus {
                              "language"]
 }
 
-/// Runs `text_articles` on a path and returns records and dead letters.
+/// Runs `text_articles` on a path and returns records and dead letters. Three threads parse by
+/// default, so that every test of the parser also holds the parallel reading to file order.
 func readArticles(_ path: String, extensions: [String] = ["txt", "md"], timeZone: TimeZoneSpec? = nil,
-                  maxBytes: Int = 16 << 20, batchSize: Int = 256) throws -> (records: [Record], deadLetters: [DeadLetter]) {
-    let source = TextArticlesSource(path: path, extensions: extensions, timeZone: timeZone, maxBytes: maxBytes)
+                  maxBytes: Int = 16 << 20, batchSize: Int = 256,
+                  workers: Int = 3) throws -> (records: [Record], deadLetters: [DeadLetter]) {
+    let source = TextArticlesSource(path: path, extensions: extensions, timeZone: timeZone, maxBytes: maxBytes,
+                                    workers: workers)
     return try StageHarness.collect(source, name: "articles", batchSize: batchSize)
 }
 

@@ -105,7 +105,7 @@ struct SourceTests {
     func registeredWithOptions() throws {
         let registry = try StageRegistry(plugins: [TextArticlesPlugin.self])
         let descriptor = try #require(registry.descriptor(.source, "text_articles"))
-        #expect(descriptor.options.map(\.name) == ["path", "extensions", "timezone", "max_bytes", "reference_date"])
+        #expect(descriptor.options.map(\.name) == ["path", "extensions", "timezone", "max_bytes", "reference_date", "workers"])
         #expect(descriptor.options.first { $0.name == "extensions" }?.defaultValue == ["txt", "md"])
         #expect(descriptor.options.first { $0.name == "max_bytes" }?.defaultValue == "16MiB", "a size default is shown as the config would write it")
         #expect(descriptor.options.first { $0.name == "path" }?.required == true)
