@@ -158,27 +158,35 @@ enum SideBySideBench {
             try data.write(to: URL(fileURLWithPath: sub + String(format: "/article-%05d.%@", n, n % 10 == 3 ? "md" : "txt")))
         }
         var rows: [Row] = []
-        let yaml = """
-            sources:
-              articles: { type: text_articles, path: \(articlesFolder) }
-            sinks:
-              db: { type: sqlite, inputs: [articles], path: \(work)/out.db, table: articles, key: id, fts: [title, body] }
-            """
-        rows.append(Row(label: "sluice text_articles → sqlite + FTS5",
-                        measure: try measureSluice(sluice, yaml: yaml, work: work, check: .table(work + "/out.db", "articles")),
-                        isSluice: true))
-        // The source alone, in this process (no child: no RSS figure).
-        var best = Double.infinity
-        for _ in 0..<runs {
-            let source = TextArticlesSource(path: articlesFolder)
-            let context = SourceContext(stage: StageContext(name: "articles", deadLetters: CollectingDeadLetterQueue()),
-                                        batchSize: 256, send: { _ in })
-            let start = DispatchTime.now().uptimeNanoseconds
-            try source.run(context)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // As a user runs it (workers: the cores), then with one thread parsing.
+        for workers in [nil, 1] {
+            let yaml = """
+                sources:
+                  articles: { type: text_articles, path: \(articlesFolder)\(workers.map { ", workers: \($0)" } ?? "") }
+                sinks:
+                  db: { type: sqlite, inputs: [articles], path: \(work)/out.db, table: articles, key: id, fts: [title, body] }
+                """
+            rows.append(Row(label: "sluice text_articles → sqlite + FTS5" + (workers.map { ", workers: \($0)" } ?? ""),
+                            measure: try measureSluice(sluice, yaml: yaml, work: work, check: .table(work + "/out.db", "articles")),
+                            isSluice: workers == nil))
         }
-        rows.append(Row(label: "sluice text_articles source alone", measure: Measure(seconds: best, maxRSS: 0, status: 0),
-                        note: "in process"))
+        // The source alone, in this process (no child: no RSS figure), on one thread and on every core.
+        var alone: [Int: Double] = [:]
+        for workers in Set([1, cores]).sorted() {
+            var best = Double.infinity
+            for _ in 0..<runs {
+                let source = TextArticlesSource(path: articlesFolder, workers: workers)
+                let context = SourceContext(stage: StageContext(name: "articles", deadLetters: CollectingDeadLetterQueue()),
+                                            batchSize: 256, send: { _ in })
+                let start = DispatchTime.now().uptimeNanoseconds
+                try source.run(context)
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            alone[workers] = best
+            rows.append(Row(label: "sluice text_articles source alone, workers: \(workers)",
+                            measure: Measure(seconds: best, maxRSS: 0, status: 0), note: "in process"))
+        }
         rows.append(Row(label: "Python read/decode/NFC/sha256 + FTS5", measure: try measureProgram(
             [python, repository + "/Benchmarks/python/articles_to_sqlite.py", articlesFolder, work + "/out.db"], work: work),
                         note: "simplified parser"))
@@ -187,7 +195,10 @@ enum SideBySideBench {
             // Today's figure before issue 13 (FACTS.md, profile of main at 5558150): 5,300 articles/s.
             goal(&goals, "3. text_articles → sqlite+FTS ≥ 4× today's 5,300/s", Double(articles) / s.seconds / 5_300, ">=", 4)
         }
-        goal(&goals, "3. text_articles source alone ≥ 20,000 articles/s", Double(articles) / best, ">=", 20_000, unit: "/s")
+        for (workers, seconds) in alone.sorted(by: { $0.key < $1.key }) {
+            goal(&goals, "3. text_articles source alone ≥ 20,000 articles/s (workers: \(workers))", Double(articles) / seconds,
+                 ">=", 20_000, unit: "/s")
+        }
     }
 
     // MARK: - Output
