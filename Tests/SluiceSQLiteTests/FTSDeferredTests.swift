@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import SluiceCore
+import SluiceTestSupport
+@testable import SluiceSQLite
+
+/// The sink indexes the rows it inserts at each commit instead of row by row; these hold the
+/// index to the table whatever happens to a row inside one transaction.
+@Suite("sqlite sink: full-text index written at commit")
+struct FTSDeferredTests {
+    /// FTS5's check of the index against the content table (throws when they differ).
+    static func checkIndex(_ db: String, _ fts: String = "t_fts") throws {
+        _ = try rows(db, "INSERT INTO \(fts)(\(fts), rank) VALUES ('integrity-check', 1)")
+    }
+
+    static func match(_ db: String, _ words: String) throws -> [Value] {
+        try rows(db, "SELECT t.id FROM t_fts f JOIN t ON t.rowid = f.rowid WHERE t_fts MATCH '\(words)' ORDER BY t.id").map { $0[0] }
+    }
+
+    @Test("rows inserted and then updated in the same transaction, and rows that were there before, are found by their last words only")
+    func insertThenUpdateInOneTransaction() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("a.db")
+        let sink = SQLiteSink(path: db, table: "t", key: ["id"], fts: ["body"])
+        _ = try StageHarness.deliver([record(["id": "0", "body": "figs"])], to: sink)
+        // One writer, one transaction, two batches: id 1 is inserted then updated twice, id 3
+        // inserted then updated in the next batch, id 0 (committed before) updated.
+        let letters = try StageHarness.deliver([
+            record(["id": "1", "body": "apples"]), record(["id": "2", "body": "bananas"]),
+            record(["id": "1", "body": "cherries"]), record(["id": "3", "body": "dates"]),
+            record(["id": "0", "body": "grapes"]), record(["id": "1", "body": "cherries and kiwis"]),
+            record(["id": "3", "body": "elderberries"]),
+        ], to: sink, batchSize: 6)
+        #expect(letters.isEmpty)
+        try Self.checkIndex(db)
+        #expect(try Self.match(db, "apples") == [])
+        #expect(try Self.match(db, "cherries") == ["1"])
+        #expect(try Self.match(db, "kiwis") == ["1"])
+        #expect(try Self.match(db, "bananas") == ["2"])
+        #expect(try Self.match(db, "dates") == [])
+        #expect(try Self.match(db, "elderberries") == ["3"])
+        #expect(try Self.match(db, "figs") == [])
+        #expect(try Self.match(db, "grapes") == ["0"])
+    }
+
+    @Test("on_conflict: replace takes the replaced row's words out of the index, in one transaction and across runs")
+    func replaceKeepsIndexInStep() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("a.db")
+        let sink = SQLiteSink(path: db, table: "t", key: ["id"], fts: ["body"], onConflict: .replace)
+        _ = try StageHarness.deliver([record(["id": "1", "body": "apple pie"]), record(["id": "1", "body": "banana split"])],
+                                     to: sink)
+        _ = try StageHarness.deliver([record(["id": "2", "body": "cherry tart"])], to: sink)
+        _ = try StageHarness.deliver([record(["id": "2", "body": "date loaf"])], to: sink)
+        try Self.checkIndex(db)
+        #expect(try Self.match(db, "apple") == [])
+        #expect(try Self.match(db, "banana") == ["1"])
+        #expect(try Self.match(db, "cherry") == [])
+        #expect(try Self.match(db, "date") == ["2"])
+        #expect(try rows(db, "SELECT count(*) FROM t") == [[2]])
+    }
+
+    @Test("after the sink commits, the insert trigger is back (another program's rows are indexed) and no temporary trigger is left")
+    func triggerBackAfterCommit() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("a.db")
+        _ = try StageHarness.deliver((1...300).map { record(["id": .string("\($0)"), "body": .string("word\($0) common")]) },
+                                     to: SQLiteSink(path: db, table: "t", key: ["id"], fts: ["body"], batchSize: 100),
+                                     batchSize: 64)
+        #expect(try rows(db, "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            == [["t_fts_ad"], ["t_fts_ai"], ["t_fts_au"]])
+        #expect(try rows(db, "SELECT count(*) FROM t_fts WHERE t_fts MATCH 'common'") == [[300]])
+        #expect(try Self.match(db, "word217") == ["217"])
+        try exec(db, "INSERT INTO t (id, body) VALUES ('x', 'written by another program'); UPDATE t SET body = 'changed elsewhere' WHERE id = '5'")
+        #expect(try Self.match(db, "program") == ["x"])
+        #expect(try Self.match(db, "elsewhere") == ["5"])
+        #expect(try Self.match(db, "word5") == [])
+        try Self.checkIndex(db)
+    }
+
+    @Test("a table without a key (plain inserts) is indexed at commit too")
+    func appendOnlyTable() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("a.db")
+        let sink = SQLiteSink(path: db, table: "t", fts: ["body"])
+        _ = try StageHarness.deliver([record(["id": "a", "body": "one two"]), record(["id": "b", "body": "two three"])], to: sink)
+        _ = try StageHarness.deliver([record(["id": "c", "body": "three four"])], to: sink)
+        try Self.checkIndex(db)
+        #expect(try Self.match(db, "three") == ["b", "c"])
+        #expect(try Self.match(db, "one") == ["a"])
+    }
+}
