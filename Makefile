@@ -3,6 +3,11 @@ SWIFT     ?= swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS  := liblua5.4-dev libsqlite3-dev libcld2-dev libpcre2-dev sqlite3 lua5.4 pkg-config libpq-dev postgresql
 BIN       := .build/debug/sluice
+## Release builds link the Swift runtime and Foundation into the binary (--static-swift-stdlib): it
+## runs on a machine without a Swift toolchain, and the dynamic loader no longer maps and relocates
+## libswiftCore, Foundation and ICU at start. Measured (bench data, one run each way): job 1 peak
+## RSS 45 → 40 MB and ~5 % less CPU, text_articles → sqlite 55 → 51 MB.
+RELEASE   := -c release --static-swift-stdlib
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
@@ -58,8 +63,8 @@ test: deps
 ## the postgres sink beside psql's \copy of the same rows on a throwaway server).
 BENCH_C   := .build/bench/sqlite_limit
 bench: deps
-	$(SWIFT) build -c release --product sluice
-	$(SWIFT) build -c release --product sluice-bench
+	$(SWIFT) build $(RELEASE) --product sluice
+	$(SWIFT) build $(RELEASE) --product sluice-bench
 	@mkdir -p $(dir $(BENCH_C))
 	cc -O2 -o $(BENCH_C) Benchmarks/c/sqlite_limit.c $$(pkg-config --cflags --libs sqlite3)
 	BENCH_C_LIMIT=$(BENCH_C) SLUICE_BIN=.build/release/sluice .build/release/sluice-bench $(or $(BENCH),side-by-side)
@@ -67,7 +72,7 @@ bench: deps
 ## Install the release binary into $(PREFIX)/bin, the man page, and bash, zsh and fish completions
 ## (subcommands, options, config files, stage types). `make install PREFIX=$$HOME/.local` needs no root.
 install: deps
-	$(SWIFT) build -c release --product sluice
+	$(SWIFT) build $(RELEASE) --product sluice
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
