@@ -25,7 +25,7 @@ let plugins: [(target: String, folder: String, extra: [Target.Dependency])] = [
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 let orderedCollections: Target.Dependency = .product(name: "OrderedCollections", package: "swift-collections")
 /// Test targets of plugins that name `OrderedCollections` themselves.
-let pluginTestExtra: [String: [Target.Dependency]] = ["SluiceExec": [orderedCollections]]
+let pluginTestExtra: [String: [Target.Dependency]] = ["SluiceExec": [orderedCollections], "SluicePostgres": ["CLibPQ"]]
 
 let package = Package(
     name: "Sluice",
@@ -52,8 +52,9 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPCRE2", path: "Sources/CPCRE2", pkgConfig: "libpcre2-8",
                        providers: [.apt(["libpcre2-dev"])]),
-        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
-                       providers: [.apt(["libpq-dev"])]),
+        // libpq's header (libpq-dev) at build time; the library itself is loaded with dlopen when a
+        // PostgreSQL stage connects (Sources/CLibPQ/loader.c), so that other runs do not map it.
+        .target(name: "CLibPQ", path: "Sources/CLibPQ", linkerSettings: [.linkedLibrary("dl")]),
         // Compact Language Detector 2 (Debian's libcld2-dev, no pkg-config file) behind a small
         // C++ shim with a C header: `text_articles` fills `language` with it.
         .target(name: "CCLD2", path: "Sources/CCLD2", linkerSettings: [.linkedLibrary("cld2")]),

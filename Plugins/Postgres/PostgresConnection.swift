@@ -143,6 +143,11 @@ public final class PostgresConnection {
         guard !conninfo.utf8.contains(0) else {
             throw PostgresError(doing: "connecting to \(displayURL)", message: "the connection string contains a NUL character")
         }
+        var why = [CChar](repeating: 0, count: 512)
+        guard sluice_libpq_load(&why, Int32(why.count)) == 1 else {
+            let message = String(decoding: why.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw PostgresError(doing: "connecting to \(displayURL)", message: message)
+        }
         let keywords = ["dbname", "fallback_application_name", "client_encoding"]
         let values = [conninfo, "sluice", "UTF8"]
         let connection: OpaquePointer? = withCStrings(keywords) { k in
