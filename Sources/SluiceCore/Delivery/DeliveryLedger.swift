@@ -73,7 +73,13 @@ public final class DeliveryLedger: @unchecked Sendable {
         var current: Mark
     }
 
-    private var marks: [Slot: Marks] = [:]
+    /// Each slot's number in ``entries``. The 48-byte marks live in an array rather than in the
+    /// dictionary's buckets: a dictionary keeps a quarter to a half of its buckets empty (and
+    /// both tables while it grows), and each bucket held a slot and its marks, 72 bytes. Measured
+    /// on 50,000 articles into sqlite (massif): 9.4 MB for the table, 14.2 MB while it grew.
+    private var slots: [Slot: Int32] = [:]
+    /// The marks, by slot number.
+    private var entries: [Marks] = []
     private var groupNumbers: [GroupName: Int32] = [:]
     private var groupNames: [GroupName] = []
     private var dirty: Set<Slot> = []
@@ -115,10 +121,27 @@ public final class DeliveryLedger: @unchecked Sendable {
 
     /// Gives the ledger the marks the sink committed before; from now on it filters batches.
     public func load(_ loaded: [Key: Mark]) {
-        marks.removeAll()
-        marks.reserveCapacity(loaded.count)
-        for (key, mark) in loaded { marks[slot(key)] = Marks(committed: mark, current: .none) }
+        slots.removeAll()
+        entries.removeAll()
+        slots.reserveCapacity(loaded.count)
+        entries.reserveCapacity(loaded.count)
+        for (key, mark) in loaded { set(slot(key), Marks(committed: mark, current: .none)) }
         isEnabled = true
+    }
+
+    /// The marks of `slot`, if it has any.
+    private func entry(_ slot: Slot) -> Marks? {
+        slots[slot].map { entries[Int($0)] }
+    }
+
+    /// Sets the marks of `slot`, numbering it when it is new.
+    private func set(_ slot: Slot, _ marks: Marks) {
+        if let number = slots[slot] {
+            entries[Int(number)] = marks
+        } else {
+            slots[slot] = Int32(entries.count)
+            entries.append(marks)
+        }
     }
 
     /// The records of `batch` that the sink has not committed before; advances the marks.
@@ -134,9 +157,15 @@ public final class DeliveryLedger: @unchecked Sendable {
         var source = ""
         var mark = Mark.none
         var done = Mark.none
+        var number: Int32?   // `slot`'s number in `entries`, nil while it has none
         func store() {
             guard let slot else { return }
-            marks[slot, default: Marks(committed: .none, current: .none)].current = mark
+            if let number {
+                entries[Int(number)].current = mark
+            } else {
+                slots[slot] = Int32(entries.count)
+                entries.append(Marks(committed: .none, current: mark))
+            }
             dirty.insert(slot)
         }
         for (index, record) in batch.enumerated() {
@@ -151,7 +180,8 @@ public final class DeliveryLedger: @unchecked Sendable {
                 source = record.origin.source
                 let next = Slot(input: position.input, group: group(source: source, route: route))
                 slot = next
-                let known = marks[next]
+                number = slots[next]
+                let known = number.map { entries[Int($0)] }
                 mark = known?.current ?? .none
                 done = known?.committed ?? .none
             }
@@ -175,7 +205,7 @@ public final class DeliveryLedger: @unchecked Sendable {
     public var pendingMarks: [Key: Mark] {
         var out: [Key: Mark] = [:]
         for slot in dirty {
-            if let current = marks[slot]?.current, current != .none { out[key(slot)] = current }
+            if let current = entry(slot)?.current, current != .none { out[key(slot)] = current }
         }
         return out
     }
@@ -183,8 +213,9 @@ public final class DeliveryLedger: @unchecked Sendable {
     /// Every mark: what was committed before this run, advanced by this run.
     public var allMarks: [Key: Mark] {
         var out: [Key: Mark] = [:]
-        out.reserveCapacity(marks.count)
-        for (slot, entry) in marks {
+        out.reserveCapacity(slots.count)
+        for (slot, number) in slots {
+            let entry = entries[Int(number)]
             let best = max(entry.committed, entry.current)
             if best != .none { out[key(slot)] = best }
         }
@@ -195,16 +226,17 @@ public final class DeliveryLedger: @unchecked Sendable {
     /// it since. A shared sink compares it with the stored mark before committing, to find out
     /// whether another process delivered the same input meanwhile (a lost lease in a cluster run).
     public func committedMark(for key: Key) -> Mark? {
-        guard let slot = existingSlot(key), let committed = marks[slot]?.committed, committed != .none else { return nil }
+        guard let slot = existingSlot(key), let committed = entry(slot)?.committed, committed != .none else { return nil }
         return committed
     }
 
     /// The pending marks are now committed.
     public func committed() {
         for slot in dirty {
-            guard var entry = marks[slot], entry.current != .none else { continue }
-            entry.committed = max(entry.committed, entry.current)
-            marks[slot] = entry
+            guard let number = slots[slot] else { continue }
+            let entry = entries[Int(number)]
+            guard entry.current != .none else { continue }
+            entries[Int(number)].committed = max(entry.committed, entry.current)
         }
         dirty.removeAll(keepingCapacity: true)
     }
