@@ -81,6 +81,22 @@ struct ParallelReadTests {
         #expect(second.letters.isEmpty)
     }
 
+    @Test("a batch goes out once its files reach 256 KiB, before the batch size: big articles do not pile up in memory")
+    func batchesBoundedInBytes() throws {
+        let dir = TemporaryDirectory("articles-big")
+        let paragraph = String(repeating: "The harbour board met again on Monday to discuss the new quay. ", count: 40)
+        for n in 0..<10 {
+            // ~100 KB each: three of them pass 256 KiB.
+            let text = "Long article \(n)\n\n" + Array(repeating: paragraph, count: 39).joined(separator: "\n\n") + "\n"
+            try dir.write(String(format: "a%02d.txt", n), text)
+        }
+        for workers in [1, 2] {
+            let read = try run(dir.path, workers: workers, batchSize: 256)
+            #expect(read.batches == [3, 3, 3, 1], "workers: \(workers)")
+            #expect(read.records.count == 10)
+        }
+    }
+
     @Test("the workers option defaults to --workers and must be 1 to 64")
     func workersOption() throws {
         let registry = try StageRegistry(plugins: [TextArticlesPlugin.self])
