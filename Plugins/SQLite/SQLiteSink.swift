@@ -24,10 +24,13 @@ import SluiceCore
 ///   record without a key field (or with a null one) is a dead letter naming the field.
 /// - `fts` keeps an FTS5 index `<table>_fts` (external content, rowids of the table) in step
 ///   through insert, update and delete triggers, so it stays right under upserts and under
-///   writes by other programs. An index with other columns is rebuilt. The rows the sink itself
-///   inserts are indexed at each commit, in one statement (row by row, FTS5 made a segment of
-///   every row); other programs' writes go through the triggers, which are always in place
-///   outside the sink's open transaction.
+///   other programs' inserts, updates and deletes (not under their `INSERT OR REPLACE`, which
+///   SQLite runs without delete triggers; the sink's own `on_conflict: replace` deletes the old
+///   row first). An index with other columns is rebuilt. The rows the sink itself inserts are
+///   indexed at each commit, in one statement (row by row, FTS5 made a segment of every row):
+///   the insert trigger is dropped inside the sink's transaction and created again before its
+///   COMMIT, so other connections always see it, but each commit changes the schema and they
+///   prepare their statements again.
 /// - `indexes` creates an index per entry: a field, or a list of fields for one composite index.
 /// - Rows are written in transactions (`BEGIN IMMEDIATE`) committed after the batch that
 ///   brings them to `batch_size` rows (never in the middle of a batch) and at every flush,
@@ -402,10 +405,6 @@ final class SQLiteSinkWriter: SinkWriter {
             }
             _ = try db.strings("PRAGMA journal_mode = \(rollbackJournal ? "DELETE" : "WAL")")
             try db.execute("PRAGMA synchronous = NORMAL")
-            // `on_conflict: replace` deletes the row it replaces; without recursive triggers that
-            // delete skips the FTS delete trigger, and the index kept the old text under a rowid
-            // that no longer exists (a search found rows that are gone).
-            if !sink.fts.isEmpty { try db.execute("PRAGMA recursive_triggers = ON") }
             // Negative: KiB, whatever the page size. Measured (make bench data, release): job 3
             // (text_articles → sqlite + FTS5) peaks at 71 MB with the default 2,000 KiB and
             // 55 MB with 1 MiB at the same speed; job 1 (200,000 upserts) goes 58 → 43 MB but
@@ -796,6 +795,7 @@ final class SQLiteSinkWriter: SinkWriter {
             // Bound and stepped with every string read in place (see ``Statement/withBound(_:scratch:_:)``).
             let outcome: Result<Void, SQLiteError> = record.fields.values.withUnsafeBufferPointer { values in
                 do throws(SQLiteError) {
+                    if replaceDeletesFirst { try deleteReplacedRow(values, shape) }
                     try statement.withBound(values, scratch: &scratch) { () throws(SQLiteError) in
                         // Inserted, updated or unchanged: SQLite counts a row an upsert left alone
                         // (`DO NOTHING`, or `DO UPDATE … WHERE` the row differs) as no change, and only
@@ -828,6 +828,37 @@ final class SQLiteSinkWriter: SinkWriter {
         }
         partialBatch = false
         if pending >= sink.batchSize { try commit() }
+    }
+
+    /// Whether `on_conflict: replace` deletes the row with the record's key before inserting it.
+    ///
+    /// `INSERT OR REPLACE` deletes the row it replaces without firing delete triggers (unless
+    /// `recursive_triggers` is on, which would also make a table's own self-updating triggers
+    /// recurse): the FTS index kept the old text under a rowid that no longer exists, and a
+    /// search found rows that were gone. A plain DELETE first fires the index's delete trigger.
+    private var replaceDeletesFirst: Bool {
+        sink.onConflict == .replace && !sink.key.isEmpty && !sink.fts.isEmpty
+    }
+
+    /// `DELETE FROM table WHERE key = ?…`, prepared on first use.
+    private var replacedRowStatement: Statement?
+
+    /// Deletes the row that has the key of the record whose values are `values`
+    /// (``replaceDeletesFirst``).
+    private func deleteReplacedRow(_ values: UnsafeBufferPointer<Value>, _ shape: RecordShape) throws(SQLiteError) {
+        let statement: Statement
+        if let prepared = replacedRowStatement {
+            statement = prepared
+        } else {
+            let condition = sink.key.enumerated().map { "\(quoteIdentifier($0.element)) = ?\($0.offset + 1)" }
+            statement = try db.prepare("DELETE FROM \(quotedTable) WHERE " + condition.joined(separator: " AND "), persistent: true)
+            replacedRowStatement = statement
+        }
+        defer { statement.reset() }
+        for (index, position) in shape.keyPositions.enumerated() {
+            try statement.bind(position.map { values[$0] } ?? .null, at: Int32(index + 1))
+        }
+        _ = try statement.step()
     }
 
     /// The shape of records with these field names, from the cache or worked out now (without
@@ -992,6 +1023,9 @@ final class SQLiteSinkWriter: SinkWriter {
         do throws(SQLiteError) {
             try indexDeferredRows()
         } catch {
+            // Half done (rows indexed, the trigger not back): nothing of this transaction may be
+            // committed, and its records are not acknowledged, so the next run delivers them.
+            rollback()
             throw fatal("cannot update the full-text index of '\(sink.table)' in \(sink.path): \(error.message)")
         }
         try storeMarks()
@@ -1036,6 +1070,7 @@ final class SQLiteSinkWriter: SinkWriter {
         defer {
             forgetShapes()
             markStatement = nil
+            replacedRowStatement = nil
         }
         if partialBatch {
             rollback()
