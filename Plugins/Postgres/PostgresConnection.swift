@@ -1,7 +1,8 @@
 import CLibPQ
 import Foundation
 
-// A small wrapper over libpq (Debian's libpq-dev, the `CLibPQ` system-library target): connect,
+// A small wrapper over libpq (the `CLibPQ` target: libpq-dev's header, the library loaded on first
+// use by Sources/CLibPQ/loader.c): connect,
 // run statements with text parameters, read results as text, COPY FROM STDIN, transactions.
 // Every value crosses the wire in PostgreSQL's text format, which is exact for every type
 // (numeric keeps all its digits, timestamps their zone) and is what COPY takes anyway.

@@ -1,7 +1,8 @@
 // The libpq functions Sluice calls, forwarded to the library loaded with dlopen on first use
 // (see CLibPQ.h). Each keeps libpq's own name and signature, so the Swift code calls the
-// documented API; the forwarders find libpq's definitions through the library's handle, never
-// these ones.
+// documented API; the forwarders find libpq's definitions through the library's handle. They are
+// hidden: a binary that exports its symbols (the release build) would otherwise bind libpq's own
+// internal calls (PQclear, PQexec, PQgetResult…) to them.
 #include "CLibPQ.h"
 
 #include <dlfcn.h>
@@ -73,7 +74,7 @@ static void load(void) {
     }
     problem[0] = 0;
 #define SLUICE_RESOLVE(name)                                                                              \
-    *(void **)(&pq.name) = dlsym(handle, #name);                                                           \
+    pq.name = (__typeof__(pq.name))dlsym(handle, #name);                                                  \
     if (pq.name == NULL) {                                                                                 \
         snprintf(problem, sizeof problem, "the libpq found has no %s: it is too old; install libpq 10 or later", #name); \
         return;                                                                                            \
@@ -90,13 +91,14 @@ int sluice_libpq_load(char *message, int size) {
     return 0;
 }
 
+#define SLUICE_HIDDEN __attribute__((visibility("hidden")))
 #define SLUICE_FORWARD(ret, name, params, args) \
-    ret name params {                           \
+    SLUICE_HIDDEN ret name params {             \
         pthread_once(&loaded, load);            \
         return pq.name args;                    \
     }
 #define SLUICE_FORWARD_VOID(name, params, args) \
-    void name params {                          \
+    SLUICE_HIDDEN void name params {            \
         pthread_once(&loaded, load);            \
         pq.name args;                           \
     }
