@@ -212,22 +212,27 @@ public struct TextArticlesSource: Source {
     /// being filled, queued ones, the one the sink writes, written ones waiting to be freed).
     /// Measured on 50,000 bench articles into sqlite + FTS (4 runs): peak RSS 64–67 MB → 60–63 MB.
     static let batchFileBytes: Int64 = 256 << 10
-    /// At most this many files are read and parsed at once (then emitted in order).
+    /// With several workers, at most this many files are read and parsed at once (then emitted
+    /// in order)…
     static let groupSize = 64
+    /// …and no more files once their sizes reach this many bytes (a group holds its files'
+    /// contents and records until it is emitted; files may be up to `max_bytes`).
+    static let groupBytes: Int64 = 1 << 20
 
     /// Reads every matching file (in a cluster run, those of its unit), emitting one record per article.
     ///
-    /// Files go in groups of up to ``groupSize``. For each group, this thread first decides which
-    /// files are new or changed (their checkpoints); then up to `workers` threads read and parse
-    /// them (``ParallelWork``); then this thread emits the records, dead letters and checkpoints
-    /// in file order, as a single thread would.
+    /// Files go in groups (one file with one worker; else up to ``groupSize`` files and
+    /// ``groupBytes`` bytes). For each group, this thread first decides which files are new or
+    /// changed (their checkpoints); then up to `workers` threads read and parse them
+    /// (``ParallelWork``); then this thread emits the records, dead letters and checkpoints in
+    /// file order, as a single thread would. A stop is looked at before each group.
     public func run(_ context: SourceContext) throws {
         let files = try unitScope.map { fileSet.files(relativePaths: $0) }
             ?? matchedFiles(stage: context.name)
         context.announceInputs(files)   // progress: files and bytes of total
         let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone), reference: referenceDate),
                                    maxBytes: maxBytes)
-        let groupSize = max(1, min(context.batchSize, Self.groupSize))
+        let groupSize = workers == 1 ? 1 : max(1, min(context.batchSize, Self.groupSize))
         var batch: [Record] = []
         batch.reserveCapacity(context.batchSize)
         var batchFileBytes: Int64 = 0
@@ -238,9 +243,7 @@ public struct TextArticlesSource: Source {
                 try context.emit(batch)   // deliver what was read; throws PipelineStop
                 throw PipelineStop()
             }
-            let group = files[next..<min(next + groupSize, files.count)]
-            next = group.endIndex
-            let reads = plan(group, context, unchanged: &unchanged)
+            let reads = plan(files, from: &next, upTo: groupSize, context, unchanged: &unchanged)
             guard let first = reads.first else { continue }
             context.reading(first.file.relativePath)
             let maxBytes = self.maxBytes
@@ -280,15 +283,19 @@ public struct TextArticlesSource: Source {
         try context.emit(batch)
     }
 
-    /// The files of `group` to read: an article is one input, identified by its path, size, time
-    /// and content; an unchanged one is skipped (counted in `unchanged`), a changed one is read
-    /// again as a new version. A file read here for its fingerprint keeps its content, so that it
-    /// is read once.
-    private func plan(_ group: ArraySlice<MatchedFile>, _ context: SourceContext, unchanged: inout Int) -> [PlannedRead] {
+    /// The next group of files to read, from `files[next]` on (`next` moves past them): up to
+    /// `limit` files, and with more than one, no more once their sizes reach ``groupBytes``. An
+    /// article is one input, identified by its path, size, time and content; an unchanged one is
+    /// skipped (counted in `unchanged`, not in the group), a changed one is read again as a new
+    /// version. A file read here for its fingerprint keeps its content, so that it is read once.
+    private func plan(_ files: [MatchedFile], from next: inout Int, upTo limit: Int, _ context: SourceContext,
+                      unchanged: inout Int) -> [PlannedRead] {
         let checkpoint = context.checkpoint
         var reads: [PlannedRead] = []
-        reads.reserveCapacity(group.count)
-        for file in group {
+        var bytes: Int64 = 0
+        while next < files.count && reads.count < limit && bytes < Self.groupBytes {
+            let file = files[next]
+            next += 1
             var read = PlannedRead(file: file, epoch: checkpoint.baseEpoch)
             if checkpoint.enabled, let found = FileStamp(path: file.path) {
                 read.stamp = found
@@ -311,6 +318,10 @@ public struct TextArticlesSource: Source {
                     read.epoch = epoch
                     if let changed { context.logger.notice("\(file.relativePath) \(changed) since it was read: reading it again") }
                 }
+            }
+            if limit > 1 {
+                var info = stat()
+                bytes += read.stamp?.size ?? (stat(file.path, &info) == 0 ? Int64(info.st_size) : 0)
             }
             reads.append(read)
         }
