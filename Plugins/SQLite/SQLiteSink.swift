@@ -379,11 +379,14 @@ final class SQLiteSinkWriter: SinkWriter {
     private var emptiedUncommitted = false
     /// Whether the open transaction indexes its new rows at its commit (``deferFullTextInserts()``).
     private var ftsDeferred = false
+    /// The SQL of the FTS5 index (used only when `fts` is set).
+    private let fullText: FullTextIndexSQL
 
     init(sink: SQLiteSink, context: StageContext) throws {
         self.sink = sink
         self.context = context
         self.quotedTable = quoteIdentifier(sink.table)
+        self.fullText = FullTextIndexSQL(table: sink.table, fields: sink.fts, tokenizeClause: sink.tokenizeClause)
         let folder = (sink.path as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -618,9 +621,7 @@ final class SQLiteSinkWriter: SinkWriter {
 
     /// Creates (or rebuilds, when its columns changed) the FTS5 index and its triggers.
     private func ensureFullTextIndex() throws {
-        let ftsName = "\(sink.table)_fts"
-        let fts = quoteIdentifier(ftsName)
-        let triggers = ["ai", "ad", "au"].map { "\(ftsName)_\($0)" }
+        let ftsName = fullText.name
         let existing = try db.strings("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
                                       [.string(ftsName)])
         if let sql = existing.first {
@@ -629,7 +630,7 @@ final class SQLiteSinkWriter: SinkWriter {
             }
             let current = try db.strings("SELECT name FROM pragma_table_info(?1)", [.string(ftsName)])
             var haveTriggers = true
-            for trigger in triggers {
+            for trigger in fullText.triggers {
                 let found = try db.strings("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = ?1", [.string(trigger)])
                 if found.isEmpty { haveTriggers = false }
             }
@@ -638,42 +639,10 @@ final class SQLiteSinkWriter: SinkWriter {
                 : sql.range(of: "porter", options: .caseInsensitive) != nil ? "porter" : "unicode61"
             if current.map(identifierKey) == sink.fts.map(identifierKey) && haveTriggers && made == sink.ftsTokenizer { return }
             context.logger.info("rebuilding the full-text index \(ftsName) for fields \(sink.fts) (tokenizer \(sink.ftsTokenizer))")
-            for trigger in triggers { try db.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(trigger))") }
-            try db.execute("DROP TABLE \(fts)")
+            for trigger in fullText.triggers { try db.execute("DROP TRIGGER IF EXISTS \(quoteIdentifier(trigger))") }
+            try db.execute("DROP TABLE \(quoteIdentifier(ftsName))")
         }
-        let cols = sink.fts.map(quoteIdentifier)
-        let colList = cols.joined(separator: ", ")
-        let newValues = cols.map { "new.\($0)" }.joined(separator: ", ")
-        let oldValues = cols.map { "old.\($0)" }.joined(separator: ", ")
-        try db.execute("""
-            CREATE VIRTUAL TABLE \(fts) USING fts5(\(colList), content=\(quoteLiteral(sink.table)), content_rowid='rowid'\(sink.tokenizeClause));
-            \(insertTriggerSQL);
-            CREATE TRIGGER \(quoteIdentifier(triggers[1])) AFTER DELETE ON \(quotedTable) BEGIN
-              INSERT INTO \(fts) (\(fts), rowid, \(colList)) VALUES ('delete', old.rowid, \(oldValues));
-            END;
-            CREATE TRIGGER \(quoteIdentifier(triggers[2])) AFTER UPDATE ON \(quotedTable) BEGIN
-              INSERT INTO \(fts) (\(fts), rowid, \(colList)) VALUES ('delete', old.rowid, \(oldValues));
-              INSERT INTO \(fts) (rowid, \(colList)) VALUES (new.rowid, \(newValues));
-            END;
-            INSERT INTO \(fts) (\(fts)) VALUES ('rebuild');
-            """)
-    }
-
-    /// The FTS5 index's name and its columns' names, quoted.
-    private var ftsParts: (fts: String, cols: String, insertTrigger: String) {
-        let ftsName = "\(sink.table)_fts"
-        return (quoteIdentifier(ftsName), sink.fts.map(quoteIdentifier).joined(separator: ", "), quoteIdentifier("\(ftsName)_ai"))
-    }
-
-    /// The trigger that indexes each inserted row (without its final `;`).
-    private var insertTriggerSQL: String {
-        let (fts, cols, trigger) = ftsParts
-        let newValues = sink.fts.map { "new.\(quoteIdentifier($0))" }.joined(separator: ", ")
-        return """
-            CREATE TRIGGER \(trigger) AFTER INSERT ON \(quotedTable) BEGIN
-              INSERT INTO \(fts) (rowid, \(cols)) VALUES (new.rowid, \(newValues));
-            END
-            """
+        try db.execute(fullText.create)
     }
 
     /// Makes the open transaction index the rows it inserts at its commit, in one statement,
@@ -693,25 +662,7 @@ final class SQLiteSinkWriter: SinkWriter {
     /// deleted is indexed just before, so that the table's own update and delete triggers take
     /// out of the index exactly what is in it.
     private func deferFullTextInserts() throws(SQLiteError) {
-        let (fts, cols, trigger) = ftsParts
-        let oldValues = sink.fts.map { "old.\(quoteIdentifier($0))" }.joined(separator: ", ")
-        // Inside a trigger the table an INSERT or DELETE writes is named without its schema; a
-        // TEMP trigger finds the temporary table first.
-        let catchUp = """
-            WHEN old.rowid IN (SELECT r FROM temp.sluice_fts_new) BEGIN
-              INSERT INTO \(fts) (rowid, \(cols)) VALUES (old.rowid, \(oldValues));
-              DELETE FROM sluice_fts_new WHERE r = old.rowid;
-            END
-            """
-        try db.execute("""
-            DROP TRIGGER IF EXISTS main.\(trigger);
-            CREATE TEMP TABLE IF NOT EXISTS sluice_fts_new (r INTEGER PRIMARY KEY);
-            CREATE TEMP TRIGGER sluice_fts_inserted AFTER INSERT ON main.\(quotedTable) BEGIN
-              INSERT OR IGNORE INTO sluice_fts_new (r) VALUES (new.rowid);
-            END;
-            CREATE TEMP TRIGGER sluice_fts_updating BEFORE UPDATE ON main.\(quotedTable) \(catchUp);
-            CREATE TEMP TRIGGER sluice_fts_deleting BEFORE DELETE ON main.\(quotedTable) \(catchUp);
-            """)
+        try db.execute(fullText.deferInserts)
         ftsDeferred = true
     }
 
@@ -719,17 +670,7 @@ final class SQLiteSinkWriter: SinkWriter {
     /// (``deferFullTextInserts()``).
     private func indexDeferredRows() throws(SQLiteError) {
         guard ftsDeferred else { return }
-        let (fts, cols, _) = ftsParts
-        let rowCols = sink.fts.map { "t.\(quoteIdentifier($0))" }.joined(separator: ", ")
-        try db.execute("""
-            INSERT INTO \(fts) (rowid, \(cols))
-              SELECT t.rowid, \(rowCols) FROM main.\(quotedTable) AS t JOIN temp.sluice_fts_new AS n ON t.rowid = n.r ORDER BY n.r;
-            DELETE FROM temp.sluice_fts_new;
-            DROP TRIGGER temp.sluice_fts_inserted;
-            DROP TRIGGER temp.sluice_fts_updating;
-            DROP TRIGGER temp.sluice_fts_deleting;
-            \(insertTriggerSQL);
-            """)
+        try db.execute(fullText.indexDeferred)
         ftsDeferred = false
     }
 
