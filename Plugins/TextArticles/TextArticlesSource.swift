@@ -229,7 +229,7 @@ public struct TextArticlesSource: Source {
     public func run(_ context: SourceContext) throws {
         let files = try unitScope.map { fileSet.files(relativePaths: $0) }
             ?? matchedFiles(stage: context.name)
-        context.announceInputs(files)   // progress: files and bytes of total
+        let sizes = context.announceInputs(files)   // progress: files and bytes of total
         let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone), reference: referenceDate),
                                    maxBytes: maxBytes)
         let groupSize = workers == 1 ? 1 : max(1, min(context.batchSize, Self.groupSize))
@@ -243,7 +243,7 @@ public struct TextArticlesSource: Source {
                 try context.emit(batch)   // deliver what was read; throws PipelineStop
                 throw PipelineStop()
             }
-            let reads = plan(files, from: &next, upTo: groupSize, context, unchanged: &unchanged)
+            let reads = plan(files, sizes: sizes, from: &next, upTo: groupSize, context, unchanged: &unchanged)
             guard let first = reads.first else { continue }
             context.reading(first.file.relativePath)
             let maxBytes = self.maxBytes
@@ -284,12 +284,12 @@ public struct TextArticlesSource: Source {
     }
 
     /// The next group of files to read, from `files[next]` on (`next` moves past them): up to
-    /// `limit` files, and with more than one, no more once their sizes reach ``groupBytes``. An
+    /// `limit` files, and with more than one, no more once their `sizes` reach ``groupBytes``. An
     /// article is one input, identified by its path, size, time and content; an unchanged one is
     /// skipped (counted in `unchanged`, not in the group), a changed one is read again as a new
     /// version. A file read here for its fingerprint keeps its content, so that it is read once.
-    private func plan(_ files: [MatchedFile], from next: inout Int, upTo limit: Int, _ context: SourceContext,
-                      unchanged: inout Int) -> [PlannedRead] {
+    private func plan(_ files: [MatchedFile], sizes: [Int64], from next: inout Int, upTo limit: Int,
+                      _ context: SourceContext, unchanged: inout Int) -> [PlannedRead] {
         let checkpoint = context.checkpoint
         var reads: [PlannedRead] = []
         var bytes: Int64 = 0
@@ -299,12 +299,12 @@ public struct TextArticlesSource: Source {
             var read = PlannedRead(file: file, epoch: checkpoint.baseEpoch)
             if checkpoint.enabled, let found = FileStamp(path: file.path) {
                 read.stamp = found
-                var loaded: Result<Data, FileProblem>?
+                var loaded: (content: Result<Data, FileProblem>, fingerprint: String?)?
                 let maxBytes = self.maxBytes
                 let plan = checkpoint.planWhole(input: file.relativePath, stamp: found) {
                     let content = ArticleReader.load(file.path, maxBytes: maxBytes)
-                    loaded = content
-                    return content.fingerprint
+                    loaded = (content, content.fingerprint)
+                    return loaded?.fingerprint
                 }
                 read.loaded = loaded
                 switch plan {
@@ -319,10 +319,7 @@ public struct TextArticlesSource: Source {
                     if let changed { context.logger.notice("\(file.relativePath) \(changed) since it was read: reading it again") }
                 }
             }
-            if limit > 1 {
-                var info = stat()
-                bytes += read.stamp?.size ?? (stat(file.path, &info) == 0 ? Int64(info.st_size) : 0)
-            }
+            bytes += sizes[next - 1]
             reads.append(read)
         }
         return reads
@@ -336,8 +333,8 @@ private struct PlannedRead: Sendable {
     var epoch: Int64
     /// Its size and time when checkpoints are kept (nil: they are not, or it cannot be stat'ed).
     var stamp: FileStamp?
-    /// Its content, when planning read it for its fingerprint.
-    var loaded: Result<Data, FileProblem>?
+    /// Its content and fingerprint, when planning read it for the fingerprint.
+    var loaded: (content: Result<Data, FileProblem>, fingerprint: String?)?
 
     init(file: MatchedFile, epoch: Int64) {
         self.file = file
@@ -346,10 +343,10 @@ private struct PlannedRead: Sendable {
 
     /// Reads (unless planning did) and parses the file; any thread.
     func readAndParse(_ reader: ArticleReader, maxBytes: Int) -> ReadOutcome {
-        let content = loaded ?? ArticleReader.load(file.path, maxBytes: maxBytes)
+        let content = loaded?.content ?? ArticleReader.load(file.path, maxBytes: maxBytes)
         let bytes = (try? content.get()).map { Int64($0.count) } ?? 0
         return ReadOutcome(fields: reader.read(content, path: file.path, relativePath: file.relativePath),
-                           fingerprint: stamp == nil ? nil : content.fingerprint, bytes: bytes)
+                           fingerprint: stamp == nil ? nil : loaded?.fingerprint ?? content.fingerprint, bytes: bytes)
     }
 }
 

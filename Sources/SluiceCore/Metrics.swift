@@ -219,11 +219,15 @@ extension SourceContext {
     /// Announces the files this run may read, so that progress shows "done of total", a
     /// percentage and an ETA: their number and total size (each is `stat`ed once). Call
     /// ``skipInput(bytes:)`` for each one found unchanged since the last run.
-    public func announceInputs(_ files: [MatchedFile]) {
-        var bytes: Int64 = 0
+    ///
+    /// Returns each file's size (0 when it cannot be read), in the order given, for a source that
+    /// needs them too: the files are looked at once.
+    @discardableResult
+    public func announceInputs(_ files: [MatchedFile]) -> [Int64] {
         var info = stat()
-        for file in files where stat(file.path, &info) == 0 { bytes += Int64(info.st_size) }
-        stage.metrics?.setTotals(files: files.count, bytes: bytes)
+        let sizes = files.map { stat($0.path, &info) == 0 ? Int64(info.st_size) : 0 }
+        stage.metrics?.setTotals(files: files.count, bytes: sizes.reduce(0, +))
+        return sizes
     }
 
     /// Announces totals directly (any of them may be nil: unknown).
