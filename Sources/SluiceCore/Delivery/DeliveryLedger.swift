@@ -125,7 +125,10 @@ public final class DeliveryLedger: @unchecked Sendable {
         entries.removeAll()
         slots.reserveCapacity(loaded.count)
         entries.reserveCapacity(loaded.count)
-        for (key, mark) in loaded { set(slot(key), Marks(committed: mark, current: .none)) }
+        for (key, mark) in loaded {
+            let slot = slot(key)
+            set(slot, number: slots[slot], Marks(committed: mark, current: .none))
+        }
         isEnabled = true
     }
 
@@ -134,9 +137,9 @@ public final class DeliveryLedger: @unchecked Sendable {
         slots[slot].map { entries[Int($0)] }
     }
 
-    /// Sets the marks of `slot`, numbering it when it is new.
-    private func set(_ slot: Slot, _ marks: Marks) {
-        if let number = slots[slot] {
+    /// Sets the marks of the slot numbered `number`, or numbers `slot` when it has none yet.
+    private func set(_ slot: Slot, number: Int32?, _ marks: Marks) {
+        if let number {
             entries[Int(number)] = marks
         } else {
             slots[slot] = Int32(entries.count)
@@ -160,12 +163,7 @@ public final class DeliveryLedger: @unchecked Sendable {
         var number: Int32?   // `slot`'s number in `entries`, nil while it has none
         func store() {
             guard let slot else { return }
-            if let number {
-                entries[Int(number)].current = mark
-            } else {
-                slots[slot] = Int32(entries.count)
-                entries.append(Marks(committed: .none, current: mark))
-            }
+            set(slot, number: number, Marks(committed: done, current: mark))
             dirty.insert(slot)
         }
         for (index, record) in batch.enumerated() {
