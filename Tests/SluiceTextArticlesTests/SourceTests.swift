@@ -75,12 +75,24 @@ struct SourceTests {
                                                  "a5.txt: cannot read: No such file or directory"])
     }
 
-    @Test("a stopping pipeline stops the source")
-    func stops() throws {
+    @Test("a stopping pipeline stops the source", arguments: [1, 3])
+    func stops(workers: Int) throws {
         let dir = TemporaryDirectory("articles-stop")
         try dir.write("a.txt", Self.article)
         let context = SourceContext(stage: StageContext(name: "articles"), send: { _ in }, isStopping: { true })
-        #expect(throws: PipelineStop.self) { try TextArticlesSource(path: dir.path).run(context) }
+        #expect(throws: PipelineStop.self) { try TextArticlesSource(path: dir.path, workers: workers).run(context) }
+    }
+
+    @Test("a stop asked while files are read delivers the batch in hand and sends nothing after it", arguments: [1, 3])
+    func stopsBetweenGroups(workers: Int) throws {
+        let dir = TemporaryDirectory("articles-stop-late")
+        for n in 0..<200 { try dir.write(String(format: "a%03d.txt", n), "Article \(n)\n\nText \(n).\n") }
+        let sent = BatchLog()
+        let context = SourceContext(stage: StageContext(name: "articles"), batchSize: 10, send: { sent.add($0.count) },
+                                    isStopping: { sent.count >= 2 })
+        #expect(throws: PipelineStop.self) { try TextArticlesSource(path: dir.path, workers: workers).run(context) }
+        // The batch that was being emitted when the stop came is delivered; nothing after it.
+        #expect(sent.all == [10, 10])
     }
 
     @Test("folders are read recursively, globs with ** match nested files, and source is relative to the root")
