@@ -10,6 +10,8 @@ struct FullTextIndexSQL {
     let create: String
     /// Drops the insert trigger and sets up the temporary triggers that note new rowids.
     let deferInserts: String
+    /// Indexes the rows noted so far and forgets them; the deferral goes on.
+    let indexNoted: String
     /// Indexes the noted rows, drops the temporary triggers and puts the insert trigger back.
     let indexDeferred: String
 
@@ -57,10 +59,13 @@ struct FullTextIndexSQL {
             CREATE TEMP TRIGGER sluice_fts_updating BEFORE UPDATE ON main.\(quotedTable) \(catchUp);
             CREATE TEMP TRIGGER sluice_fts_deleting BEFORE DELETE ON main.\(quotedTable) \(catchUp);
             """
-        indexDeferred = """
+        indexNoted = """
             INSERT INTO \(fts) (rowid, \(colList))
               SELECT t.rowid, \(values("t")) FROM main.\(quotedTable) AS t JOIN temp.sluice_fts_new AS n ON t.rowid = n.r ORDER BY n.r;
             DELETE FROM temp.sluice_fts_new;
+            """
+        indexDeferred = indexNoted + """
+
             DROP TRIGGER temp.sluice_fts_inserted;
             DROP TRIGGER temp.sluice_fts_updating;
             DROP TRIGGER temp.sluice_fts_deleting;

@@ -27,7 +27,8 @@ import SluiceCore
 ///   other programs' inserts, updates and deletes (not under their `INSERT OR REPLACE`, which
 ///   SQLite runs without delete triggers; the sink's own `on_conflict: replace` deletes the old
 ///   row first). An index with other columns is rebuilt. The rows the sink itself inserts are
-///   indexed at each commit, in one statement (row by row, FTS5 made a segment of every row):
+///   indexed 500 at a time and at each commit, one statement each (row by row, FTS5 made a
+///   segment of every row):
 ///   the insert trigger is dropped inside the sink's transaction and created again before its
 ///   COMMIT, so other connections always see it, but each commit changes the schema and they
 ///   prepare their statements again.
@@ -672,6 +673,27 @@ final class SQLiteSinkWriter: SinkWriter {
         guard ftsDeferred else { return }
         try db.execute(fullText.indexDeferred)
         ftsDeferred = false
+        insertsNotIndexed = 0
+    }
+
+    /// Rows inserted since the open transaction last indexed what it noted.
+    private var insertsNotIndexed = 0
+
+    /// How many inserted rows the open transaction notes before indexing them (the deferral goes
+    /// on): indexing everything at COMMIT left a whole transaction's index work (10,000 rows by
+    /// default) to the end of the input, done by the sink's thread alone after the source had
+    /// finished; in steps it is done while the source reads on. Measured on the 10,000 bench
+    /// articles (text_articles → sqlite with `fts: [title, body]`, `workers: 1`, 2 cores), wall
+    /// time: all at COMMIT 2.29–2.63 s; every 250 rows 1.68 s; 500: 1.60–1.74 s; 1,000:
+    /// 1.71–1.88 s; 2,000: 1.84–2.00 s. The CPU time stays the same (2.0–2.3 s user): FTS5 merges
+    /// the extra segments as it goes.
+    static let indexNotedEvery = 500
+
+    /// Indexes the rows noted so far when there are ``indexNotedEvery`` of them.
+    private func indexNotedRowsInSteps() throws(SQLiteError) {
+        guard ftsDeferred, insertsNotIndexed >= Self.indexNotedEvery else { return }
+        try db.execute(fullText.indexNoted)
+        insertsNotIndexed = 0
     }
 
     // MARK: - Writing
@@ -768,7 +790,16 @@ final class SQLiteSinkWriter: SinkWriter {
             pending += 1
         }
         partialBatch = false
-        if pending >= sink.batchSize { try commit() }
+        if pending >= sink.batchSize {
+            try commit()
+        } else {
+            insertsNotIndexed += inserted
+            do {
+                try indexNotedRowsInSteps()
+            } catch {
+                throw fatal("cannot write to \(sink.path): \(error.message)")
+            }
+        }
     }
 
     /// Whether `on_conflict: replace` deletes the row with the record's key before inserting it.
@@ -987,6 +1018,7 @@ final class SQLiteSinkWriter: SinkWriter {
         try? db.execute("ROLLBACK")   // the insert trigger comes back with it
         inTransaction = false
         ftsDeferred = false
+        insertsNotIndexed = 0
         pending = 0
     }
 

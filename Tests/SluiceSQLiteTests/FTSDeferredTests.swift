@@ -108,4 +108,64 @@ struct FTSDeferredTests {
         #expect(try Self.match(db, "three") == ["b", "c"])
         #expect(try Self.match(db, "one") == ["a"])
     }
+
+    @Test("a long transaction indexes its rows in steps while it goes on; rows updated, replaced or deleted after their step or before it stay in step", arguments: [SQLiteSink.OnConflict.update, .replace])
+    func stepsInsideOneTransaction(onConflict: SQLiteSink.OnConflict) throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("a.db")
+        let step = SQLiteSinkWriter.indexNotedEvery
+        let count = step * 2 + step / 2
+        // One transaction (batch_size far above the records), delivered 100 records at a time:
+        // two steps index rows 1…2·step, the rest at COMMIT.
+        let sink = SQLiteSink(path: db, table: "t", key: ["id"], fts: ["body"], batchSize: 100_000, onConflict: onConflict)
+        var records = (1...count).map { record(["id": .string("\($0)"), "body": .string("word\($0) common")]) }
+        // After both steps: a row indexed in the first step, one noted after the second, each
+        // written again.
+        records.append(record(["id": "10", "body": "changed ten"]))
+        records.append(record(["id": .string("\(count - 1)"), "body": "changed late"]))
+        let letters = try StageHarness.deliver(records, to: sink, batchSize: 100)
+        #expect(letters.isEmpty)
+        try Self.checkIndex(db)
+        #expect(try rows(db, "SELECT count(*) FROM t_fts WHERE t_fts MATCH 'common'") == [[.int(Int64(count - 2))]])
+        #expect(try Self.match(db, "word10") == [])
+        #expect(try Self.match(db, "ten") == ["10"])
+        #expect(try Self.match(db, "word\(count - 1)") == [])
+        #expect(try Self.match(db, "late") == [.string("\(count - 1)")])
+        #expect(try Self.match(db, "word\(step + 1)") == [.string("\(step + 1)")])
+        #expect(try rows(db, "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            == [["t_fts_ad"], ["t_fts_ai"], ["t_fts_au"]])
+        // Deleted by another program afterwards: the delete trigger takes out what the steps put in.
+        try exec(db, "DELETE FROM t WHERE id IN ('1', '\(step * 2)')")
+        try Self.checkIndex(db)
+        #expect(try Self.match(db, "word1") == [])
+    }
+
+    @Test("inside one transaction the rows are indexed after the batch that brings the noted rows to indexNotedEvery, before COMMIT")
+    func indexedInStepsBeforeCommit() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("a.db")
+        let step = SQLiteSinkWriter.indexNotedEvery
+        let sink = SQLiteSink(path: db, table: "t", key: ["id"], fts: ["body"], batchSize: 100_000)
+        let made = try sink.makeWriter(StageContext(name: "sink", dataDirectory: dir.file("state"),
+                                                    deadLetters: CollectingDeadLetterQueue()))
+        let writer = try #require(made as? SQLiteSinkWriter)
+        // What the writer's own connection finds, inside its open transaction.
+        func indexed() throws -> String? {
+            try writer.db.strings("SELECT count(*) FROM t_fts WHERE t_fts MATCH 'common'").first
+        }
+        var next = 1
+        func write(_ n: Int) throws {
+            try writer.write((next..<(next + n)).map { record(["id": .string("\($0)"), "body": "common"]) })
+            next += n
+        }
+        try write(step - 1)
+        #expect(try indexed() == "0")
+        try write(2)
+        #expect(try indexed() == "\(step + 1)")
+        try write(step - 1)
+        #expect(try indexed() == "\(step + 1)")
+        try writer.close()
+        #expect(try rows(db, "SELECT count(*) FROM t_fts WHERE t_fts MATCH 'common'") == [[.int(Int64(2 * step))]])
+        try Self.checkIndex(db)
+    }
 }
