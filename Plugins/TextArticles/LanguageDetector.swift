@@ -17,6 +17,12 @@ enum LanguageDetector {
     /// `zh` too), or `nil` when CLD2 cannot tell (no letters, too little text).
     static func detect(_ text: String) -> String? {
         if isChinese(text) { return "zh" }
+        if text.withBytes({ isPlainlyEnglish($0) }) { return "en" }
+        return detectWithCLD2(text)
+    }
+
+    /// ``detect(_:)`` without the script and English fast paths: CLD2's answer on the sample.
+    static func detectWithCLD2(_ text: String) -> String? {
         var out = [CChar](repeating: 0, count: 8)
         let percent: Int32 = text.withBytes { b in
             var n = min(b.count, sampleBytes)
@@ -58,4 +64,79 @@ enum LanguageDetector {
         }
         return han >= 20 && han > 4 * other
     }
+
+    /// Whether the sample is plainly English, so that CLD2 — a fifth of the text_articles source's
+    /// time, measured — need not be asked. The sample must be ASCII, Latin letters of U+0080–U+017F
+    /// (names: `José`, `Łukasz`), and the punctuation and currency signs of U+2000–U+20CF (dashes,
+    /// quotes, `€`); have at least 24 words, `the` at least twice, and at least one word in 10
+    /// from the list of English function words below (none that is also common in another language
+    /// written in Latin letters: no `a`, `in`, `is`, `to`, `die`, `was`, `for`); and none of a few
+    /// Scots and Tagalog words that CLD2 weighs (`wi`, `frae`, `ang`, `mga`). English news text
+    /// has about one word in five from the list; the German, Spanish, French articles of the tests
+    /// have none. The tests hold this answer to CLD2's on every English article they have, and
+    /// check that articles in other languages never take it. Measured on the corpus's English
+    /// articles copied 150 times (3,750 files, `workers: 1`): the source 0.29–0.33 s → 0.26–0.29 s.
+    static func isPlainlyEnglish(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = min(b.count, sampleBytes)
+        var words = 0, function = 0, the = 0
+        /// Whether byte `k` continues a word: an ASCII letter, or a byte of a letter of
+        /// U+0080–U+017F (lead bytes C2–C5, continuation bytes after one).
+        func inWord(_ k: Int) -> Bool {
+            let c = b[k]
+            if c < 0x80 { return (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A }
+            return (c >= 0xC2 && c <= 0xC5) || (c & 0xC0 == 0x80 && k > 0 && b[k - 1] >= 0xC2 && b[k - 1] <= 0xC5)
+        }
+        var i = 0
+        while i < n {
+            let c = b[i]
+            if c >= 0x80 && !(c >= 0xC2 && c <= 0xC5) {
+                // U+2000–U+20CF (E2 80–82 xx): dashes, quotes, ellipsis, currency. Else: ask CLD2.
+                guard c == 0xE2, i + 2 < b.count, b[i + 1] >= 0x80, b[i + 1] <= 0x82 else { return false }
+                i += 3
+                continue
+            }
+            guard inWord(i) else {
+                i += 1
+                continue
+            }
+            // A word, lower-cased and packed into 8 bytes (longer words are no function words;
+            // words with letters beyond ASCII match none either).
+            var packed: UInt64 = 0
+            var length = 0
+            while i < n, inWord(i) {
+                if length < 8 { packed |= UInt64(b[i] | 0x20) << (8 * UInt64(length)) }
+                length += 1
+                i += 1
+            }
+            words += 1
+            guard length <= 8 else { continue }
+            if packed == Self.packedThe {
+                the += 1
+                function += 1
+            } else if Self.englishFunctionWords.contains(packed) {
+                function += 1
+            } else if Self.notEnglishWords.contains(packed) {
+                return false
+            }
+        }
+        return words >= 24 && the >= 2 && function * 10 >= words
+    }
+
+    private static func pack(_ word: String) -> UInt64 {
+        var packed: UInt64 = 0
+        for (k, byte) in word.utf8.prefix(8).enumerated() { packed |= UInt64(byte) << (8 * UInt64(k)) }
+        return packed
+    }
+
+    private static let packedThe = pack("the")
+    private static let englishFunctionWords: Set<UInt64> = Set([
+        "of", "and", "that", "with", "from", "this", "which", "were", "have", "has", "been", "would", "their",
+        "they", "said", "not", "but", "are", "who", "its", "it", "be", "more", "than", "after", "also",
+        "about", "into", "there", "when", "what", "could", "should", "these", "those", "other", "some",
+        "such", "only", "while", "because", "between", "under", "before", "his", "she", "them", "you",
+        "our", "your", "does", "did", "being", "where", "whose", "whom", "through", "against",
+    ].map(pack))
+    private static let notEnglishWords: Set<UInt64> = Set([
+        "wi", "frae", "tae", "nae", "ken", "isnae", "ang", "ng", "mga", "sa", "yung", "naman",
+    ].map(pack))
 }

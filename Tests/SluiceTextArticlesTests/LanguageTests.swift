@@ -22,6 +22,61 @@ struct LanguageTests {
         #expect(LanguageDetector.detect(c.0) == c.1)
     }
 
+    /// Every corpus article and seed, decoded as the source decodes them.
+    static func corpusTexts() throws -> [(name: String, text: String)] {
+        let seeds = (try? FileManager.default.contentsOfDirectory(atPath: Corpus.seeds)) ?? []
+        let paths = Corpus.articleNames.map { Corpus.articles + "/" + $0 } + seeds.sorted().map { Corpus.seeds + "/" + $0 }
+        return try paths.map { path in
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            return ((path as NSString).lastPathComponent, try TextDecoding.decode(data).text)
+        }
+    }
+
+    @Test("plainly English articles are named without CLD2, and CLD2 names each of them English too")
+    func englishFastPathAgreesWithCLD2() throws {
+        var fast = 0
+        for (name, text) in try Self.corpusTexts() where text.withBytes({ LanguageDetector.isPlainlyEnglish($0) }) {
+            fast += 1
+            #expect(LanguageDetector.detectWithCLD2(text) == "en", "\(name)")
+            #expect(LanguageDetector.detect(text) == "en", "\(name)")
+        }
+        // The corpus's English articles (01–26 and the seed) mostly take the fast path; those that
+        // do not (`the` once in the sample, an ideographic space) are asked of CLD2.
+        #expect(fast >= 18)
+    }
+
+    @Test("articles in other languages never take the English fast path", arguments: [
+        "Het kabinet heeft op dinsdag besloten dat de nieuwe spoorlijn naar het oosten van het land er komt. De minister zei dat het project meer dan een miljard euro kost en dat de bouw in het voorjaar begint. Of de planning haalbaar is, was de vraag.",
+        "Regeringen har i dag besluttet at den nye jernbane til byen skal bygges for over en milliard kroner. Ministeren sagde at det er et vigtigt projekt for hele landet, og at arbejdet begynder til foråret, hvis alt går efter planen.",
+        "Il governo ha deciso martedì che la nuova linea ferroviaria verso est sarà costruita. Il ministro ha detto che il progetto costa più di un miliardo di euro e che i lavori inizieranno in primavera, se tutto va secondo i piani.",
+        "O governo decidiu na terça-feira que a nova linha ferroviária para o leste será construída. O ministro disse que o projeto custa mais de um bilhão de euros e que as obras começam na primavera.",
+        "Rząd zdecydował we wtorek, że nowa linia kolejowa na wschód kraju zostanie zbudowana. To jest ważny projekt, powiedział minister, a prace zaczną się wiosną, jeśli wszystko pójdzie zgodnie z planem.",
+        "The cooncil said on Tuesday that the new railway wid be built, an the meenister telt the folk that it wis a braw day for the toun. Wi the siller frae the government, the wark will stairt in the spring, an nae doot the bairns will be gled o it.",
+        "Sinabi ng ministro na ang bagong riles ay itatayo sa susunod na taon. The project will cost more than the budget, ayon sa mga opisyal, and the work will start sa tagsibol, sabi nila sa mga mamamayan ng lungsod.",
+        "Die Regierung hat am Dienstag beschlossen, dass die neue Bahnstrecke nach Osten gebaut wird. Der Minister sagte, das Projekt koste mehr als eine Milliarde Euro, und die Arbeiten begännen im Frühjahr.",
+    ])
+    func otherLanguagesTakeCLD2(_ text: String) throws {
+        #expect(!text.withBytes { LanguageDetector.isPlainlyEnglish($0) })
+    }
+
+    @Test("the corpus's articles in other languages never take the English fast path")
+    func corpusOtherLanguagesTakeCLD2() throws {
+        for (name, text) in try Self.corpusTexts() where !name.hasPrefix("0") && !name.hasPrefix("1") && !name.hasPrefix("2") {
+            #expect(!text.withBytes { LanguageDetector.isPlainlyEnglish($0) }, "\(name)")
+        }
+    }
+
+    @Test("a short English text, or one with letters beyond Latin, is left to CLD2; accented Latin names and € do not matter")
+    func englishFastPathNeedsEnoughPlainText() {
+        #expect(!"The minister said the railway will open in the spring.".withBytes { LanguageDetector.isPlainlyEnglish($0) })
+        let long = "The minister said on Tuesday that the railway to the east will open in the spring, and that the cost of the project has risen by a third since the plans were first drawn up."
+        #expect(long.withBytes { LanguageDetector.isPlainlyEnglish($0) })
+        #expect(!("Москва: " + long).withBytes { LanguageDetector.isPlainlyEnglish($0) })
+        #expect(!("東京: " + long).withBytes { LanguageDetector.isPlainlyEnglish($0) })
+        #expect(("“Zürich”, Łukasz Nowak — €5m. " + long).withBytes { LanguageDetector.isPlainlyEnglish($0) })
+        #expect(LanguageDetector.detectWithCLD2("“Zürich”, Łukasz Nowak — €5m. " + long) == "en")
+    }
+
     @Test("text with no letters has no language")
     func noLanguage() {
         #expect(LanguageDetector.detect("") == nil)
