@@ -77,6 +77,20 @@ struct LanguageTests {
         #expect(LanguageDetector.detectWithCLD2("“Zürich”, Łukasz Nowak — €5m. " + long) == "en")
     }
 
+    @Test("`the` is counted as a word in any case, at either end of the text and across 8-byte blocks, not inside other words")
+    func theTwice() {
+        func twice(_ s: String) -> Bool { s.withBytes { LanguageDetector.hasTheTwice($0) } }
+        #expect(twice("the the"))
+        #expect(twice("The plan and THE vote"))
+        #expect(twice("On Monday the council met, and the mayor spoke."))
+        #expect(twice("xxxxxxx the\nThe"))
+        #expect(!twice("the other theme"))
+        #expect(!twice("bathe then breathe"))
+        #expect(!twice("the thé"))
+        #expect(!twice("Only the one."))
+        #expect(!twice(""))
+    }
+
     @Test("text with no letters has no language")
     func noLanguage() {
         #expect(LanguageDetector.detect("") == nil)
