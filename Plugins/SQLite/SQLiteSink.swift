@@ -789,17 +789,17 @@ final class SQLiteSinkWriter: SinkWriter {
             }
             pending += 1
         }
-        partialBatch = false
-        if pending >= sink.batchSize {
-            try commit()
-        } else {
-            insertsNotIndexed += inserted
+        // A step of the index belongs to the batch: if it fails, the batch is rolled back with it.
+        insertsNotIndexed += inserted
+        if pending < sink.batchSize {
             do {
                 try indexNotedRowsInSteps()
             } catch {
                 throw fatal("cannot write to \(sink.path): \(error.message)")
             }
         }
+        partialBatch = false
+        if pending >= sink.batchSize { try commit() }
     }
 
     /// Whether `on_conflict: replace` deletes the row with the record's key before inserting it.
