@@ -790,7 +790,7 @@ final class SQLiteSinkWriter: SinkWriter {
             pending += 1
         }
         // A step of the index belongs to the batch: if it fails, the batch is rolled back with it.
-        insertsNotIndexed += inserted
+        if ftsDeferred { insertsNotIndexed += inserted }
         if pending < sink.batchSize {
             do {
                 try indexNotedRowsInSteps()
