@@ -59,6 +59,34 @@ struct LanguageTests {
         #expect(!text.withBytes { LanguageDetector.isPlainlyEnglish($0) })
     }
 
+    @Test("text in another language that quotes English, or English with a quote in another language, is left to CLD2, which names the other language", arguments: [
+        ("Regeringen besluttede tirsdag, at den nye jernbane mod øst skal bygges. Over for BBC sagde ministeren: \"The government has made it clear that the plan will go ahead, and that the cost of the project is not the issue.\" Oppositionen kritiserede udtalelsen skarpt og kræver en afstemning i Folketinget. Arbejdet begynder til foråret, hvis alt går efter planen, oplyser ministeriet.", "da"),
+        ("Die Regierung hat am Dienstag beschlossen, dass die neue Bahnstrecke nach Osten gebaut wird, und zwar schneller als geplant. Der Minister sagte der BBC: \"The government has made it clear that the plan will go ahead, and that the cost of the project is not the issue.\" Die Opposition kritisierte die Aussage scharf und verlangte eine Abstimmung im Parlament. Eine Entscheidung soll im Herbst fallen, sagte ein Sprecher des Ministeriums am Mittwoch in Berlin. Auch die Gewerkschaften sind skeptisch.", "de"),
+        ("The minister said the railway to the east will open in the spring, and that the cost has risen. In Berlin, the Chancellor told reporters: \"Wir werden die Strecke bauen, weil das Land sie braucht, und wir lassen uns von niemandem aufhalten.\" The opposition said it would vote against the plan.", "de"),
+        ("The minister said on Tuesday that the railway to the east will open in the spring, and that the cost of the project has risen by a third since the plans were first drawn up. Speaking to reporters in Madrid, she added: \"No vamos a permitir que la oposición bloquee una obra que el país necesita desde hace décadas.\" The opposition said it would vote against the plan in parliament next week.", "es"),
+        ("El Gobierno aprobó el martes la construcción de la nueva línea de tren hacia el este, que costará más de mil millones de euros. En una entrevista con la BBC, el ministro afirmó: \"The government has made it clear that the plan will go ahead, and that the cost of the project is not the issue.\" La oposición criticó duramente sus palabras y pidió una votación en el Parlamento. Las obras empezarán en primavera, según fuentes del ministerio.", "es"),
+        ("Le gouvernement a décidé mardi de construire la nouvelle ligne ferroviaire vers l'est, qui coûtera plus d'un milliard d'euros. Interrogé par la BBC, le ministre a déclaré : « The government has made it clear that the plan will go ahead, and that the cost of the project is not the issue. » L'opposition a vivement critiqué ces propos et réclame un vote au Parlement. Les travaux commenceront au printemps, selon le ministère.", "fr"),
+        ("Het kabinet heeft dinsdag besloten dat de nieuwe spoorlijn naar het oosten er komt. Tegen de BBC zei de minister: \"The government has made it clear that the plan will go ahead, and that the cost of the project is not the issue.\" De oppositie reageerde fel en wil een stemming in de Tweede Kamer. Of de planning haalbaar is, is nog de vraag. De bouw begint volgens het ministerie in het voorjaar.", "nl"),
+        ("Sobrang init today, promise. The aircon at the office is broken pa, kaya lahat kami pawis na pawis. Sabi ni boss, the technician will come tomorrow, pero hindi ako naniniwala kasi last week din niya sinabi yan. Ewan ko ba, the management should really do something about this, kawawa kami dito.", "tl"),
+    ])
+    func quotesInOtherLanguagesTakeCLD2(_ c: (String, String)) {
+        // Each has `the` at least twice and enough English words: only the other language's own
+        // words keep it off the fast path.
+        #expect(c.0.withBytes { LanguageDetector.hasTheTwice($0) })
+        #expect(!c.0.withBytes { LanguageDetector.isPlainlyEnglish($0) })
+        #expect(LanguageDetector.detect(c.0) == c.1)
+    }
+
+    @Test("abbreviations in capitals that spell another language's word (EST, PA, DA, IL) do not send English text to CLD2")
+    func capitalsAreAbbreviations() {
+        let text = "The PA news agency said the DA in Chicago, IL, would speak at 9 a.m. EST on Tuesday about the case, "
+            + "and that the officers who were there have been told to wait for the report."
+        #expect(text.withBytes { LanguageDetector.isPlainlyEnglish($0) })
+        #expect(LanguageDetector.detectWithCLD2(text) == "en")
+        // The same words in lower or title case are the other language's.
+        #expect(!("Est " + text).withBytes { LanguageDetector.isPlainlyEnglish($0) })
+    }
+
     @Test("the corpus's articles in other languages never take the English fast path")
     func corpusOtherLanguagesTakeCLD2() throws {
         for (name, text) in try Self.corpusTexts() where !name.hasPrefix("0") && !name.hasPrefix("1") && !name.hasPrefix("2") {
