@@ -252,7 +252,7 @@ enum LanguageDetector {
             // Italian
             "di", "che", "della", "sono", "gli", "delle", "degli", "nel", "nella", "anche", "questo",
             // Portuguese
-            "os", "da", "dos", "em", "uma", "mais", "foi", "seu", "sua", "pelo", "pela",
+            "os", "da", "dos", "em", "uma", "foi", "seu", "sua", "pelo", "pela",
             // Indonesian and Malay
             "yang", "ini", "itu", "dengan", "untuk", "tidak", "dari", "akan", "pada", "adalah",
             // Tagalog
