@@ -229,7 +229,8 @@ public struct TextArticlesSource: Source {
     public func run(_ context: SourceContext) throws {
         let files = try unitScope.map { fileSet.files(relativePaths: $0) }
             ?? matchedFiles(stage: context.name)
-        let sizes = context.announceInputs(files)   // progress: files and bytes of total
+        // Progress (files and bytes of total), and each file's size and time for its checkpoint.
+        let stamps = context.announceInputs(files)
         let reader = ArticleReader(parser: ArticleParser(dates: DateParser(defaultTimeZone: timeZone), reference: referenceDate),
                                    maxBytes: maxBytes)
         let groupSize = workers == 1 ? 1 : max(1, min(context.batchSize, Self.groupSize))
@@ -243,7 +244,7 @@ public struct TextArticlesSource: Source {
                 try context.emit(batch)   // deliver what was read; throws PipelineStop
                 throw PipelineStop()
             }
-            let reads = plan(files, sizes: sizes, from: &next, upTo: groupSize, context, unchanged: &unchanged)
+            let reads = plan(files, stamps: stamps, from: &next, upTo: groupSize, context, unchanged: &unchanged)
             guard let first = reads.first else { continue }
             context.reading(first.file.relativePath)
             let maxBytes = self.maxBytes
@@ -284,11 +285,16 @@ public struct TextArticlesSource: Source {
     }
 
     /// The next group of files to read, from `files[next]` on (`next` moves past them): up to
-    /// `limit` files, and with more than one, no more once their `sizes` reach ``groupBytes``. An
+    /// `limit` files, and with more than one, no more once their sizes reach ``groupBytes``. An
     /// article is one input, identified by its path, size, time and content; an unchanged one is
     /// skipped (counted in `unchanged`, not in the group), a changed one is read again as a new
     /// version. A file read here for its fingerprint keeps its content, so that it is read once.
-    private func plan(_ files: [MatchedFile], sizes: [Int64], from next: inout Int, upTo limit: Int,
+    ///
+    /// `stamps` are the sizes and times ``SourceContext/announceInputs(_:)`` found when the run
+    /// listed the files (each file is `stat`ed once, not again here: 30,000 → 20,000 calls for
+    /// 10,000 articles). A file changed since then is caught by its content's fingerprint, now or
+    /// on the next run, as one changed between this look and the read always was.
+    private func plan(_ files: [MatchedFile], stamps: [FileStamp?], from next: inout Int, upTo limit: Int,
                       _ context: SourceContext, unchanged: inout Int) -> [PlannedRead] {
         let checkpoint = context.checkpoint
         var reads: [PlannedRead] = []
@@ -297,7 +303,8 @@ public struct TextArticlesSource: Source {
             let file = files[next]
             next += 1
             var read = PlannedRead(file: file, epoch: checkpoint.baseEpoch)
-            if checkpoint.enabled, let found = FileStamp(path: file.path) {
+            let stamp = stamps[next - 1]
+            if checkpoint.enabled, let found = stamp {
                 read.stamp = found
                 var loaded: (content: Result<Data, FileProblem>, fingerprint: String?)?
                 let maxBytes = self.maxBytes
@@ -319,7 +326,7 @@ public struct TextArticlesSource: Source {
                     if let changed { context.logger.notice("\(file.relativePath) \(changed) since it was read: reading it again") }
                 }
             }
-            bytes += sizes[next - 1]
+            bytes += stamp?.size ?? 0
             reads.append(read)
         }
         return reads

@@ -220,14 +220,14 @@ extension SourceContext {
     /// percentage and an ETA: their number and total size (each is `stat`ed once). Call
     /// ``skipInput(bytes:)`` for each one found unchanged since the last run.
     ///
-    /// Returns each file's size (0 when it cannot be read), in the order given, for a source that
-    /// needs them too: the files are looked at once.
+    /// Returns each file's size and time (nil when it cannot be `stat`ed), in the order given,
+    /// for a source that needs them too: the files are looked at once.
     @discardableResult
-    public func announceInputs(_ files: [MatchedFile]) -> [Int64] {
+    public func announceInputs(_ files: [MatchedFile]) -> [FileStamp?] {
         var info = stat()
-        let sizes = files.map { stat($0.path, &info) == 0 ? Int64(info.st_size) : 0 }
-        stage.metrics?.setTotals(files: files.count, bytes: sizes.reduce(0, +))
-        return sizes
+        let stamps = files.map { stat($0.path, &info) == 0 ? FileStamp(info) : nil }
+        stage.metrics?.setTotals(files: files.count, bytes: stamps.reduce(0) { $0 + ($1?.size ?? 0) })
+        return stamps
     }
 
     /// Announces totals directly (any of them may be nil: unknown).
