@@ -83,12 +83,12 @@ enum LanguageDetector {
         // articles that then went to CLD2 anyway.
         let n = min(b.count, sampleBytes)
         guard n > 0, let p = b.baseAddress else { return false }
+        // `the` twice is also the first test: a `the` found here is a word of the pass below too.
         guard hasTheTwice(UnsafeBufferPointer(start: p, count: n)) else { return false }
-        let the = Self.packedThe
         return Self.byteKinds.withUnsafeBufferPointer { kinds in
             Self.listed.withUnsafeBufferPointer { listed in
                 Self.listedStart.withUnsafeBufferPointer { start in
-                    var words = 0, function = 0, thes = 0
+                    var words = 0, function = 0
                     var i = 0
                     while i < n {
                         let kind = kinds[Int(p[i])]
@@ -126,11 +126,6 @@ enum LanguageDetector {
                         }
                         words += 1
                         guard length <= 8 else { continue }
-                        if packed == the {
-                            thes += 1
-                            function += 1
-                            continue
-                        }
                         let initial = Int(packed & 0xFF) &- 0x61
                         guard initial >= 0 && initial < 26 else { continue }
                         for k in start[initial]..<start[initial + 1] where listed[k] & Self.packedMask == packed {
@@ -144,7 +139,7 @@ enum LanguageDetector {
                             break
                         }
                     }
-                    return words >= 24 && thes >= 2 && function * 10 >= words
+                    return words >= 24 && function * 10 >= words
                 }
             }
         }
@@ -210,7 +205,6 @@ enum LanguageDetector {
         return packed
     }
 
-    private static let packedThe = pack("the")
     /// The English function words, and (with ``notEnglishBit``) the other languages' words that
     /// send a sample to CLD2, packed and sorted by initial letter; ``listedStart`` holds where
     /// each initial's words begin (`a` = 0, and the end at 26).
@@ -222,7 +216,7 @@ enum LanguageDetector {
     private static let packedMask: UInt64 = ~notEnglishBit
     private static let listedWords: [(packed: UInt64, word: String)] = {
         let english = [
-            "of", "and", "that", "with", "from", "this", "which", "were", "have", "has", "been", "would", "their",
+            "the", "of", "and", "that", "with", "from", "this", "which", "were", "have", "has", "been", "would", "their",
             "they", "said", "not", "but", "are", "who", "its", "it", "be", "more", "than", "after", "also",
             "about", "into", "there", "when", "what", "could", "should", "these", "those", "other", "some",
             "such", "only", "while", "because", "between", "under", "before", "his", "she", "them", "you",
