@@ -665,6 +665,7 @@ final class SQLiteSinkWriter: SinkWriter {
     private func deferFullTextInserts() throws(SQLiteError) {
         try db.execute(fullText.deferInserts)
         ftsDeferred = true
+        insertsNotIndexed = 0
     }
 
     /// Indexes the rows the open transaction inserted and puts the insert trigger back
@@ -673,10 +674,9 @@ final class SQLiteSinkWriter: SinkWriter {
         guard ftsDeferred else { return }
         try db.execute(fullText.indexDeferred)
         ftsDeferred = false
-        insertsNotIndexed = 0
     }
 
-    /// Rows inserted since the open transaction last indexed what it noted.
+    /// Rows inserted since the open transaction began deferring or last indexed what it noted.
     private var insertsNotIndexed = 0
 
     /// How many inserted rows the open transaction notes before indexing them (the deferral goes
@@ -1018,7 +1018,6 @@ final class SQLiteSinkWriter: SinkWriter {
         try? db.execute("ROLLBACK")   // the insert trigger comes back with it
         inTransaction = false
         ftsDeferred = false
-        insertsNotIndexed = 0
         pending = 0
     }
 
