@@ -87,6 +87,42 @@ struct DeliveryTests {
         #expect(again.stderr.contains("0 records read"), "stderr: \(again.stderr)")
     }
 
+    @Test("records into a keyed sqlite table with an FTS5 index, killed with SIGKILL 3 times: each row once, the index in step with the table and its insert trigger in place")
+    func killNineWithFullTextIndex() throws {
+        let dir = TemporaryDirectory("sluice-kill-fts")
+        let total = 150_000
+        try dir.write("in.jsonl", Self.lines(0..<total))
+        try dir.write("p.yaml", """
+            sources:
+              input: { type: json, path: in.jsonl }
+            sinks:
+              db: { type: sqlite, inputs: [input], path: out.db, table: t, key: n, fts: [text], batch_size: 20000 }
+            """)
+        var generator = SeededGenerator(seed: 13)
+        var kills = 0
+        for _ in 0..<6 where kills < 3 {
+            let running = try Sluice.start(["run", "p.yaml", "--progress", "never"], in: dir.path)
+            Thread.sleep(forTimeInterval: Double.random(in: 0.2...1.5, using: &generator))
+            guard running.process.isRunning else { _ = try running.wait(); break }
+            kill(running.process.processIdentifier, SIGKILL)
+            running.process.waitUntilExit()
+            kills += 1
+        }
+        let last = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
+        #expect(last.status == 0, "stderr: \(last.stderr)")
+        let db = dir.file("out.db")
+        let counts = try SQLiteRows.query(db, "SELECT count(*) AS c, count(DISTINCT n) AS d FROM t").first
+        #expect(counts?["c"]?.intValue == Int64(total), "after \(kills) kills")
+        #expect(counts?["d"]?.intValue == Int64(total))
+        // FTS5 checks its index against the table (an error when they differ).
+        _ = try SQLiteRows.query(db, "INSERT INTO t_fts(t_fts, rank) VALUES ('integrity-check', 1)", writable: true)
+        let found = try SQLiteRows.query(db, "SELECT count(*) AS c FROM t_fts WHERE t_fts MATCH 'record'").first
+        #expect(found?["c"]?.intValue == Int64(total))
+        let triggers = try SQLiteRows.query(db, "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        #expect(triggers.compactMap { $0["name"]?.stringValue } == ["t_fts_ad", "t_fts_ai", "t_fts_au"])
+        #expect(kills >= 2, "the runs ended before they could be killed: the test proved little")
+    }
+
     @Test("incremental: an unchanged folder reads nothing; a new and a grown file add only their new records; a changed file is read again; --full reads everything")
     func incrementalRuns() throws {
         let dir = TemporaryDirectory("sluice-incr")

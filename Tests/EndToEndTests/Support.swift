@@ -103,9 +103,11 @@ enum Sluice {
 
 /// Reads rows back from a SQLite file with the C API.
 enum SQLiteRows {
-    static func query(_ path: String, _ sql: String) throws -> [Fields] {
+    /// The rows of `sql`; throws SQLite's message when it fails. `writable` opens the file for
+    /// writing (FTS5's `integrity-check` is an INSERT).
+    static func query(_ path: String, _ sql: String, writable: Bool = false) throws -> [Fields] {
         var db: OpaquePointer?
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else {
+        guard sqlite3_open_v2(path, &db, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, nil) == SQLITE_OK else {
             throw StageError(stage: "test", message: "cannot open \(path)")
         }
         defer { sqlite3_close(db) }
@@ -115,7 +117,10 @@ enum SQLiteRows {
         }
         defer { sqlite3_finalize(stmt) }
         var rows: [Fields] = []
-        while sqlite3_step(stmt) == SQLITE_ROW {
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw StageError(stage: "test", message: String(cString: sqlite3_errmsg(db))) }
             var row = Fields()
             for i in 0..<sqlite3_column_count(stmt) {
                 let name = String(cString: sqlite3_column_name(stmt, i))

@@ -168,4 +168,26 @@ struct FTSDeferredTests {
         #expect(try rows(db, "SELECT count(*) FROM t_fts WHERE t_fts MATCH 'common'") == [[.int(Int64(2 * step))]])
         try Self.checkIndex(db)
     }
+
+    @Test("records dead-lettered inside a transaction indexed in steps (a null key) name their problem, and every other row is stored and indexed")
+    func deadLettersBetweenSteps() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("a.db")
+        let count = SQLiteSinkWriter.indexNotedEvery * 3
+        let sink = SQLiteSink(path: db, table: "t", key: ["id"], fts: ["body"], batchSize: 100_000)
+        // Every 97th record has a null key, so bad records fall on both sides of each step.
+        let records = (1...count).map { n in
+            record(["id": n % 97 == 0 ? .null : .string("\(n)"), "body": .string("common word\(n)")])
+        }
+        let letters = try StageHarness.deliver(records, to: sink, batchSize: 100)
+        let bad = (1...count).filter { $0 % 97 == 0 }
+        #expect(letters.count == bad.count)
+        #expect(letters.allSatisfy { $0.error == "key field 'id' is null" })
+        try Self.checkIndex(db)
+        #expect(try rows(db, "SELECT count(*) FROM t") == [[.int(Int64(count - bad.count))]])
+        #expect(try rows(db, "SELECT count(*) FROM t_fts WHERE t_fts MATCH 'common'") == [[.int(Int64(count - bad.count))]])
+        #expect(try Self.match(db, "word96") == ["96"])
+        #expect(try Self.match(db, "word98") == ["98"])
+        #expect(try Self.match(db, "word97") == [])
+    }
 }
