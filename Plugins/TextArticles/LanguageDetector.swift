@@ -75,8 +75,8 @@ enum LanguageDetector {
     /// `frae`), unless in capitals (`EST`, `PA`). English news text has about one word in five
     /// from the English list. The tests hold this answer to CLD2's on every English article they
     /// have, and check that articles in other languages never take it, also when they quote
-    /// English sentences. Measured on the corpus's English
-    /// articles copied 150 times (3,750 files, `workers: 1`): the source 0.29–0.33 s → 0.26–0.29 s.
+    /// English sentences. Measured on the corpus's English articles copied 150 times (3,750
+    /// files, `workers: 1`): the source 0.29–0.33 s → 0.26–0.29 s.
     static func isPlainlyEnglish(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         // Byte loops over unchecked pointers, the tables read once: closures, bounds checks and an
         // array of arrays (retained at every lookup) made this 2.7 % of the source's samples on
