@@ -320,7 +320,7 @@ struct SQLiteSinkTests {
         let sink = try make(["path": "/tmp/x.db", "table": "t", "key": ["a", "b"], "indexes": ["c", ["d", "e"]], "fts": ["f"]])
         #expect(sink.key == ["a", "b"])
         #expect(sink.indexes == [["c"], ["d", "e"]])
-        #expect(sink.batchSize == 10_000)
+        #expect(sink.batchSize == 100_000)
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/x.db", "table": ""]) }
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/x.db", "table": "t", "key": ["a", "A"]]) }
         #expect(throws: ConfigError.self) { try make(["path": "/tmp/x.db", "table": "t", "indexes": [1]]) }
