@@ -735,9 +735,11 @@ final class SQLiteSinkWriter: SinkWriter {
         var inserted = 0, updated = 0, unchanged = 0
         let keyed = !sink.key.isEmpty
         defer { context.countRows(inserted: inserted, updated: updated, unchanged: unchanged) }
-        for (position, record) in batch.enumerated() {
-            if record.fields.isEmpty {
-                context.deadLetter(record, error: "a record with no fields cannot be stored as a row")
+        // Each record is read in place (`batch[position]`), not copied: a copy retains the
+        // record's storage and strings, made on another thread (see ``DeliveryLedger/admit``).
+        for position in batch.indices {
+            if batch[position].fields.isEmpty {
+                context.deadLetter(batch[position], error: "a record with no fields cannot be stored as a row")
                 continue
             }
             // The shape's checks were made when it was first seen; per record, only what depends
@@ -745,18 +747,18 @@ final class SQLiteSinkWriter: SinkWriter {
             let shape: RecordShape
             // `==` on the key arrays (measured, callgrind, 20,000 records of 7 fields:
             // `elementsEqual` over the OrderedSet was 14.9 M instructions, ~750 per record).
-            if let last = lastShape, record.fields.keys.elements == last.names {
+            if let last = lastShape, batch[position].fields.keys.elements == last.names {
                 shape = last
             } else {
-                shape = self.shape(record.fields.keys.elements)
+                shape = self.shape(batch[position].fields.keys.elements)
                 lastShape = shape
             }
-            if let problem = keyProblem(record, shape) {
-                context.deadLetter(record, error: problem)
+            if let problem = keyProblem(batch[position], shape) {
+                context.deadLetter(batch[position], error: problem)
                 continue
             }
             if let problem = shape.namesProblem {
-                context.deadLetter(record, error: problem)
+                context.deadLetter(batch[position], error: problem)
                 continue
             }
             let statement: Statement
@@ -767,18 +769,18 @@ final class SQLiteSinkWriter: SinkWriter {
                     try addMissingColumns(shape.names, batch: batch, from: position)
                     statement = try prepareInsert(shape)
                 } catch let error as SQLiteError where error.primaryCode == SQLITE_ERROR || error.isAboutTheRow {
-                    context.deadLetter(record, error: "cannot store the record in table '\(sink.table)': \(error.message)")
+                    context.deadLetter(batch[position], error: "cannot store the record in table '\(sink.table)': \(error.message)")
                     continue
                 } catch let error as SQLiteError {
                     throw fatal("cannot write to \(sink.path): \(error.message)")
                 }
             }
-            if !shape.numeric.isEmpty, let problem = affinityProblem(record, shape) {
-                context.deadLetter(record, error: problem)
+            if !shape.numeric.isEmpty, let problem = affinityProblem(batch[position], shape) {
+                context.deadLetter(batch[position], error: problem)
                 continue
             }
             // Bound and stepped with every string read in place (see ``Statement/withBound(_:scratch:_:)``).
-            let outcome: Result<Void, SQLiteError> = record.fields.values.withUnsafeBufferPointer { values in
+            let outcome: Result<Void, SQLiteError> = batch[position].fields.values.withUnsafeBufferPointer { values in
                 do throws(SQLiteError) {
                     if replaceDeletesFirst { try deleteReplacedRow(values, shape) }
                     try statement.withBound(values, scratch: &scratch) { () throws(SQLiteError) in
@@ -807,7 +809,7 @@ final class SQLiteSinkWriter: SinkWriter {
                 }
             case .failure(let error):
                 guard error.isAboutTheRow else { throw fatal("cannot write to \(sink.path): \(error.message)") }
-                context.deadLetter(record, error: "cannot store the record in table '\(sink.table)': \(error.message)")
+                context.deadLetter(batch[position], error: "cannot store the record in table '\(sink.table)': \(error.message)")
             }
             pending += 1
         }
