@@ -779,7 +779,7 @@ final class SQLiteSinkWriter: SinkWriter {
                 context.deadLetter(batch[position], error: problem)
                 continue
             }
-            // Bound and stepped with every string read in place (see ``Statement/withBound(_:scratch:_:)``).
+            // Bound (strings copied into the statement's own buffer, see ``Statement/withBound(_:scratch:_:)``) and stepped.
             let outcome: Result<Void, SQLiteError> = batch[position].fields.values.withUnsafeBufferPointer { values in
                 do throws(SQLiteError) {
                     if replaceDeletesFirst { try deleteReplacedRow(values, shape) }

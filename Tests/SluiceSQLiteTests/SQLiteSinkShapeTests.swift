@@ -5,8 +5,8 @@ import SluiceTestSupport
 @testable import SluiceSQLite
 
 /// The sqlite sink works out a record shape's checks (field names in order: key positions,
-/// clashing names, the statement, numeric columns) once, not per record, and binds strings in
-/// place (SQLite reads them from the record). These tests pin that the cache never answers for
+/// clashing names, the statement, numeric columns) once, not per record, and binds strings from
+/// one buffer per statement, reused row after row. These tests pin that the cache never answers for
 /// what depends on a record's values, never outlives a change of the table, and that every
 /// string lands byte for byte.
 @Suite("sqlite sink: per-shape cache and in-place binding")
@@ -135,13 +135,15 @@ struct SQLiteSinkShapeTests {
         #expect(try rows(db, "SELECT f1, f20 FROM t WHERE id IN (0, 301) ORDER BY id") == [[1, 20], [1, 20]])
     }
 
-    @Test("strings bound in place land byte for byte: empty, inline (≤ 15 bytes), long, non-ASCII, between numbers and JSON, longer then shorter")
+    @Test("strings bound from the statement's buffer land byte for byte: empty, inline (≤ 15 bytes), long, non-ASCII, between numbers and JSON, longer then shorter, rows that outgrow the buffer twice")
     func stringsBoundInPlace() throws {
         let dir = TemporaryDirectory()
         let db = dir.file("a.db")
         let long = String(repeating: "Grüße, 東京 — ", count: 150)
         let samples: [(String, String)] = [
             ("", "a"), ("fifteen bytes!!", "sixteen bytes!!!"), (long, "é"), ("x", long + "!"), ("", ""), ("日本", "z"),
+            // 6,000 and then 15,000 bytes of strings in one row: the buffer (4 KiB at first) grows twice.
+            (String(repeating: "ü", count: 3_000), "after growing"), ("short", ""), ("", String(repeating: "界", count: 5_000)), ("a", "b"),
         ]
         var batch: [Record] = []
         for (n, (a, b)) in samples.enumerated() {
