@@ -33,6 +33,10 @@ import SluiceCore
 ///   COMMIT, so other connections always see it, but each commit changes the schema and they
 ///   prepare their statements again.
 /// - `indexes` creates an index per entry: a field, or a list of fields for one composite index.
+/// - SQLite's page cache starts at its default (2,000 KiB) and grows, up to 16 MiB, to hold the
+///   table's indexes (the key's and those of `indexes`): keys in no order otherwise read an
+///   index page back from the file for nearly every row (`SQLiteSinkWriter`'s
+///   `growCacheForIndexes`). A `cache` option fixes it instead.
 /// - Rows are written in transactions (`BEGIN IMMEDIATE`) committed after the batch that
 ///   brings them to `batch_size` rows (never in the middle of a batch) and at every flush,
 ///   with `synchronous=NORMAL` and a busy timeout. Prepared statements are reused, one per set
@@ -1040,9 +1044,15 @@ final class SQLiteSinkWriter: SinkWriter {
 
     /// Grows SQLite's page cache (when `cache` is not set) to hold the table's indexes — its key's
     /// and those of `indexes` — with a quarter more for the pages being written, up to
-    /// ``SQLiteSink/grownCacheLimit``. Measured with `dbstat` inside the open transaction, after
-    /// a batch, once at least 2,000 rows have been written since the last measure (a transaction
-    /// may hold a whole run: the cache must not wait for its commit).
+    /// ``SQLiteSink/grownCacheLimit``, from when they are a quarter larger than the default
+    /// cache: below that most of their pages stay cached and the memory buys little (the
+    /// articles of `make bench` job 3 at 5×, 50,000 rows of 8.8 KB with a 2.3 MB key index: no
+    /// faster with 3 MiB, 6.6 s against 6.2 s in one run each, and 1 MB more at a peak that is
+    /// at issue 13's limit of 64 MB; job 1, whose rows are small, pays more for its misses:
+    /// growing from 1.6 MB of index on was 1.19–1.22 s against 1.27–1.45 s from 3 MB on).
+    /// Measured with `dbstat` inside the open transaction, after a batch, once at least 2,000
+    /// rows have been written since the last measure (a transaction may hold a whole run: the
+    /// cache must not wait for its commit).
     ///
     /// Keys that do not arrive in order (hashes, UUIDs) insert all over the key's index. Once the
     /// index outgrows the cache, nearly every row reads an index page back from the file and
@@ -1068,7 +1078,9 @@ final class SQLiteSinkWriter: SinkWriter {
             cacheGrows = false
             return
         }
-        let wanted = pages * pageSize + pages * pageSize / 4
+        let indexBytes = pages * pageSize
+        guard indexBytes > SQLiteSink.defaultCache + SQLiteSink.defaultCache / 4 else { return }
+        let wanted = indexBytes + indexBytes / 4
         guard wanted > cacheBytes else { return }
         let mebibyte = 1 << 20
         cacheBytes = min(SQLiteSink.grownCacheLimit, (wanted + mebibyte - 1) / mebibyte * mebibyte)
