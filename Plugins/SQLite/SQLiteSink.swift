@@ -33,10 +33,10 @@ import SluiceCore
 ///   COMMIT, so other connections always see it, but each commit changes the schema and they
 ///   prepare their statements again.
 /// - `indexes` creates an index per entry: a field, or a list of fields for one composite index.
-/// - SQLite's page cache starts at its default (2,000 KiB) and grows, up to 16 MiB, to hold the
-///   table's indexes (the key's and those of `indexes`): keys in no order otherwise read an
-///   index page back from the file for nearly every row (`SQLiteSinkWriter`'s
-///   `growCacheForIndexes`). A `cache` option fixes it instead.
+/// - SQLite's page cache starts at its default (2,000 KiB) and, once the table's indexes (the
+///   key's and those of `indexes`) are a quarter larger than that, grows to hold them, up to
+///   16 MiB: keys in no order otherwise read an index page back from the file for nearly every
+///   row (`SQLiteSinkWriter`'s `growCacheForIndexes`). A `cache` option fixes it instead.
 /// - Rows are written in transactions (`BEGIN IMMEDIATE`) committed after the batch that
 ///   brings them to `batch_size` rows (never in the middle of a batch) and at every flush,
 ///   with `synchronous=NORMAL` and a busy timeout. Prepared statements are reused, one per set
