@@ -402,6 +402,10 @@ final class SQLiteSinkWriter: SinkWriter {
     private var cacheGrows = false
     /// Rows written since the indexes were last measured.
     private var rowsSinceCacheCheck = 0
+    /// Rows this writer has written (inserted or updated) in all.
+    private var rowsWritten = 0
+    /// The rows to write before the indexes are measured again (see ``growCacheForIndexes()``).
+    private var rowsToNextCacheCheck = 2_000
     /// The database's page size in bytes.
     private var pageSize = 4_096
 
@@ -820,6 +824,7 @@ final class SQLiteSinkWriter: SinkWriter {
         // A step of the index belongs to the batch: if it fails, the batch is rolled back with it.
         if ftsDeferred { insertsNotIndexed += inserted }
         rowsSinceCacheCheck += inserted + updated
+        rowsWritten += inserted + updated
         growCacheForIndexes()
         if pending < sink.batchSize {
             do {
@@ -1050,9 +1055,18 @@ final class SQLiteSinkWriter: SinkWriter {
     /// faster with 3 MiB, 6.6 s against 6.2 s in one run each, and 1 MB more at a peak that is
     /// at issue 13's limit of 64 MB; job 1, whose rows are small, pays more for its misses:
     /// growing from 1.6 MB of index on was 1.19–1.22 s against 1.27–1.45 s from 3 MB on).
-    /// Measured with `dbstat` inside the open transaction, after a batch, once at least 2,000
-    /// rows have been written since the last measure (a transaction may hold a whole run: the
-    /// cache must not wait for its commit).
+    /// Measured with `dbstat` inside the open transaction, after a batch (a transaction may hold
+    /// a whole run: the cache must not wait for its commit), once 2,000 rows have been written
+    /// and then each time the rows written have grown by a quarter: a measure reads every page of
+    /// the indexes (up to 16 MiB of them, ~1.3 ms for 5.5 MB), so measuring every 2,000 rows of
+    /// a long run into a table with a mid-sized index would cost 15–70 % of the writing (a
+    /// review's simulation); growing a quarter at a time, the index outgrows its last measure by
+    /// about a quarter at most, which the quarter of headroom covers. A table with no index stops
+    /// measuring.
+    ///
+    /// Not seen: keys that are the rowid (a single integer key becomes `INTEGER PRIMARY KEY`, and
+    /// integers in no order insert all over the table itself) and `WITHOUT ROWID` tables (their
+    /// key is the table): neither has an index to measure; `cache` is the remedy there.
     ///
     /// Keys that do not arrive in order (hashes, UUIDs) insert all over the key's index. Once the
     /// index outgrows the cache, nearly every row reads an index page back from the file and
@@ -1061,14 +1075,20 @@ final class SQLiteSinkWriter: SinkWriter {
     /// 2,000 KiB; no reads, 1.3–1.4 s and 0.3 s with 6 MiB or more. Rows that arrive in key
     /// order, and tables without indexes, keep the default (and its peak memory).
     private func growCacheForIndexes() {
-        guard cacheGrows, rowsSinceCacheCheck >= 2_000 else { return }
+        guard cacheGrows, rowsSinceCacheCheck >= rowsToNextCacheCheck else { return }
         rowsSinceCacheCheck = 0
+        rowsToNextCacheCheck = max(2_000, rowsWritten / 4)
         let limitPages = SQLiteSink.grownCacheLimit / pageSize
         var pages = 0
         do throws(SQLiteError) {
             // `dbstat` reads each page of the index (cached: the writes just touched them), one
             // row per page; LIMIT stops it at the most the cache would hold.
-            for index in try db.strings("SELECT name FROM pragma_index_list(?1)", [.string(sink.table)]) where pages < limitPages {
+            let indexes = try db.strings("SELECT name FROM pragma_index_list(?1)", [.string(sink.table)])
+            if indexes.isEmpty {
+                cacheGrows = false
+                return
+            }
+            for index in indexes where pages < limitPages {
                 let counted = try db.strings("SELECT count(*) FROM (SELECT 1 FROM dbstat WHERE name = ?1 LIMIT ?2)",
                                              [.string(index), .int(Int64(limitPages - pages))])
                 pages += Int(counted.first ?? "") ?? 0

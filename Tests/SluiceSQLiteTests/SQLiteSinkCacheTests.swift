@@ -54,8 +54,8 @@ struct SQLiteSinkCacheTests {
         let indexBytes = filled.indexPages * SQLiteSink.newDatabasePageSize
         #expect(indexBytes > 5 * (2_000 << 10) / 4, "the index outgrew the default cache by a quarter: \(indexBytes) bytes")
         let grownBytes = -filled.after * 1_024
-        #expect(grownBytes >= indexBytes + indexBytes / 4 - SQLiteSink.newDatabasePageSize * 8,
-                "cache \(grownBytes) bytes for an index of \(indexBytes)")
+        // Measured a quarter more rows ago at most, the index had a quarter more room then.
+        #expect(grownBytes >= indexBytes, "cache \(grownBytes) bytes for an index of \(indexBytes)")
         #expect(grownBytes % (1 << 20) == 0 && grownBytes <= SQLiteSink.grownCacheLimit)
     }
 
