@@ -131,7 +131,7 @@ final class Statement {
 
     deinit {
         sqlite3_finalize(handle)
-        strings.deallocate()
+        strings?.deallocate()
     }
 
     /// Binds a record value: bool as 0/1, arrays and objects as their JSON text.
@@ -208,9 +208,25 @@ final class Statement {
         }
         if total > stringsCapacity {
             stringsCapacity = max(total, 2 * stringsCapacity, 4_096)
-            strings.deallocate()
+            strings?.deallocate()
             strings = UnsafeMutableRawPointer.allocate(byteCount: stringsCapacity, alignment: 16)
         }
+        // A row of more than 1 MiB of text does not leave its buffer behind for the rest of the
+        // run (bindings still pointing into it are never read: each step rebinds every parameter).
+        defer {
+            if stringsCapacity > 1 << 20 {
+                strings?.deallocate()
+                strings = nil
+                stringsCapacity = 0
+            }
+        }
+        guard let strings = total > 0 ? strings : nil else {
+            for k in values.indices {
+                try bind(values[k], at: Int32(k + 1), scratch: &scratch)
+            }
+            return try body()
+        }
+        let text = strings.bindMemory(to: UInt8.self, capacity: total)
         var end = 0
         for k in values.indices {
             guard case .string(let string) = values[k] else {
@@ -218,17 +234,19 @@ final class Statement {
                 continue
             }
             let start = end
+            // A raw copy: with the typed `update(from:count:)` here the compiler copied the value
+            // first (a retain of the string; seen in the disassembly).
             let copied: Void? = string.utf8.withContiguousStorageIfAvailable { bytes in
-                if let base = bytes.baseAddress { (strings + start).copyMemory(from: base, byteCount: bytes.count) }
+                if let base = bytes.baseAddress { UnsafeMutableRawPointer(text + start).copyMemory(from: base, byteCount: bytes.count) }
                 end += bytes.count
             }
             if copied == nil {
                 for byte in string.utf8 where end < total {
-                    strings.storeBytes(of: byte, toByteOffset: end, as: UInt8.self)
+                    text[end] = byte
                     end += 1
                 }
             }
-            let bytes = UnsafeBufferPointer(start: (strings + start).assumingMemoryBound(to: UInt8.self), count: end - start)
+            let bytes = UnsafeBufferPointer(start: text + start, count: end - start)
             let rc = bindBytes(bytes, at: Int32(k + 1), inPlace: true)
             guard rc == SQLITE_OK else { throw database.error(rc, "cannot bind value \(k + 1)") }
         }
@@ -236,10 +254,11 @@ final class Statement {
     }
 
     /// The bytes of the strings of the row being bound (``withBound(_:scratch:_:)``), kept from
-    /// row to row and grown as needed.
-    private var strings = UnsafeMutableRawPointer.allocate(byteCount: 4_096, alignment: 16)
+    /// row to row and grown as needed (nil until a row has text; dropped after a row of more
+    /// than 1 MiB).
+    private var strings: UnsafeMutableRawPointer?
     /// The bytes ``strings`` holds.
-    private var stringsCapacity = 4_096
+    private var stringsCapacity = 0
 
     /// Runs the statement one step: `true` when a row is ready, `false` when done.
     @discardableResult

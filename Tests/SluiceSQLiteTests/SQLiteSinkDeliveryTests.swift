@@ -68,7 +68,7 @@ struct SQLiteSinkDeliveryTests {
         do {
             let (writer, ledger) = try openWriter(sink, pipeline: "crash")
             try admitAndWrite([[positioned(["a": 1], offset: 0), positioned(["a": 2], offset: 7)]], writer: writer, ledger: ledger)
-            // Written, not committed (batch_size is 10 000): another connection sees neither
+            // Written, not committed (the default batch_size is 100,000): another connection sees neither
             // (not even the table, created in the same transaction).
             #expect(try rows(db, "SELECT count(*) FROM sqlite_master WHERE name = 'docs'") == [[0]])
             #expect(try rows(db, marks) == [])

@@ -135,7 +135,7 @@ struct SQLiteSinkShapeTests {
         #expect(try rows(db, "SELECT f1, f20 FROM t WHERE id IN (0, 301) ORDER BY id") == [[1, 20], [1, 20]])
     }
 
-    @Test("strings bound from the statement's buffer land byte for byte: empty, inline (≤ 15 bytes), long, non-ASCII, between numbers and JSON, longer then shorter, rows that outgrow the buffer twice")
+    @Test("strings bound from the statement's buffer land byte for byte: empty, inline (≤ 15 bytes), long, non-ASCII, between numbers and JSON, longer then shorter, rows that outgrow the buffer twice, a row over 1 MiB and one after it")
     func stringsBoundInPlace() throws {
         let dir = TemporaryDirectory()
         let db = dir.file("a.db")
@@ -144,6 +144,8 @@ struct SQLiteSinkShapeTests {
             ("", "a"), ("fifteen bytes!!", "sixteen bytes!!!"), (long, "é"), ("x", long + "!"), ("", ""), ("日本", "z"),
             // 6,000 and then 15,000 bytes of strings in one row: the buffer (4 KiB at first) grows twice.
             (String(repeating: "ü", count: 3_000), "after growing"), ("short", ""), ("", String(repeating: "界", count: 5_000)), ("a", "b"),
+            // Over 1 MiB: the buffer is let go after the row, and made again for the next.
+            (String(repeating: "z", count: 1_200_000), "big"), ("after", "the big one"),
         ]
         var batch: [Record] = []
         for (n, (a, b)) in samples.enumerated() {
