@@ -8,6 +8,26 @@ import Testing
 @Suite("delivery: checkpoints, exactly once across kill -9, incremental re-runs", .serialized)
 struct DeliveryTests {
     /// `count` JSON Lines records `{"n": i, "text": …}`, deterministic.
+    /// Kills `running` with SIGKILL once `file` has grown by `bytes` since this call (polled every
+    /// 5 ms, for at most 30 s); false when the run ended first.
+    static func killOnceGrown(_ running: Sluice.Running, file: String, by bytes: Int) -> Bool {
+        func size() -> Int {
+            var info = stat()
+            return stat(file, &info) == 0 ? Int(info.st_size) : 0
+        }
+        let start = size()
+        let deadline = Date().addingTimeInterval(30)
+        while running.process.isRunning && Date() < deadline {
+            if size() >= start + bytes {
+                kill(running.process.processIdentifier, SIGKILL)
+                running.process.waitUntilExit()
+                return true
+            }
+            usleep(5_000)
+        }
+        return false
+    }
+
     static func lines(_ range: Range<Int>, tag: String = "v1") -> String {
         var out = ""
         out.reserveCapacity(range.count * 60)
@@ -90,8 +110,10 @@ struct DeliveryTests {
     @Test("records into a keyed sqlite table with an FTS5 index, killed with SIGKILL 3 times: each row once, the index in step with the table and its insert trigger in place")
     func killNineWithFullTextIndex() throws {
         let dir = TemporaryDirectory("sluice-kill-fts")
-        // ~4 s uninterrupted in a debug build on the 2-core build machine (1.7 s for 150,000).
-        let total = 400_000
+        // The database ends near 17 MB. Each run is killed once the file has grown by 1–2.5 MB
+        // (mid-transaction, or just after a commit), whatever the machine's speed: timed kills
+        // stopped killing when the sink got faster.
+        let total = 200_000
         try dir.write("in.jsonl", Self.lines(0..<total))
         try dir.write("p.yaml", """
             sources:
@@ -103,10 +125,8 @@ struct DeliveryTests {
         var kills = 0
         for _ in 0..<6 where kills < 3 {
             let running = try Sluice.start(["run", "p.yaml", "--progress", "never"], in: dir.path)
-            Thread.sleep(forTimeInterval: Double.random(in: 0.2...1.0, using: &generator))
-            guard running.process.isRunning else { _ = try running.wait(); break }
-            kill(running.process.processIdentifier, SIGKILL)
-            running.process.waitUntilExit()
+            let growth = Int.random(in: 1_000_000...2_500_000, using: &generator)
+            guard Self.killOnceGrown(running, file: dir.file("out.db"), by: growth) else { _ = try running.wait(); break }
             kills += 1
         }
         let last = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
