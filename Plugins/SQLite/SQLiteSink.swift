@@ -117,7 +117,7 @@ public struct SQLiteSink: Sink, ConfiguredStage {
                   doc: "how the index splits text: unicode61 (words), porter (English stems), trigram (any 3 characters: Chinese, Japanese, substrings)"),
             .init("indexes", \.indexes, doc: "indexes to create: a field, or a list whose items are fields or lists of fields (composite)"),
             .init("batch_size", \.batchSize, range: OptionRange(1...),
-                  doc: "rows per transaction: committed after the batch that reaches it (a flush, and a busy sink every second, also commit)"),
+                  doc: "rows per transaction: committed after the batch that reaches it (a flush, and a busy sink every second, also commit; fewer let other writers of the database in sooner)"),
             .init("busy_timeout", \.busyTimeout, range: OptionRange(0...), doc: "milliseconds to wait for a database locked by another writer"),
             .init("cache", \.cache, .size, range: OptionRange((64 << 10)...),
                   doc: "SQLite's page cache for this sink, fixed (default: 2000KiB, grown to hold the table's indexes as they grow, up to 16MiB)"),
