@@ -300,10 +300,9 @@ public struct TextArticlesSource: Source {
         var reads: [PlannedRead] = []
         var bytes: Int64 = 0
         while next < files.count && reads.count < limit && bytes < Self.groupBytes {
-            let file = files[next]
+            let file = files[next], stamp = stamps[next]
             next += 1
             var read = PlannedRead(file: file, epoch: checkpoint.baseEpoch)
-            let stamp = stamps[next - 1]
             if checkpoint.enabled, let found = stamp {
                 read.stamp = found
                 var loaded: (content: Result<Data, FileProblem>, fingerprint: String?)?

@@ -224,8 +224,7 @@ extension SourceContext {
     /// for a source that needs them too: the files are looked at once.
     @discardableResult
     public func announceInputs(_ files: [MatchedFile]) -> [FileStamp?] {
-        var info = stat()
-        let stamps = files.map { stat($0.path, &info) == 0 ? FileStamp(info) : nil }
+        let stamps = files.map { FileStamp(path: $0.path) }
         stage.metrics?.setTotals(files: files.count, bytes: stamps.reduce(0) { $0 + ($1?.size ?? 0) })
         return stamps
     }

@@ -28,11 +28,6 @@ public struct FileStamp: Sendable, Equatable {
     public init?(path: String) {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        self.init(info)
-    }
-
-    /// The stamp in what `stat` returned.
-    init(_ info: stat) {
         size = Int64(info.st_size)
         #if canImport(Darwin)
         modified = Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) / 1e9
