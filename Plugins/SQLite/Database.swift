@@ -220,35 +220,29 @@ final class Statement {
                 stringsCapacity = 0
             }
         }
-        guard let strings = total > 0 ? strings : nil else {
-            for k in values.indices {
-                try bind(values[k], at: Int32(k + 1), scratch: &scratch)
-            }
-            return try body()
-        }
-        let text = strings.bindMemory(to: UInt8.self, capacity: total)
+        // nil only while no row has had text: then every string here is empty.
+        let text = strings?.bindMemory(to: UInt8.self, capacity: stringsCapacity)
         var end = 0
         for k in values.indices {
-            guard case .string(let string) = values[k] else {
-                try bind(values[k], at: Int32(k + 1), scratch: &scratch)
-                continue
-            }
-            let start = end
-            // A raw copy: with the typed `update(from:count:)` here the compiler copied the value
-            // first (a retain of the string; seen in the disassembly).
-            let copied: Void? = string.utf8.withContiguousStorageIfAvailable { bytes in
-                if let base = bytes.baseAddress { UnsafeMutableRawPointer(text + start).copyMemory(from: base, byteCount: bytes.count) }
-                end += bytes.count
-            }
-            if copied == nil {
-                for byte in string.utf8 where end < total {
-                    text[end] = byte
-                    end += 1
+            if case .string(let string) = values[k] {
+                let start = end
+                // A raw copy: with the typed `update(from:count:)` here the compiler copied the
+                // value first (a retain of the string; seen in the disassembly).
+                let copied: Void? = string.utf8.withContiguousStorageIfAvailable { bytes in
+                    if let base = bytes.baseAddress, let text {
+                        UnsafeMutableRawPointer(text + start).copyMemory(from: base, byteCount: bytes.count)
+                    }
+                    end += bytes.count
+                }
+                if copied != nil {
+                    let rc = bindBytes(UnsafeBufferPointer(start: text.map { $0 + start }, count: end - start),
+                                       at: Int32(k + 1), inPlace: true)
+                    guard rc == SQLITE_OK else { throw database.error(rc, "cannot bind value \(k + 1)") }
+                    continue
                 }
             }
-            let bytes = UnsafeBufferPointer(start: text + start, count: end - start)
-            let rc = bindBytes(bytes, at: Int32(k + 1), inPlace: true)
-            guard rc == SQLITE_OK else { throw database.error(rc, "cannot bind value \(k + 1)") }
+            // Numbers, null, JSON text, and a string without contiguous storage: copied by SQLite.
+            try bind(values[k], at: Int32(k + 1), scratch: &scratch)
         }
         return try body()
     }
