@@ -234,8 +234,8 @@ public struct SQLiteSink: Sink, ConfiguredStage {
     public let batchSize: Int
     /// Milliseconds to wait for a lock.
     public let busyTimeout: Int
-    /// Bytes of SQLite page cache (`PRAGMA cache_size`), fixed; nil: ``defaultCache``, grown at
-    /// commits to hold the table's indexes, up to ``grownCacheLimit``.
+    /// Bytes of SQLite page cache (`PRAGMA cache_size`), fixed; nil: ``defaultCache``, grown to
+    /// hold the table's indexes, up to ``grownCacheLimit``.
     public let cache: Int?
     /// The page cache a sink starts with when `cache` is not set: SQLite's own default.
     public static let defaultCache = 2_000 << 10
@@ -400,12 +400,11 @@ final class SQLiteSinkWriter: SinkWriter {
     private var cacheBytes = SQLiteSink.defaultCache
     /// Whether the cache may still grow (see ``growCacheForIndexes()``).
     private var cacheGrows = false
-    /// Rows written since the indexes were last measured.
-    private var rowsSinceCacheCheck = 0
     /// Rows this writer has written (inserted or updated) in all.
     private var rowsWritten = 0
-    /// The rows to write before the indexes are measured again (see ``growCacheForIndexes()``).
-    private var rowsToNextCacheCheck = 2_000
+    /// The count of ``rowsWritten`` at which the indexes are measured next (see
+    /// ``growCacheForIndexes()``).
+    private var nextCacheCheck = 2_000
     /// The database's page size in bytes.
     private var pageSize = 4_096
 
@@ -823,7 +822,6 @@ final class SQLiteSinkWriter: SinkWriter {
         }
         // A step of the index belongs to the batch: if it fails, the batch is rolled back with it.
         if ftsDeferred { insertsNotIndexed += inserted }
-        rowsSinceCacheCheck += inserted + updated
         rowsWritten += inserted + updated
         growCacheForIndexes()
         if pending < sink.batchSize {
@@ -1064,20 +1062,19 @@ final class SQLiteSinkWriter: SinkWriter {
     /// about a quarter at most, which the quarter of headroom covers. A table with no index stops
     /// measuring.
     ///
-    /// Not seen: keys that are the rowid (a single integer key becomes `INTEGER PRIMARY KEY`, and
-    /// integers in no order insert all over the table itself) and `WITHOUT ROWID` tables (their
-    /// key is the table): neither has an index to measure; `cache` is the remedy there.
-    ///
     /// Keys that do not arrive in order (hashes, UUIDs) insert all over the key's index. Once the
     /// index outgrows the cache, nearly every row reads an index page back from the file and
     /// writes another out: measured (`make bench` job 1: 200,000 rows keyed by 16 hex digits, a
     /// 5.1 MB index), 99,000 page reads, 1.5–2.1 s and 0.6–0.9 s of system time with the default
     /// 2,000 KiB; no reads, 1.3–1.4 s and 0.3 s with 6 MiB or more. Rows that arrive in key
     /// order, and tables without indexes, keep the default (and its peak memory).
+    ///
+    /// Not seen: keys that are the rowid (a single integer key becomes `INTEGER PRIMARY KEY`, and
+    /// integers in no order insert all over the table itself) and `WITHOUT ROWID` tables (their
+    /// key is the table): neither has an index to measure; `cache` is the remedy there.
     private func growCacheForIndexes() {
-        guard cacheGrows, rowsSinceCacheCheck >= rowsToNextCacheCheck else { return }
-        rowsSinceCacheCheck = 0
-        rowsToNextCacheCheck = max(2_000, rowsWritten / 4)
+        guard cacheGrows, rowsWritten >= nextCacheCheck else { return }
+        nextCacheCheck = rowsWritten + max(2_000, rowsWritten / 4)
         let limitPages = SQLiteSink.grownCacheLimit / pageSize
         var pages = 0
         do throws(SQLiteError) {
