@@ -7,13 +7,33 @@ import Testing
 /// Exactly-once delivery and incremental re-runs, on the built binary (SPEC §7).
 @Suite("delivery: checkpoints, exactly once across kill -9, incremental re-runs", .serialized)
 struct DeliveryTests {
-    /// `count` JSON Lines records `{"n": i, "text": …}`, deterministic.
-    /// Kills `running` with SIGKILL once `file` has grown by `bytes` since this call (polled every
-    /// 5 ms, for at most 30 s); false when the run ended first.
+    /// Runs `p.yaml` in `dir` up to `attempts` times and kills each run with SIGKILL once `file`
+    /// has grown by a number of bytes drawn from `growth` (seeded): mid-transaction or just after
+    /// a commit, whatever the machine's speed (kills after a drawn time stopped killing when the
+    /// sinks got faster). Stops after `wanted` kills or when a run ends first; returns the kills.
+    static func killRuns(in dir: TemporaryDirectory, watching file: String, growth: ClosedRange<Int>, seed: UInt64,
+                         attempts: Int, wanted: Int) throws -> Int {
+        var generator = SeededGenerator(seed: seed)
+        var kills = 0
+        for _ in 0..<attempts where kills < wanted {
+            let running = try Sluice.start(["run", "p.yaml", "--progress", "never"], in: dir.path)
+            guard killOnceGrown(running, file: dir.file(file), by: Int.random(in: growth, using: &generator)) else {
+                _ = try running.wait()
+                break
+            }
+            kills += 1
+        }
+        return kills
+    }
+
+    /// Kills `running` with SIGKILL once `file` and its `-wal` file (an SQLite database with
+    /// content is written in WAL mode) have grown by `bytes` since this call (polled every 5 ms,
+    /// for at most 30 s); false when the run ended first.
     static func killOnceGrown(_ running: Sluice.Running, file: String, by bytes: Int) -> Bool {
         func size() -> Int {
             var info = stat()
-            return stat(file, &info) == 0 ? Int(info.st_size) : 0
+            let paths: [String] = [file, file + "-wal"]
+            return paths.reduce(0) { $0 + (stat($1, &info) == 0 ? Int(info.st_size) : 0) }
         }
         let start = size()
         let deadline = Date().addingTimeInterval(30)
@@ -28,6 +48,7 @@ struct DeliveryTests {
         return false
     }
 
+    /// `count` JSON Lines records `{"n": i, "text": …}`, deterministic.
     static func lines(_ range: Range<Int>, tag: String = "v1") -> String {
         var out = ""
         out.reserveCapacity(range.count * 60)
@@ -79,16 +100,7 @@ struct DeliveryTests {
               other: { type: sqlite, inputs: [rule], path: out/b.db, table: t }
               lines: { type: json, inputs: [rule], path: out/out.jsonl }
             """)
-        var generator = SeededGenerator(seed: 8)
-        var kills = 0
-        for _ in 0..<8 where kills < 5 {
-            let running = try Sluice.start(["run", "p.yaml", "--progress", "never"], in: dir.path)
-            Thread.sleep(forTimeInterval: Double.random(in: 0.4...2.5, using: &generator))
-            guard running.process.isRunning else { _ = try running.wait(); break }
-            kill(running.process.processIdentifier, SIGKILL)
-            running.process.waitUntilExit()
-            kills += 1
-        }
+        let kills = try Self.killRuns(in: dir, watching: "out/a.db", growth: 500_000...1_500_000, seed: 8, attempts: 8, wanted: 5)
         let last = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
         #expect(last.status == 0, "stderr: \(last.stderr)")
         let expected = total + total / 1000
@@ -110,10 +122,7 @@ struct DeliveryTests {
     @Test("records into a keyed sqlite table with an FTS5 index, killed with SIGKILL 3 times: each row once, the index in step with the table and its insert trigger in place")
     func killNineWithFullTextIndex() throws {
         let dir = TemporaryDirectory("sluice-kill-fts")
-        // The database ends near 17 MB. Each run is killed once the file has grown by 1–2.5 MB
-        // (mid-transaction, or just after a commit), whatever the machine's speed: timed kills
-        // stopped killing when the sink got faster.
-        let total = 200_000
+        let total = 200_000   // a database of ~17 MB
         try dir.write("in.jsonl", Self.lines(0..<total))
         try dir.write("p.yaml", """
             sources:
@@ -121,14 +130,7 @@ struct DeliveryTests {
             sinks:
               db: { type: sqlite, inputs: [input], path: out.db, table: t, key: n, fts: [text], batch_size: 20000 }
             """)
-        var generator = SeededGenerator(seed: 13)
-        var kills = 0
-        for _ in 0..<6 where kills < 3 {
-            let running = try Sluice.start(["run", "p.yaml", "--progress", "never"], in: dir.path)
-            let growth = Int.random(in: 1_000_000...2_500_000, using: &generator)
-            guard Self.killOnceGrown(running, file: dir.file("out.db"), by: growth) else { _ = try running.wait(); break }
-            kills += 1
-        }
+        let kills = try Self.killRuns(in: dir, watching: "out.db", growth: 1_000_000...2_500_000, seed: 13, attempts: 6, wanted: 3)
         let last = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
         #expect(last.status == 0, "stderr: \(last.stderr)")
         let db = dir.file("out.db")
