@@ -25,7 +25,9 @@ let plugins: [(target: String, folder: String, extra: [Target.Dependency])] = [
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 let orderedCollections: Target.Dependency = .product(name: "OrderedCollections", package: "swift-collections")
 /// Test targets of plugins that name `OrderedCollections` themselves.
-let pluginTestExtra: [String: [Target.Dependency]] = ["SluiceExec": [orderedCollections], "SluicePostgres": ["CLibPQ"]]
+let pluginTestExtra: [String: [Target.Dependency]] = [
+    "SluiceExec": [orderedCollections], "SluicePostgres": ["CLibPQ"], "SluiceSQLite": ["CSQLite"],
+]
 
 let package = Package(
     name: "Sluice",

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import Testing
 import SluiceCore
@@ -162,5 +163,32 @@ struct SQLiteSinkShapeTests {
             #expect(row[3] == 1.5)
             #expect(row[4] == nil)
         }
+    }
+
+    @Test("a string too long for SQLite, bound between other strings of the row, is a dead letter naming the error; the rows around it land byte for byte")
+    func stringTooBigIsADeadLetter() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("a.db")
+        let queue = CollectingDeadLetterQueue()
+        let writer = try #require(SQLiteSink(path: db, table: "t", key: ["id"])
+            .makeWriter(StageContext(name: "db", dataDirectory: dir.file("state"), deadLetters: queue)) as? SQLiteSinkWriter)
+        // SQLite's own limit, lowered on the sink's connection: values (and rows) over 5,000 bytes are refused.
+        sqlite3_limit(writer.db.handle, SQLITE_LIMIT_LENGTH, 5_000)
+        let long = String(repeating: "é", count: 3_000)   // 6,000 bytes
+        let batch = [
+            record(["id": 1, "a": "first", "b": "ü", "c": "x"]),
+            record(["id": 2, "a": "before", "b": .string(long), "c": "after"]),
+            record(["id": 3, "a": .string(String(repeating: "a", count: 2_000)), "b": "", "c": "日本"]),
+        ]
+        try writer.write(batch)
+        try writer.close()
+        #expect(queue.letters.count == 1)
+        let letter = try #require(queue.letters.first)
+        #expect(letter.record?["id"] == 2)
+        #expect(letter.error.hasPrefix("cannot store the record in table 't': cannot bind value 3"), "\(letter.error)")
+        #expect(letter.error.contains("too big"), "\(letter.error)")
+        #expect(try rows(db, "SELECT id, a, b, c FROM t ORDER BY id") == [
+            [1, "first", "ü", "x"], [3, .string(String(repeating: "a", count: 2_000)), "", "日本"],
+        ])
     }
 }
