@@ -223,7 +223,7 @@ public struct PostgresSink: Sink, ConfiguredStage {
 }
 
 /// The working half of ``PostgresSink``, on the sink's thread.
-final class PostgresSinkWriter: SinkWriter {
+final class PostgresSinkWriter: SinkWriter, DeliveryMarkStore {
     /// The bookkeeping table of delivery marks (see ``PostgresSink``).
     static let marksTable = "_sluice_delivered"
 
@@ -292,7 +292,9 @@ final class PostgresSinkWriter: SinkWriter {
                 """, doing: "creating the delivery marks table \(qualifiedMarks)")
             if try loadColumns() { try setUpTable() }
         }
-        context.ledger.load(try savedMarks())
+        // Looked up as the ledger meets their inputs, not loaded: a table filled from a million
+        // article files holds a million marks.
+        context.ledger.load(from: self)
     }
 
     /// Serializes schema changes between writers of this table (other sinks, other processes
@@ -303,12 +305,27 @@ final class PostgresSinkWriter: SinkWriter {
                        doing: "locking the schema of \(qualifiedTable)")
     }
 
-    /// The marks this pipeline committed to this table.
-    private func savedMarks() throws -> [DeliveryLedger.Key: DeliveryLedger.Mark] {
+    /// The marks of `keys` this pipeline committed to this table (``DeliveryMarkStore``), in
+    /// one query; reconnects when the connection was lost, like a write.
+    func committedMarks(for keys: [DeliveryLedger.Key]) throws -> [DeliveryLedger.Key: DeliveryLedger.Mark] {
+        var found: [DeliveryLedger.Key: DeliveryLedger.Mark] = [:]
+        try withRetries("reading the delivery marks in \(qualifiedMarks)") {
+            found = try savedMarks(keys)
+        }
+        return found
+    }
+
+    /// The marks of `keys` this pipeline committed to this table, in one query.
+    private func savedMarks(_ keys: [DeliveryLedger.Key]) throws -> [DeliveryLedger.Key: DeliveryLedger.Mark] {
         var saved: [DeliveryLedger.Key: DeliveryLedger.Mark] = [:]
+        guard !keys.isEmpty else { return saved }
+        let text = PostgresConnection.textArray
         let result = try pg.execute("""
-            SELECT source, input, route, epoch, "offset", count FROM \(qualifiedMarks) WHERE pipeline = $1 AND target = $2
-            """, [context.pipeline, target], doing: "reading the delivery marks")
+            SELECT source, input, route, epoch, "offset", count FROM \(qualifiedMarks)
+            WHERE pipeline = $1 AND target = $2
+              AND (source, input, route) IN (SELECT * FROM unnest($3::text[], $4::text[], $5::text[]))
+            """, [context.pipeline, target, text(keys.map(\.source)), text(keys.map(\.input)), text(keys.map(\.route))],
+            doing: "reading the delivery marks in \(qualifiedMarks)")
         for row in 0..<result.rowCount {
             let key = DeliveryLedger.Key(source: result.value(row, 0) ?? "", input: result.value(row, 1) ?? "",
                                          route: result.value(row, 2) ?? "")
@@ -721,7 +738,7 @@ final class PostgresSinkWriter: SinkWriter {
         if committing {
             committing = false
             let pending = context.ledger.pendingMarks
-            let saved = try savedMarks()
+            let saved = try savedMarks(Array(pending.keys))
             if !pending.isEmpty && pending.allSatisfy({ key, mark in saved[key].map { mark <= $0 } ?? false }) {
                 // The COMMIT landed before the connection went.
                 context.logger.info("the commit interrupted by the lost connection had landed")

@@ -360,7 +360,7 @@ enum ColumnKind {
 }
 
 /// The working half of ``SQLiteSink``, on the sink's thread.
-final class SQLiteSinkWriter: SinkWriter {
+final class SQLiteSinkWriter: SinkWriter, DeliveryMarkStore {
     /// The bookkeeping table of delivery marks (see ``SQLiteSink``).
     static let marksTable = "_sluice_delivered"
 
@@ -384,6 +384,8 @@ final class SQLiteSinkWriter: SinkWriter {
     private var closed = false
     /// The upsert of one delivery mark, prepared once.
     private var markStatement: Statement?
+    /// Reads one committed mark (``committedMarks(for:)``).
+    private var markLookup: Statement?
     /// Whether this writer uses a rollback journal (see ``SQLiteSink/Journal``).
     private var rollbackJournal = false
     /// Set while a batch is being written: if `write` stops in the middle (a fatal error), the
@@ -472,12 +474,12 @@ final class SQLiteSinkWriter: SinkWriter {
         }
     }
 
-    /// Creates the bookkeeping table when missing, prepares the upsert of a mark, and gives the
-    /// ledger the marks this pipeline committed to this table before (none the first time:
-    /// loading them all the same turns exactly-once on).
+    /// Creates the bookkeeping table when missing, prepares the upsert and the lookup of a mark,
+    /// and has the ledger read the marks this pipeline committed to this table as it meets their
+    /// inputs (none the first time: exactly-once is on all the same). Looked up, not loaded: a
+    /// table filled from a million article files holds a million marks.
     private func loadMarks() throws {
         let marks = quoteIdentifier(Self.marksTable)
-        var saved: [DeliveryLedger.Key: DeliveryLedger.Mark] = [:]
         do throws(SQLiteError) {
             try db.execute("""
                 CREATE TABLE IF NOT EXISTS \(marks) (
@@ -485,16 +487,10 @@ final class SQLiteSinkWriter: SinkWriter {
                     route TEXT NOT NULL, epoch INTEGER NOT NULL, "offset" INTEGER NOT NULL, count INTEGER NOT NULL,
                     PRIMARY KEY (pipeline, target, source, input, route)) WITHOUT ROWID
                 """)
-            let select = try db.prepare("""
-                SELECT source, input, route, epoch, "offset", count FROM \(marks) WHERE pipeline = ?1 AND target = ?2
-                """)
-            try select.bind(.string(context.pipeline), at: 1)
-            try select.bind(.string(sink.table), at: 2)
-            while try select.step() {
-                let key = DeliveryLedger.Key(source: select.string(at: 0) ?? "", input: select.string(at: 1) ?? "",
-                                             route: select.string(at: 2) ?? "")
-                saved[key] = DeliveryLedger.Mark(epoch: select.int64(at: 3), offset: select.int64(at: 4), count: select.int64(at: 5))
-            }
+            markLookup = try db.prepare("""
+                SELECT epoch, "offset", count FROM \(marks)
+                WHERE pipeline = ?1 AND target = ?2 AND source = ?3 AND input = ?4 AND route = ?5
+                """, persistent: true)
             // Marks only move forward: a run that reads again records committed before (and
             // skips them) must not pull a mark back.
             markStatement = try db.prepare("""
@@ -507,7 +503,32 @@ final class SQLiteSinkWriter: SinkWriter {
         } catch {
             throw fatal("cannot set up the delivery marks (table \(Self.marksTable)) in \(sink.path): \(error.message)")
         }
-        context.ledger.load(saved)
+        context.ledger.load(from: self)
+    }
+
+    /// The marks of `keys` this pipeline committed to this table (``DeliveryMarkStore``): one
+    /// primary-key lookup each, in the open transaction if there is one.
+    func committedMarks(for keys: [DeliveryLedger.Key]) throws -> [DeliveryLedger.Key: DeliveryLedger.Mark] {
+        guard let statement = markLookup else { return [:] }
+        var found: [DeliveryLedger.Key: DeliveryLedger.Mark] = [:]
+        do throws(SQLiteError) {
+            try statement.bind(.string(context.pipeline), at: 1)
+            try statement.bind(.string(sink.table), at: 2)
+            for key in keys {
+                try statement.bind(.string(key.source), at: 3, scratch: &scratch)
+                try statement.bind(.string(key.input), at: 4, scratch: &scratch)
+                try statement.bind(.string(key.route), at: 5, scratch: &scratch)
+                defer { statement.reset() }
+                if try statement.step() {
+                    found[key] = DeliveryLedger.Mark(epoch: statement.int64(at: 0), offset: statement.int64(at: 1),
+                                                     count: statement.int64(at: 2))
+                }
+            }
+        } catch {
+            statement.reset()
+            throw fatal("cannot read the delivery marks in \(sink.path): \(error.message)")
+        }
+        return found
     }
 
     /// Stores the ledger's new marks in the open transaction.
@@ -1135,6 +1156,7 @@ final class SQLiteSinkWriter: SinkWriter {
         defer {
             forgetShapes()
             markStatement = nil
+            markLookup = nil
             replacedRowStatement = nil
         }
         if partialBatch {

@@ -490,7 +490,7 @@ public final class PipelineRunner: Sendable {
                 switch input.receive(timeout: wait) {
                 case .element(let batch, _):
                     metrics.addIn(batch.records.count)
-                    let admitted = batch.ordered ? ledger.admit(batch.records, route: batch.route) : batch.records
+                    let admitted = batch.ordered ? try ledger.admit(batch.records, route: batch.route) : batch.records
                     if admitted.count < batch.records.count { metrics.addDropped(batch.records.count - admitted.count) }
                     if !admitted.isEmpty {
                         let before = metrics.deadLetteredCount

@@ -48,7 +48,7 @@ final class SinkRun {
 
     /// Admits and writes a batch.
     func write(_ batch: [Record]) throws {
-        let admitted = ledger.admit(batch, route: "")
+        let admitted = try ledger.admit(batch, route: "")
         if !admitted.isEmpty { try writer.write(admitted) }
     }
 }

@@ -24,7 +24,7 @@ func openWriter(_ sink: SQLiteSink, pipeline: String = "p", letters: CollectingD
 func admitAndWrite(_ batches: [[Record]], writer: SinkWriter, ledger: DeliveryLedger) throws -> Int {
     var admittedCount = 0
     for batch in batches {
-        let admitted = ledger.admit(batch, route: "")
+        let admitted = try ledger.admit(batch, route: "")
         admittedCount += admitted.count
         if !admitted.isEmpty { try writer.write(admitted) }
     }
@@ -55,7 +55,7 @@ struct SQLiteSinkDeliveryTests {
 
         // Marks are per pipeline: another pipeline writing the same table starts from none.
         let (other, otherLedger) = try openWriter(sink, pipeline: "other")
-        #expect(otherLedger.admit(all, route: "").count == 10)
+        #expect(try otherLedger.admit(all, route: "").count == 10)
         try other.close()
     }
 
@@ -105,6 +105,38 @@ struct SQLiteSinkDeliveryTests {
         try second.close()
         #expect(try rows(db, "SELECT k FROM t ORDER BY rowid") == [["5a"], ["5b"], ["5c"], ["6a"]])
         #expect(try rows(db, "SELECT \"offset\", count FROM _sluice_delivered") == [[6, 1]])
+    }
+
+    @Test("the marks of thousands of inputs are looked up in the table, not held: memory stays one transaction's, each record lands once")
+    func marksLookedUpNotHeld() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("out.db")
+        let sink = SQLiteSink(path: db, table: "t", batchSize: 200)
+        // One record per input, like an article folder; names that need quoting in SQL.
+        let inputs = (0..<3_000).map { "news/it's \"\($0)\".txt" }
+        func batches(_ names: ArraySlice<String>) -> [[Record]] {
+            stride(from: names.startIndex, to: names.endIndex, by: 100).map { start in
+                names[start..<min(start + 100, names.endIndex)].map { positioned(["name": .string($0)], offset: 0, input: $0) }
+            }
+        }
+        let (first, firstLedger) = try openWriter(sink)
+        var mostHeld = 0
+        for batch in batches(inputs[0..<2_000]) {
+            try admitAndWrite([batch], writer: first, ledger: firstLedger)
+            mostHeld = max(mostHeld, firstLedger.heldMarks)
+        }
+        try first.close()
+        #expect(mostHeld <= 1_200, "at most a transaction's inputs past the ledger's retained 1,000, not 2,000")
+        #expect(try rows(db, "SELECT count(*) FROM _sluice_delivered") == [[2_000]])
+
+        // The re-run reads all 3,000 again: the 2,000 committed are skipped, looked up in the table.
+        let (second, secondLedger) = try openWriter(sink)
+        let admitted = try admitAndWrite(batches(inputs[0...]), writer: second, ledger: secondLedger)
+        try second.close()
+        #expect(admitted == 1_000)
+        #expect(secondLedger.skipped == 2_000)
+        #expect(try rows(db, "SELECT count(*), count(DISTINCT name) FROM t") == [[3_000, 3_000]])
+        #expect(try rows(db, "SELECT count(*) FROM _sluice_delivered") == [[3_000]])
     }
 
     @Test("batch_size commits after the batch that reaches it, never in the middle: the marks cover exactly the committed rows")
@@ -164,7 +196,7 @@ struct SQLiteSinkDeliveryTests {
         #expect(try rows(db, "SELECT \"offset\" FROM _sluice_delivered WHERE input = 'in.jsonl'") == [[10]])
 
         let (third, thirdLedger) = try openWriter(sink)
-        #expect(thirdLedger.admit([positioned(["n": 4], offset: 4)], route: "").isEmpty)
+        #expect(try thirdLedger.admit([positioned(["n": 4], offset: 4)], route: "").isEmpty)
         try third.close()
     }
 

@@ -10,10 +10,17 @@
 /// record) are counted, so "the third record at offset 120" is the same record on every run of
 /// a deterministic rule.
 ///
-/// The life of a ledger: the writer calls ``load(_:)`` when it opens (a writer that never
-/// calls it is at-least-once); the runtime calls ``admit(_:route:)`` before each `write`; the
-/// writer stores ``pendingMarks`` with every commit and then calls ``committed()``. Used on the
-/// sink's thread only.
+/// The life of a ledger: the writer calls ``load(from:)`` (or ``load(_:)``) when it opens (a
+/// writer that never calls either is at-least-once); the runtime calls ``admit(_:route:)``
+/// before each `write`; the writer stores ``pendingMarks`` with every commit and then calls
+/// ``committed()``. Used on the sink's thread only.
+///
+/// Memory: a writer that keeps its marks where it can look them up one key at a time (a table)
+/// gives the ledger a ``DeliveryMarkStore`` with ``load(from:)``; the ledger then reads the
+/// marks of the keys it meets, batch by batch, and forgets them once they are committed, so it
+/// holds the marks of one transaction's inputs whatever the number of inputs a run reads (the
+/// SPEC: memory does not grow with the input). ``load(_:)`` keeps every mark in memory, for a
+/// writer that stores them all at once (a file).
 public final class DeliveryLedger: @unchecked Sendable {
     // @unchecked: created by the runtime, then used only on the sink's own thread.
 
@@ -83,6 +90,18 @@ public final class DeliveryLedger: @unchecked Sendable {
     private var groupNumbers: [GroupName: Int32] = [:]
     private var groupNames: [GroupName] = []
     private var dirty: Set<Slot> = []
+    /// Where the committed marks are read from, key by key, after ``load(from:)``; nil after
+    /// ``load(_:)``, which gave them all. Weak: the store is the writer, which owns the ledger's
+    /// context.
+    private weak var store: (any DeliveryMarkStore)?
+    /// Whether the marks come from ``store`` (and are forgotten once committed).
+    private var readsStore = false
+    /// The slot each group (source and route) advanced last: kept when the others are
+    /// forgotten, since its input's records may go on at the same offset in the next batch
+    /// (several outputs of one input record), which only its current mark can count on.
+    private var lastSlots: [Int32: Slot] = [:]
+    /// How many marks a ledger that reads its store keeps after a commit before it forgets them.
+    private let retained: Int
     /// Whether the writer loaded its marks (exactly once) or not (at least once).
     public private(set) var isEnabled = false
     /// Records skipped in this run because the sink had committed them before.
@@ -93,8 +112,12 @@ public final class DeliveryLedger: @unchecked Sendable {
         var route: String
     }
 
-    /// Creates an empty ledger.
-    public init() {}
+    /// Creates an empty ledger. After a commit, a ledger that reads its marks from a store
+    /// (``load(from:)``) forgets them once it holds more than `retaining` (the last key of each
+    /// source and route stays): a run that reads a few inputs again and again looks none up twice.
+    public init(retaining: Int = 1_000) {
+        retained = max(0, retaining)
+    }
 
     private func group(source: String, route: String) -> Int32 {
         let name = GroupName(source: source, route: route)
@@ -119,10 +142,12 @@ public final class DeliveryLedger: @unchecked Sendable {
         return Key(source: name.source, input: slot.input, route: name.route)
     }
 
-    /// Gives the ledger the marks the sink committed before; from now on it filters batches.
+    /// Gives the ledger every mark the sink committed before, all kept in memory; from now on it
+    /// filters batches. For a writer that stores its marks all at once (see ``allMarks``).
     public func load(_ loaded: [Key: Mark]) {
-        slots.removeAll()
-        entries.removeAll()
+        forgetAll()
+        store = nil
+        readsStore = false
         slots.reserveCapacity(loaded.count)
         entries.reserveCapacity(loaded.count)
         for (key, mark) in loaded {
@@ -130,6 +155,48 @@ public final class DeliveryLedger: @unchecked Sendable {
             set(slot, number: slots[slot], Marks(committed: mark, current: .none))
         }
         isEnabled = true
+    }
+
+    /// Has the ledger read the sink's committed marks from `store` as it meets their keys (one
+    /// call per batch with new keys), and forget them once committed; from now on it filters
+    /// batches. ``allMarks`` then holds only the marks in memory.
+    public func load(from store: any DeliveryMarkStore) {
+        forgetAll()
+        self.store = store
+        readsStore = true
+        isEnabled = true
+    }
+
+    private func forgetAll() {
+        slots.removeAll()
+        entries.removeAll()
+        dirty.removeAll()
+        lastSlots.removeAll()
+    }
+
+    /// Reads from the store the committed marks of the keys of `batch[start...]` that the ledger
+    /// does not hold, and holds them (``Mark/none`` for a key without one).
+    private func fetchMarks(_ batch: [Record], from start: Int, route: String) throws {
+        guard let store else {
+            throw StageError(stage: "delivery", message: "the sink's delivery marks were read after it closed")
+        }
+        var wanted: [Slot] = []
+        var seen: Set<Slot> = []
+        var lastInput: String?
+        var lastSource = ""
+        for index in start..<batch.endIndex {
+            guard let position = batch[index].origin.position else { continue }
+            if position.input == lastInput && batch[index].origin.source == lastSource { continue }
+            lastInput = position.input
+            lastSource = batch[index].origin.source
+            let slot = Slot(input: position.input, group: group(source: lastSource, route: route))
+            if slots[slot] == nil, seen.insert(slot).inserted { wanted.append(slot) }
+        }
+        guard !wanted.isEmpty else { return }
+        let found = try store.committedMarks(for: wanted.map(key))
+        for slot in wanted {
+            set(slot, number: nil, Marks(committed: found[key(slot)] ?? .none, current: .none))
+        }
     }
 
     /// The marks of `slot`, if it has any.
@@ -148,12 +215,14 @@ public final class DeliveryLedger: @unchecked Sendable {
     }
 
     /// The records of `batch` that the sink has not committed before; advances the marks.
+    /// Throws the store's error when the committed marks of new keys cannot be read
+    /// (``load(from:)``).
     ///
     /// Hot path (every record a sink receives): the mark being advanced and the committed one
     /// it is compared with stay in locals while consecutive records share a key (the usual
     /// case: one input after another), so a batch costs a few dictionary operations, not
     /// several per record; the batch is copied only when something is skipped.
-    public func admit(_ batch: [Record], route: String) -> [Record] {
+    public func admit(_ batch: [Record], route: String) throws -> [Record] {
         guard isEnabled else { return batch }
         var out: [Record]?
         var slot: Slot?
@@ -165,6 +234,7 @@ public final class DeliveryLedger: @unchecked Sendable {
             guard let slot else { return }
             set(slot, number: number, Marks(committed: done, current: mark))
             dirty.insert(slot)
+            lastSlots[slot.group] = slot
         }
         // Each record is read in place (`batch[index]`), not copied: a copy retains the record's
         // storage and strings, made on another thread (measured, perf, job 1 of `make bench`:
@@ -182,6 +252,10 @@ public final class DeliveryLedger: @unchecked Sendable {
                 let next = Slot(input: position.input, group: group(source: source, route: route))
                 slot = next
                 number = slots[next]
+                if number == nil && readsStore {
+                    try fetchMarks(batch, from: index, route: route)
+                    number = slots[next]
+                }
                 let known = number.map { entries[Int($0)] }
                 mark = known?.current ?? .none
                 done = known?.committed ?? .none
@@ -202,16 +276,18 @@ public final class DeliveryLedger: @unchecked Sendable {
         return out ?? batch
     }
 
-    /// The marks that changed since the last commit: store them with the rows.
+    /// The marks that moved past the committed ones since the last commit: store them with the
+    /// rows. An input whose records were all skipped (committed before) has none.
     public var pendingMarks: [Key: Mark] {
         var out: [Key: Mark] = [:]
         for slot in dirty {
-            if let current = entry(slot)?.current, current != .none { out[key(slot)] = current }
+            if let marks = entry(slot), marks.current != .none, marks.current > marks.committed { out[key(slot)] = marks.current }
         }
         return out
     }
 
-    /// Every mark: what was committed before this run, advanced by this run.
+    /// Every mark: what was committed before this run, advanced by this run (after
+    /// ``load(from:)``: the marks in memory only).
     public var allMarks: [Key: Mark] {
         var out: [Key: Mark] = [:]
         out.reserveCapacity(slots.count)
@@ -231,7 +307,9 @@ public final class DeliveryLedger: @unchecked Sendable {
         return committed
     }
 
-    /// The pending marks are now committed.
+    /// The pending marks are now committed. A ledger that reads its marks from a store then
+    /// forgets them, when it holds more than it retains, except the last key of each source and
+    /// route: the store has them now.
     public func committed() {
         for slot in dirty {
             guard let number = slots[slot] else { continue }
@@ -240,7 +318,32 @@ public final class DeliveryLedger: @unchecked Sendable {
             entries[Int(number)].committed = max(entry.committed, entry.current)
         }
         dirty.removeAll(keepingCapacity: true)
+        if readsStore && entries.count > retained { forgetCommitted() }
     }
+
+    /// Forgets every mark but those of ``lastSlots`` (called with nothing pending).
+    private func forgetCommitted() {
+        let kept = lastSlots.values.compactMap { slot in entry(slot).map { (slot, $0) } }
+        // The tables keep their size while it is modest: the next transaction fills them again.
+        let keepCapacity = entries.count <= 8 * max(retained, 1_000)
+        slots.removeAll(keepingCapacity: keepCapacity)
+        entries.removeAll(keepingCapacity: keepCapacity)
+        for (slot, marks) in kept { set(slot, number: nil, marks) }
+    }
+
+    /// How many keys' marks the ledger holds in memory (what ``load(from:)`` keeps bounded).
+    public var heldMarks: Int { entries.count }
+}
+
+/// Where a sink keeps its committed delivery marks, read a few keys at a time by a ledger
+/// loaded with ``DeliveryLedger/load(from:)``: typically a table keyed by source, input and
+/// route, in the same database as the rows.
+public protocol DeliveryMarkStore: AnyObject {
+    /// The committed marks of `keys` as the sink's destination holds them now (inside the
+    /// writer's open transaction, if one is open); a key without a mark is left out. Called on
+    /// the sink's thread, by ``DeliveryLedger/admit(_:route:)``, once per batch that brings keys
+    /// the ledger does not hold.
+    func committedMarks(for keys: [DeliveryLedger.Key]) throws -> [DeliveryLedger.Key: DeliveryLedger.Mark]
 }
 
 extension DeliveryLedger.Mark {
