@@ -283,7 +283,7 @@ final class JSONSourceReader {
             let ext = (label as NSString).pathExtension.lowercased()
             let lineByLine = source.format == .lines || (source.format == .auto && JSONSource.lineExtensions.contains(ext))
             let checkpoint = context.checkpoint
-            let plan = lineByLine
+            let plan = try lineByLine
                 ? checkpoint.planAppendable(input: label, path: file.path, stamp: stamp)
                 : checkpoint.planWhole(input: label, stamp: stamp) { FileFingerprint.of(path: file.path, length: stamp.size) }
             var epoch = checkpoint.baseEpoch

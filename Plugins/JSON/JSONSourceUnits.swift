@@ -36,7 +36,7 @@ extension JSONSource: SplittableSource {
             guard let stamp = FileStamp(path: file.path) else { whole.append((label, 0)); continue }
             let ext = (label as NSString).pathExtension.lowercased()
             let lineByLine = format == .lines || (format == .auto && JSONSource.lineExtensions.contains(ext))
-            let plan = lineByLine
+            let plan = try lineByLine
                 ? checkpoint.planAppendable(input: label, path: file.path, stamp: stamp)
                 : checkpoint.planWhole(input: label, stamp: stamp) { FileFingerprint.of(path: file.path, length: stamp.size) }
             var from: Int64 = 0
@@ -95,7 +95,7 @@ extension JSONSourceReader {
         var start = unit.start
         var line = max(1, unit.firstLine)
         var records: Int64 = 0
-        if context.checkpoint.enabled, let saved = context.checkpoint[input], saved.epoch == unit.epoch {
+        if context.checkpoint.enabled, let saved = try context.checkpoint[input], saved.epoch == unit.epoch {
             if saved.complete { return }
             if saved.offset > unit.start, saved.offset <= unit.end,
                FileFingerprint.of(path: file.path, length: saved.offset) == saved.fingerprint {

@@ -208,7 +208,7 @@ public struct PostgresSource: Source, ConfiguredStage {
         var ordinal: Int64 = 0
         var lastValue: String?
         var records: Int64 = 0
-        if let incremental, checkpoints.enabled, let saved = checkpoints[input] {
+        if let incremental, checkpoints.enabled, let saved = try checkpoints[input] {
             if case .array(let items)? = saved.lastValue, items.count == 2, items[0].stringValue == incremental,
                let value = items[1].stringValue {
                 epoch = max(saved.epoch, checkpoints.baseEpoch)

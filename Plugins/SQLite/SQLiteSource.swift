@@ -228,7 +228,7 @@ public struct SQLiteSource: Source, ConfiguredStage {
         // Where to start: the saved checkpoint when it was made the same way, else a new version.
         var input = table ?? "query"
         let checkpoints = context.checkpoint
-        let saved = checkpoints.enabled && mode != .plain && rowRange == nil ? checkpoints[input] : nil
+        let saved = checkpoints.enabled && mode != .plain && rowRange == nil ? try checkpoints[input] : nil
         var epoch = checkpoints.baseEpoch
         var resumed: InputCheckpoint?
         var nextRowid = Int64.min
@@ -250,7 +250,7 @@ public struct SQLiteSource: Source, ConfiguredStage {
             epoch = unit.epoch
             nextRowid = unit.start
             highest = unit.end
-            if checkpoints.enabled, let saved = checkpoints[input], saved.epoch == unit.epoch,
+            if checkpoints.enabled, let saved = try checkpoints[input], saved.epoch == unit.epoch,
                saved.offset > unit.start, saved.offset <= unit.end &+ 1 {
                 nextRowid = saved.offset
                 resumed = saved

@@ -43,7 +43,7 @@ extension SQLiteSource: SplittableSource {
         var epoch = checkpoint.baseEpoch
         var startRowid = Int64.min
         var delivered: Int64 = 0
-        if checkpoint.enabled, let saved = checkpoint[table] {
+        if checkpoint.enabled, let saved = try checkpoint[table] {
             switch SQLiteSource.rowidResumption(saved, highest: highest) {
             case .resume(let next):
                 epoch = max(saved.epoch, checkpoint.baseEpoch)

@@ -244,7 +244,7 @@ public struct TextArticlesSource: Source {
                 try context.emit(batch)   // deliver what was read; throws PipelineStop
                 throw PipelineStop()
             }
-            let reads = plan(files, stamps: stamps, from: &next, upTo: groupSize, context, unchanged: &unchanged)
+            let reads = try plan(files, stamps: stamps, from: &next, upTo: groupSize, context, unchanged: &unchanged)
             guard let first = reads.first else { continue }
             context.reading(first.file.relativePath)
             let maxBytes = self.maxBytes
@@ -295,7 +295,7 @@ public struct TextArticlesSource: Source {
     /// 10,000 articles). A file changed since then is caught by its content's fingerprint, now or
     /// on the next run, as one changed between this look and the read always was.
     private func plan(_ files: [MatchedFile], stamps: [FileStamp?], from next: inout Int, upTo limit: Int,
-                      _ context: SourceContext, unchanged: inout Int) -> [PlannedRead] {
+                      _ context: SourceContext, unchanged: inout Int) throws -> [PlannedRead] {
         let checkpoint = context.checkpoint
         var reads: [PlannedRead] = []
         var bytes: Int64 = 0
@@ -307,7 +307,7 @@ public struct TextArticlesSource: Source {
                 read.stamp = found
                 var loaded: (content: Result<Data, FileProblem>, fingerprint: String?)?
                 let maxBytes = self.maxBytes
-                let plan = checkpoint.planWhole(input: file.relativePath, stamp: found) {
+                let plan = try checkpoint.planWhole(input: file.relativePath, stamp: found) {
                     let content = ArticleReader.load(file.path, maxBytes: maxBytes)
                     loaded = (content, content.fingerprint)
                     return loaded?.fingerprint

@@ -12,7 +12,7 @@ extension TextArticlesSource: SplittableSource {
         for file in files {
             // A file that cannot be read is listed: its unit's run files the dead letter.
             guard let stamp = FileStamp(path: file.path) else { todo.append((file.relativePath, 0)); continue }
-            let plan = listing.checkpoint.planWhole(input: file.relativePath, stamp: stamp) {
+            let plan = try listing.checkpoint.planWhole(input: file.relativePath, stamp: stamp) {
                 FileFingerprint.of(path: file.path, length: stamp.size)
             }
             if plan != .skip { todo.append((file.relativePath, stamp.size)) }

@@ -18,7 +18,7 @@ private struct RangeSource: SplittableSource {
     }
 
     func workUnits(_ listing: UnitListing) throws -> [WorkUnit] {
-        if listing.checkpoint.inputs.values.contains(where: { $0.input == "n" && $0.complete }) { return [] }
+        if try listing.checkpoint["n"]?.complete == true { return [] }
         let rollup = InputCheckpoint(input: "n", epoch: 1, offset: total, complete: true)
         return stride(from: Int64(0), to: total, by: Int(unitSize)).map {
             WorkUnit(source: listing.source, kind: .byteRange, files: ["n"], start: $0, end: min(total, $0 + unitSize),

@@ -275,6 +275,36 @@ struct DeliveryCoreTests {
         #expect(try store.load(source: "b").baseEpoch == 5)
     }
 
+    @Test("a source's checkpoints are looked up one input at a time, not loaded; a store that cannot be read says so")
+    func storeLooksUpCheckpoints() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("state/state.db")
+        let store = try SQLiteCheckpointStore(path: path)
+        try store.save((0..<2_000).map { (source: "articles", checkpoint: InputCheckpoint(input: "a/\($0).txt", epoch: 1, offset: 0, complete: true)) })
+        let view = try store.load(source: "articles")
+        #expect(view.inputs.isEmpty, "nothing held")
+        #expect(try view["a/1999.txt"]?.complete == true)
+        #expect(try view["a/2000.txt"] == nil)
+        #expect(try store.load(source: "other")["a/1.txt"] == nil, "per source")
+        // Saved after the view was made: seen too (the store is read, not a copy).
+        try store.save([(source: "articles", checkpoint: InputCheckpoint(input: "late.txt", epoch: 2, offset: 5))])
+        #expect(try view["late.txt"]?.epoch == 2)
+
+        // The table gone under a store that had not looked anything up yet (the sqlite3 program).
+        let broken = try SQLiteCheckpointStore(path: path).load(source: "articles")
+        let sqlite3 = Process()
+        sqlite3.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sqlite3.arguments = ["sqlite3", path, "DROP TABLE inputs"]
+        try sqlite3.run()
+        sqlite3.waitUntilExit()
+        #expect(sqlite3.terminationStatus == 0)
+        #expect {
+            _ = try broken["a/1.txt"]
+        } throws: { error in
+            "\(error)".contains("checkpoint store \(path)") && "\(error)".contains("checkpoint")
+        }
+    }
+
     @Test("file plans: unchanged is skipped, grown resumes, rewritten or shrunk is read again as a new version")
     func filePlans() throws {
         let dir = TemporaryDirectory()

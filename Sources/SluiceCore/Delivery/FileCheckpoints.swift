@@ -109,8 +109,9 @@ extension SourceCheckpoint {
     /// What to do with a line-oriented file (JSON Lines) that may have grown since it was read:
     /// skip it when nothing was added, resume at the last delivered offset when it grew and its
     /// delivered part is unchanged, read it whole as a new version when it changed or shrank.
-    public func planAppendable(input: String, path: String, stamp: FileStamp) -> FilePlan {
-        guard enabled, let saved = inputs[input] else { return .read(epoch: baseEpoch, changed: nil) }
+    /// Throws when the checkpoint store cannot be read.
+    public func planAppendable(input: String, path: String, stamp: FileStamp) throws -> FilePlan {
+        guard enabled, let saved = try self[input] else { return .read(epoch: baseEpoch, changed: nil) }
         if stamp.size < saved.offset { return .read(epoch: saved.epoch + 1, changed: "shrank") }
         if stamp.size == saved.size && stamp.modified == saved.modified && stamp.size == saved.offset { return .skip }
         guard let now = FileFingerprint.of(path: path, length: saved.offset), now == saved.fingerprint else {
@@ -122,8 +123,9 @@ extension SourceCheckpoint {
     /// What to do with a file that is read whole (an article, a JSON document): skip it when
     /// its size and time, or else its content fingerprint, match what was delivered; read it
     /// again as a new version when it changed. `fingerprint` is asked for only when needed.
-    public func planWhole(input: String, stamp: FileStamp, fingerprint: () -> String?) -> FilePlan {
-        guard enabled, let saved = inputs[input] else { return .read(epoch: baseEpoch, changed: nil) }
+    /// Throws when the checkpoint store cannot be read.
+    public func planWhole(input: String, stamp: FileStamp, fingerprint: () -> String?) throws -> FilePlan {
+        guard enabled, let saved = try self[input] else { return .read(epoch: baseEpoch, changed: nil) }
         guard saved.complete else { return .read(epoch: saved.epoch, changed: nil) }
         if stamp.size == saved.size && stamp.modified == saved.modified { return .skip }
         if let now = fingerprint(), now == saved.fingerprint { return .skip }

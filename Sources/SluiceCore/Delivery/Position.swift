@@ -72,23 +72,44 @@ public struct InputCheckpoint: Sendable, Hashable {
 
 /// What a source finds of earlier runs when it starts.
 public struct SourceCheckpoint: Sendable {
-    /// The inputs earlier runs delivered from, by name.
+    /// The inputs earlier runs delivered from, by name, when the store gave them all at once;
+    /// a store that looks them up one at a time (``init(baseEpoch:lookup:)``) leaves it empty.
+    /// Read an input's checkpoint with the subscript, which sees both.
     public var inputs: [String: InputCheckpoint]
     /// The epoch a new input starts at (raised by `run --full`).
     public var baseEpoch: Int64
     /// Whether checkpoints are in use; false for tools (`try`, `tap`, tests) and for standard input.
     public var enabled: Bool
 
-    /// Creates a checkpoint view.
+    /// Reads one input's checkpoint from the store, for a view made by ``init(baseEpoch:lookup:)``.
+    private let lookup: (@Sendable (String) throws -> InputCheckpoint?)?
+
+    /// Creates a checkpoint view of the inputs given.
     public init(inputs: [String: InputCheckpoint] = [:], baseEpoch: Int64 = 1, enabled: Bool = true) {
         self.inputs = inputs
         self.baseEpoch = baseEpoch
         self.enabled = enabled
+        self.lookup = nil
+    }
+
+    /// Creates a checkpoint view that asks `lookup` for an input's checkpoint when a source
+    /// wants it: a folder of a million articles has a million checkpoints, which a run need not
+    /// hold at once (the SPEC: memory does not grow with the input).
+    public init(baseEpoch: Int64, lookup: @escaping @Sendable (String) throws -> InputCheckpoint?) {
+        self.inputs = [:]
+        self.baseEpoch = baseEpoch
+        self.enabled = true
+        self.lookup = lookup
     }
 
     /// No earlier runs, nothing saved: every input is read whole.
     public static let none = SourceCheckpoint(enabled: false)
 
-    /// The saved state of `input`, if any.
-    public subscript(input: String) -> InputCheckpoint? { inputs[input] }
+    /// The saved state of `input`, if any. Throws the store's error when it cannot be read.
+    public subscript(input: String) -> InputCheckpoint? {
+        get throws {
+            if let saved = inputs[input] { return saved }
+            return try lookup?(input)
+        }
+    }
 }
