@@ -69,9 +69,10 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
 
     // MARK: - CheckpointStore
 
-    /// The checkpoints of `source`, each read from the file when the source asks for it (a
-    /// primary-key lookup): a re-run over 50,000 unchanged articles held 25 MB of checkpoints
-    /// when they were loaded at once, and a million articles would hold half a gigabyte.
+    /// The checkpoints of `source`, each read from the file when the source asks for it
+    /// (``saved(source:input:)``): a re-run over 50,000 unchanged articles held 25 MB of
+    /// checkpoints when they were loaded at once, and a million articles would hold half a
+    /// gigabyte.
     public func load(source: String) throws -> SourceCheckpoint {
         try locked {
             // A source the store has no row for (new, or back in the config after a full run
@@ -83,12 +84,38 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
         }
     }
 
+    /// Checkpoints read ahead: the rows of one source from one input on, in the table's order
+    /// (UTF-8 bytes), up to ``readAhead`` of them. Sources ask for their inputs in sorted order,
+    /// so one query answers the next lookups: a lookup per query made a re-run over 50,000
+    /// unchanged articles 0.28 → 0.46 s (each one a read transaction, with its file locks).
+    private struct ReadAhead {
+        var source: String
+        /// The input the rows start at (included)…
+        var from: String
+        /// …and the last row's input, or nil when the rows reach the end of the source's.
+        var through: String?
+        var rows: [String: InputCheckpoint]
+
+        /// The answer for `input`, when it lies inside the range read: the row, or none.
+        func answer(_ source: String, _ input: String) -> InputCheckpoint?? {
+            guard source == self.source, !input.utf8.lexicographicallyPrecedes(from.utf8) else { return nil }
+            if let through, through.utf8.lexicographicallyPrecedes(input.utf8) { return nil }
+            return .some(rows[input])
+        }
+    }
+
+    /// Rows read per look-ahead query.
+    static let readAhead = 256
+    /// The rows read ahead; dropped by every change to the inputs table.
+    private var ahead: ReadAhead?
+
     /// The saved checkpoint of one input of `source`, if any.
     public func saved(source: String, input: String) throws -> InputCheckpoint? {
         try locked {
+            if let known = ahead?.answer(source, input) { return known }
             if lookupStatement == nil {
                 var statement: OpaquePointer?
-                let sql = "SELECT \(Self.inputColumns) FROM inputs WHERE source = ?1 AND input = ?2"
+                let sql = "SELECT \(Self.inputColumns) FROM inputs WHERE source = ?1 AND input >= ?2 ORDER BY input LIMIT \(Self.readAhead)"
                 guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK,
                       let statement else { throw failure("cannot prepare the lookup of a checkpoint") }
                 lookupStatement = statement
@@ -100,17 +127,25 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
             }
             sqlite3_bind_text(statement, 1, source, -1, sluice_sqlite_transient())
             sqlite3_bind_text(statement, 2, input, -1, sluice_sqlite_transient())
-            switch sqlite3_step(statement) {
-            case SQLITE_ROW: return Self.checkpoint(Row(statement: statement))
-            case SQLITE_DONE: return nil
-            default: throw failure("cannot read the checkpoint of '\(input)'")
+            var rows: [String: InputCheckpoint] = [:]
+            var last: String?
+            while true {
+                let rc = sqlite3_step(statement)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else { throw failure("cannot read the checkpoint of '\(input)'") }
+                let checkpoint = Self.checkpoint(Row(statement: statement))
+                rows[checkpoint.input] = checkpoint
+                last = checkpoint.input
             }
+            ahead = ReadAhead(source: source, from: input, through: rows.count < Self.readAhead ? nil : last, rows: rows)
+            return rows[input]
         }
     }
 
     public func save(_ checkpoints: [(source: String, checkpoint: InputCheckpoint)]) throws {
         guard !checkpoints.isEmpty else { return }
         try locked {
+            ahead = nil
             try transaction {
                 let now = Timestamp.string(Date())
                 for (source, cp) in checkpoints {
@@ -128,7 +163,10 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
     }
 
     public func startFullRun(sources: [String]) throws {
-        try locked { try transaction { try restartAll(sources) } }
+        try locked {
+            ahead = nil
+            try transaction { try restartAll(sources) }
+        }
     }
 
     public func fullRunPending() throws -> Bool {
@@ -188,6 +226,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
 
     public func reset(source: String?) throws {
         try locked {
+            ahead = nil
             try transaction {
                 if let source {
                     // Keep the epoch moving up: records read again are new versions for the sinks.
