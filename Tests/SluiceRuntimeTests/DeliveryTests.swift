@@ -297,6 +297,11 @@ struct DeliveryCoreTests {
             let found = try order.filter { try mixed[$0] != nil }
             #expect(Set(found).symmetricDifference(present).sorted() == [])
         }
+        // Two sources asking in turn (each on its own thread in a run) each keep their rows read ahead.
+        for k in 0..<600 {
+            #expect(try (mixed[names[k]] != nil) == present.contains(names[k]))
+            #expect(try view["a/\(k)" + ".txt"]?.complete == true)
+        }
         // Saved after the view was made: seen too (the store is read, not a copy).
         try store.save([(source: "articles", checkpoint: InputCheckpoint(input: "late.txt", epoch: 2, offset: 5))])
         #expect(try view["late.txt"]?.epoch == 2)

@@ -106,13 +106,15 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
 
     /// Rows read per look-ahead query.
     static let readAhead = 256
-    /// The rows read ahead; dropped by every change to the inputs table.
-    private var ahead: ReadAhead?
+    /// The rows read ahead, per source (sources run side by side, each on its own thread: one
+    /// shared window would be read again at every lookup); dropped by every change to the
+    /// inputs table.
+    private var ahead: [String: ReadAhead] = [:]
 
     /// The saved checkpoint of one input of `source`, if any.
     public func saved(source: String, input: String) throws -> InputCheckpoint? {
         try locked {
-            if let known = ahead?.answer(source, input) { return known }
+            if let known = ahead[source]?.answer(source, input) { return known }
             if lookupStatement == nil {
                 var statement: OpaquePointer?
                 let sql = "SELECT \(Self.inputColumns) FROM inputs WHERE source = ?1 AND input >= ?2 ORDER BY input LIMIT \(Self.readAhead)"
@@ -137,7 +139,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
                 rows[checkpoint.input] = checkpoint
                 last = checkpoint.input
             }
-            ahead = ReadAhead(source: source, from: input, through: rows.count < Self.readAhead ? nil : last, rows: rows)
+            ahead[source] = ReadAhead(source: source, from: input, through: rows.count < Self.readAhead ? nil : last, rows: rows)
             return rows[input]
         }
     }
@@ -145,7 +147,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
     public func save(_ checkpoints: [(source: String, checkpoint: InputCheckpoint)]) throws {
         guard !checkpoints.isEmpty else { return }
         try locked {
-            ahead = nil
+            ahead.removeAll()
             try transaction {
                 let now = Timestamp.string(Date())
                 for (source, cp) in checkpoints {
@@ -164,7 +166,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
 
     public func startFullRun(sources: [String]) throws {
         try locked {
-            ahead = nil
+            ahead.removeAll()
             try transaction { try restartAll(sources) }
         }
     }
@@ -226,7 +228,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
 
     public func reset(source: String?) throws {
         try locked {
-            ahead = nil
+            ahead.removeAll()
             try transaction {
                 if let source {
                     // Keep the epoch moving up: records read again are new versions for the sinks.
