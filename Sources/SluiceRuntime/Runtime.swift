@@ -182,7 +182,8 @@ public final class PipelineRunner: Sendable {
         let allChannels = channels
         for stage in pipeline.stages where stage.kind == .source {
             let name = stage.name
-            trackers[name] = DeliveryTracker(source: name, lock: lock, store: options.store) { error in
+            trackers[name] = DeliveryTracker(source: name, lock: lock, store: options.store,
+                                             ledgers: Array(ledgers.values)) { error in
                 let first = control.failure.withLock { current -> Bool in
                     guard current == nil else { return false }
                     current = StageError(stage: name, message: "cannot save the checkpoint: \(error)")
@@ -460,6 +461,24 @@ public final class PipelineRunner: Sendable {
             sinksOpened.arrive()
             input.cancel()
             return
+        }
+        // A writer that loaded all its marks (a file sink) drops those the saved checkpoints
+        // cover: no run reads their records again.
+        if let store = options.store, context.ledger.isEnabled {
+            do {
+                var views: [String: SourceCheckpoint] = [:]
+                let dropped = try context.ledger.dropSettled { source, input in
+                    if views[source] == nil { views[source] = try store.load(source: source) }
+                    return try views[source]?[input]
+                }
+                if dropped > 0 { context.logger.debug("dropped \(dropped) delivery marks that saved checkpoints cover") }
+            } catch {
+                fail(stage.name, error)
+                try? writer.abort()
+                sinksOpened.arrive()
+                input.cancel()
+                return
+            }
         }
         // No sink takes a record before every sink has opened its destination: a sink that
         // cannot open fails the run before another one has replaced its previous output.

@@ -146,6 +146,50 @@ struct DeliveryTests {
         #expect(kills >= 2, "the runs ended before they could be killed: the test proved little")
     }
 
+    @Test("2,000 input files into a sqlite table and a JSON file, killed with SIGKILL 3 times: each record once in both, and the JSON file's state keeps only the marks of inputs in flight")
+    func killNineManyInputs() throws {
+        let dir = TemporaryDirectory("sluice-kill-many")
+        let files = 2_000, perFile = 40
+        for f in 0..<files {
+            try dir.write("in/part-\(f).jsonl", Self.lines((f * perFile)..<((f + 1) * perFile)))
+        }
+        try dir.write("p.yaml", """
+            sources:
+              input: { type: json, path: in }
+            sinks:
+              db: { type: sqlite, inputs: [input], path: out/a.db, table: t, batch_size: 5000 }
+              lines: { type: json, inputs: [input], path: out/out.jsonl }
+            """)
+        let kills = try Self.killRuns(in: dir, watching: "out/a.db", growth: 200_000...700_000, seed: 21, attempts: 6, wanted: 3)
+        let last = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
+        #expect(last.status == 0, "stderr: \(last.stderr)")
+        let total = files * perFile
+        let counts = try SQLiteRows.query(dir.file("out/a.db"), "SELECT count(*) AS c, count(DISTINCT n) AS d FROM t").first
+        #expect(counts?["c"]?.intValue == Int64(total), "after \(kills) kills")
+        #expect(counts?["d"]?.intValue == Int64(total), "after \(kills) kills")
+        let (keys, lines) = try Self.jsonKeys(dir.file("out/out.jsonl"))
+        #expect(lines == total, "out.jsonl after \(kills) kills")
+        #expect(keys.count == total)
+        #expect(kills >= 1, "the run ended before it could be killed: the test proved nothing")
+
+        // One more file: the run drops the marks that saved checkpoints cover, so the JSON
+        // file's state keeps the new file's mark alone, not one per file ever written.
+        try dir.write("in/part-new.jsonl", Self.lines(total..<(total + 5)))
+        let more = try Sluice.run(["run", "p.yaml", "--progress", "never"], in: dir.path)
+        #expect(more.status == 0, "stderr: \(more.stderr)")
+        #expect(try Self.jsonKeys(dir.file("out/out.jsonl")).lines == total + 5)
+        let states = try FileManager.default.subpathsOfDirectory(atPath: dir.path).filter { $0.hasSuffix("sinks/lines.json") }
+        #expect(states.count == 1, "\(states)")
+        for state in states {
+            guard case .object(let fields) = try JSONReader.parse(String(contentsOfFile: dir.file(state), encoding: .utf8)),
+                  case .array(let marks)? = fields["marks"] else {
+                Issue.record("no marks in \(state)")
+                continue
+            }
+            #expect(marks.count == 1, "\(marks)")
+        }
+    }
+
     @Test("incremental: an unchanged folder reads nothing; a new and a grown file add only their new records; a changed file is read again; --full reads everything")
     func incrementalRuns() throws {
         let dir = TemporaryDirectory("sluice-incr")

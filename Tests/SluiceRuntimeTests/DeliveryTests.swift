@@ -215,6 +215,47 @@ struct DeliveryCoreTests {
         #expect(try rerun.admit(outputs, route: "").map { $0["n"] } == [.int(4)])
     }
 
+    @Test("a checkpoint covers a mark of an older version, before where reading resumes, or of a version read to its end")
+    func checkpointCoversMark() {
+        func mark(_ epoch: Int64, _ offset: Int64) -> DeliveryLedger.Mark { DeliveryLedger.Mark(epoch: epoch, offset: offset, count: 1) }
+        let resumeAt120 = InputCheckpoint(input: "a", epoch: 2, offset: 120)
+        #expect(DeliveryLedger.covers(resumeAt120, mark(1, 500)), "an older version")
+        #expect(DeliveryLedger.covers(resumeAt120, mark(2, 119)))
+        #expect(!DeliveryLedger.covers(resumeAt120, mark(2, 120)), "the line where reading resumes is read again")
+        #expect(!DeliveryLedger.covers(resumeAt120, mark(3, 0)), "a newer version")
+        #expect(DeliveryLedger.covers(InputCheckpoint(input: "a", epoch: 2, offset: 0, complete: true), mark(2, 0)))
+    }
+
+    @Test("a ledger holding its marks drops those that saved checkpoints cover, at its next commit, never uncommitted ones")
+    func ledgerDropsSettledMarks() throws {
+        func key(_ input: String) -> DeliveryLedger.Key { DeliveryLedger.Key(source: "s", input: input, route: "") }
+        let ledger = DeliveryLedger()
+        ledger.load([key("old"): DeliveryLedger.Mark(epoch: 1, offset: 50, count: 1)])
+        _ = try ledger.admit([Self.record(1, offset: 0, input: "a"), Self.record(2, offset: 30, input: "b"),
+                              Self.record(3, offset: 0, input: "c")], route: "")
+        // Saved checkpoints arrive from the thread that saved them: "a" read whole, "b" up to 20.
+        let settler = Thread {
+            ledger.settle(source: "s", checkpoints: [InputCheckpoint(input: "a", epoch: 1, offset: 0, complete: true),
+                                                     InputCheckpoint(input: "b", epoch: 1, offset: 20)])
+        }
+        settler.start()
+        while !settler.isFinished { usleep(1_000) }
+        #expect(ledger.dropSettled { _, input in input == "c" ? InputCheckpoint(input: "c", epoch: 1, offset: 0, complete: true) : nil } == 0,
+                "nothing committed yet: nothing dropped")
+        ledger.committed()
+        #expect(Set(ledger.allMarks.keys) == [key("old"), key("b"), key("c")], "a dropped; b's mark is past its checkpoint")
+        // At open, with the store's view: the loaded mark its checkpoint covers goes too.
+        #expect(ledger.dropSettled { _, input in input == "old" ? InputCheckpoint(input: "old", epoch: 1, offset: 51) : nil } == 1)
+        #expect(Set(ledger.allMarks.keys) == [key("b"), key("c")])
+        // A ledger reading its store forgets by itself and takes no settled checkpoints.
+        let reading = DeliveryLedger(), store = MemoryMarkStore()
+        reading.load(from: store)
+        reading.settle(source: "s", checkpoints: [InputCheckpoint(input: "a", epoch: 1, offset: 0, complete: true)])
+        _ = try reading.admit([Self.record(1, offset: 0, input: "a")], route: "")
+        reading.committed()
+        #expect(reading.heldMarks == 1)
+    }
+
     @Test("a store that cannot be read fails the batch with its message, and admits nothing of it")
     func ledgerStoreFailure() throws {
         let store = MemoryMarkStore()

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A sink's record of the highest position it committed, per source input and route: what makes
 /// its writes exactly once.
 ///
@@ -20,7 +22,9 @@
 /// marks of the keys it meets, batch by batch, and forgets them once they are committed, so it
 /// holds the marks of one transaction's inputs whatever the number of inputs a run reads (the
 /// SPEC: memory does not grow with the input). ``load(_:)`` keeps every mark in memory, for a
-/// writer that stores them all at once (a file).
+/// writer that stores them all at once (a file); such a ledger drops the marks that saved source
+/// checkpoints cover (``settle(source:checkpoints:)``, ``dropSettled(_:)``), which no run reads
+/// again, so that it holds the marks of the inputs in flight, not of every input ever written.
 public final class DeliveryLedger: @unchecked Sendable {
     // @unchecked: created by the runtime, then used only on the sink's own thread.
 
@@ -102,6 +106,15 @@ public final class DeliveryLedger: @unchecked Sendable {
     private var lastSlots: [Int32: Slot] = [:]
     /// How many marks a ledger that reads its store keeps after a commit before it forgets them.
     private let retained: Int
+    /// Source checkpoints saved since the last commit, handed over from the thread that saved
+    /// them (``settle(source:checkpoints:)``); taken on the sink's thread by ``committed()``.
+    private let settledInbox = Mutex<SettledInbox>(SettledInbox())
+
+    private struct SettledInbox: Sendable {
+        /// Whether the ledger holds its marks in memory (``load(_:)``) and so takes them.
+        var accepts = false
+        var checkpoints: [(source: String, checkpoint: InputCheckpoint)] = []
+    }
     /// Whether the writer loaded its marks (exactly once) or not (at least once).
     public private(set) var isEnabled = false
     /// Records skipped in this run because the sink had committed them before.
@@ -148,6 +161,7 @@ public final class DeliveryLedger: @unchecked Sendable {
         forgetAll()
         store = nil
         readsStore = false
+        settledInbox.withLock { $0 = SettledInbox(accepts: true) }
         slots.reserveCapacity(loaded.count)
         entries.reserveCapacity(loaded.count)
         for (key, mark) in loaded {
@@ -159,11 +173,13 @@ public final class DeliveryLedger: @unchecked Sendable {
 
     /// Has the ledger read the sink's committed marks from `store` as it meets their keys (one
     /// call per batch with new keys), and forget them once committed; from now on it filters
-    /// batches. ``allMarks`` then holds only the marks in memory.
+    /// batches. ``allMarks`` then holds only the marks in memory. The ledger holds `store`
+    /// weakly (it is typically the writer, which owns the ledger's context): keep it alive.
     public func load(from store: any DeliveryMarkStore) {
         forgetAll()
         self.store = store
         readsStore = true
+        settledInbox.withLock { $0 = SettledInbox(accepts: false) }
         isEnabled = true
     }
 
@@ -319,6 +335,62 @@ public final class DeliveryLedger: @unchecked Sendable {
         }
         dirty.removeAll(keepingCapacity: true)
         if readsStore && entries.count > retained { forgetCommitted() }
+        let settled = settledInbox.withLock { inbox in
+            defer { inbox.checkpoints.removeAll() }
+            return inbox.checkpoints
+        }
+        if !settled.isEmpty {
+            var checkpoints: [String: [String: InputCheckpoint]] = [:]
+            for (source, checkpoint) in settled { checkpoints[source, default: [:]][checkpoint.input] = checkpoint }
+            dropSettled { source, input in checkpoints[source]?[input] }
+        }
+    }
+
+    /// Tells the ledger that `source`'s checkpoints were saved: every record at or below them
+    /// was committed by every sink that received it, and no later run reads them again (a
+    /// changed input, `run --full` and `reset` read with a higher epoch). A ledger that holds its
+    /// marks in memory (``load(_:)``) drops the marks they cover at its next ``committed()``.
+    /// Safe to call from any thread.
+    public func settle(source: String, checkpoints: [InputCheckpoint]) {
+        guard !checkpoints.isEmpty else { return }
+        settledInbox.withLock { inbox in
+            guard inbox.accepts else { return }
+            inbox.checkpoints.append(contentsOf: checkpoints.map { (source: source, checkpoint: $0) })
+        }
+    }
+
+    /// Drops the marks that the saved checkpoints `checkpoint(source, input)` cover (see
+    /// ``settle(source:checkpoints:)``), except those not committed yet. A writer that holds its
+    /// marks in memory calls it once after ``load(_:)`` with the checkpoint store's view, so that
+    /// marks loaded from an earlier run go too. Returns how many marks were dropped.
+    @discardableResult
+    public func dropSettled(_ checkpoint: (_ source: String, _ input: String) throws -> InputCheckpoint?) rethrows -> Int {
+        var kept: [(Slot, Marks)] = []
+        kept.reserveCapacity(entries.count)
+        var dropped = 0
+        for (slot, number) in slots {
+            let marks = entries[Int(number)]
+            let best = max(marks.committed, marks.current)
+            if !dirty.contains(slot), best != .none,
+               let saved = try checkpoint(groupNames[Int(slot.group)].source, slot.input), Self.covers(saved, best) {
+                dropped += 1
+            } else {
+                kept.append((slot, marks))
+            }
+        }
+        guard dropped > 0 else { return 0 }
+        slots.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+        for (slot, marks) in kept { set(slot, number: nil, marks) }
+        return dropped
+    }
+
+    /// Whether a saved checkpoint covers a mark: its input's records up to the mark are before
+    /// the checkpoint (an older version, an offset before where reading resumes, or a version
+    /// read to its end), so no run reads them again.
+    static func covers(_ checkpoint: InputCheckpoint, _ mark: Mark) -> Bool {
+        mark.epoch < checkpoint.epoch
+            || (mark.epoch == checkpoint.epoch && (checkpoint.complete || mark.offset < checkpoint.offset))
     }
 
     /// Forgets every mark but those of ``lastSlots`` (called with nothing pending).

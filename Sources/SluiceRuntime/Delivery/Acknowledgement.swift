@@ -56,16 +56,20 @@ final class DeliveryTracker: @unchecked Sendable {
     let source: String
     private let lock: NSLock
     private let store: (any CheckpointStore)?
+    /// The run's sinks' ledgers, told of every checkpoint saved (``DeliveryLedger/settle(source:checkpoints:)``).
+    private let ledgers: [DeliveryLedger]
     private let onFailure: @Sendable (any Error) -> Void
     private var entries: [Int: Entry] = [:]
     private var nextSequence = 0
     private var nextToFinalize = 0
     private var failed = false
 
-    init(source: String, lock: NSLock, store: (any CheckpointStore)?, onFailure: @escaping @Sendable (any Error) -> Void) {
+    init(source: String, lock: NSLock, store: (any CheckpointStore)?, ledgers: [DeliveryLedger] = [],
+         onFailure: @escaping @Sendable (any Error) -> Void) {
         self.source = source
         self.lock = lock
         self.store = store
+        self.ledgers = ledgers
         self.onFailure = onFailure
     }
 
@@ -107,7 +111,9 @@ final class DeliveryTracker: @unchecked Sendable {
         do {
             for action in actions { try action() }
             if let store, !latest.isEmpty {
-                try store.save(order.compactMap { latest[$0] }.map { (source: source, checkpoint: $0) })
+                let saved = order.compactMap { latest[$0] }
+                try store.save(saved.map { (source: source, checkpoint: $0) })
+                for ledger in ledgers { ledger.settle(source: source, checkpoints: saved) }
             }
         } catch {
             // Nothing after this point is saved: the next run reads it again, and the sinks'
