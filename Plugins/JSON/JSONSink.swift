@@ -448,7 +448,7 @@ final class JSONSinkWriter: SinkWriter {
     private func commit(body: Int64, force: Bool = false) throws {
         guard let sidecar, !pendingTruncate else { return }
         let point = CommitPoint(length: body + Int64(closing(elements).count), body: body, elements: elements)
-        if !force && pointSaved && point == commitPoint && ledger.pendingMarks.isEmpty { return }
+        if !force && pointSaved && point == commitPoint && ledger.pendingMarks.isEmpty && !ledger.droppedMarks { return }
         guard let fingerprint = FileFingerprint.of(fd: fd, length: body) else {
             throw StageError(stage: stage, message: IOFailure.system("read", label).message)
         }

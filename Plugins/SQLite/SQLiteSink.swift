@@ -509,7 +509,9 @@ final class SQLiteSinkWriter: SinkWriter, DeliveryMarkStore {
     /// The marks of `keys` this pipeline committed to this table (``DeliveryMarkStore``): one
     /// primary-key lookup each, in the open transaction if there is one.
     func committedMarks(for keys: [DeliveryLedger.Key]) throws -> [DeliveryLedger.Key: DeliveryLedger.Mark] {
-        guard let statement = markLookup else { return [:] }
+        guard let statement = markLookup else {
+            throw fatal("cannot read the delivery marks in \(sink.path): the sink is closed")
+        }
         var found: [DeliveryLedger.Key: DeliveryLedger.Mark] = [:]
         do throws(SQLiteError) {
             try statement.bind(.string(context.pipeline), at: 1)

@@ -264,7 +264,10 @@ public struct TextArticlesSource: Source {
                                        details: ["path": .string(file.path)])
                 }
                 if let stamp = read.stamp {
-                    context.progress(InputCheckpoint(input: file.relativePath, epoch: read.epoch, offset: 0, complete: true,
+                    // Offset: where reading would resume, past the article's one record (offset 0),
+                    // so that the checkpoint covers it (sinks drop the marks checkpoints cover).
+                    context.progress(InputCheckpoint(input: file.relativePath, epoch: read.epoch, offset: max(1, stamp.size),
+                                                     complete: true,
                                                      size: stamp.size, modified: stamp.modified,
                                                      fingerprint: outcome.fingerprint ?? "",
                                                      records: outcome.fields.isSuccess ? 1 : 0))

@@ -473,7 +473,8 @@ public final class PipelineRunner: Sendable {
                 }
                 if dropped > 0 { context.logger.debug("dropped \(dropped) delivery marks that saved checkpoints cover") }
             } catch {
-                fail(stage.name, error)
+                fail(stage.name, StageError(stage: stage.name,
+                                            message: "cannot read the checkpoints whose inputs' delivery marks it may drop: \(error)"))
                 try? writer.abort()
                 sinksOpened.arrive()
                 input.cancel()

@@ -113,8 +113,13 @@ public final class DeliveryLedger: @unchecked Sendable {
     private struct SettledInbox: Sendable {
         /// Whether the ledger holds its marks in memory (``load(_:)``) and so takes them.
         var accepts = false
+        /// The sources the ledger has marks of (the checkpoints of others cover none of them).
+        var sources: Set<String> = []
         var checkpoints: [(source: String, checkpoint: InputCheckpoint)] = []
     }
+    /// Whether ``dropSettled(_:)`` dropped marks since the last commit: a writer that stores all
+    /// its marks at once stores them again then, even with no new ones.
+    public private(set) var droppedMarks = false
     /// Whether the writer loaded its marks (exactly once) or not (at least once).
     public private(set) var isEnabled = false
     /// Records skipped in this run because the sink had committed them before.
@@ -138,6 +143,7 @@ public final class DeliveryLedger: @unchecked Sendable {
         let number = Int32(groupNames.count)
         groupNumbers[name] = number
         groupNames.append(name)
+        settledInbox.withLock { _ = $0.sources.insert(source) }
         return number
     }
 
@@ -161,7 +167,7 @@ public final class DeliveryLedger: @unchecked Sendable {
         forgetAll()
         store = nil
         readsStore = false
-        settledInbox.withLock { $0 = SettledInbox(accepts: true) }
+        settledInbox.withLock { $0 = SettledInbox(accepts: true, sources: Set(loaded.keys.map(\.source))) }
         slots.reserveCapacity(loaded.count)
         entries.reserveCapacity(loaded.count)
         for (key, mark) in loaded {
@@ -194,7 +200,7 @@ public final class DeliveryLedger: @unchecked Sendable {
     /// does not hold, and holds them (``Mark/none`` for a key without one).
     private func fetchMarks(_ batch: [Record], from start: Int, route: String) throws {
         guard let store else {
-            throw StageError(stage: "delivery", message: "the sink's delivery marks were read after it closed")
+            throw StageError(stage: "", message: "the sink's delivery marks were read after it closed")
         }
         var wanted: [Slot] = []
         var seen: Set<Slot> = []
@@ -246,12 +252,19 @@ public final class DeliveryLedger: @unchecked Sendable {
         var mark = Mark.none
         var done = Mark.none
         var number: Int32?   // `slot`'s number in `entries`, nil while it has none
+        // What this call changed, to be put back when reading the store fails midway: the
+        // batch is then not written, so no mark may move (a sink that commits on the way out
+        // would store them).
+        var undo: [(slot: Slot, marks: Marks, wasDirty: Bool)] = []
+        let skippedBefore = skipped
         func store() {
             guard let slot else { return }
+            if readsStore, let number { undo.append((slot, entries[Int(number)], dirty.contains(slot))) }
             set(slot, number: number, Marks(committed: done, current: mark))
             dirty.insert(slot)
             lastSlots[slot.group] = slot
         }
+        takeSettled()
         // Each record is read in place (`batch[index]`), not copied: a copy retains the record's
         // storage and strings, made on another thread (measured, perf, job 1 of `make bench`:
         // those copies were 1.5 % of the run's samples, on the sink's thread).
@@ -269,7 +282,16 @@ public final class DeliveryLedger: @unchecked Sendable {
                 slot = next
                 number = slots[next]
                 if number == nil && readsStore {
-                    try fetchMarks(batch, from: index, route: route)
+                    do {
+                        try fetchMarks(batch, from: index, route: route)
+                    } catch {
+                        for change in undo.reversed() {
+                            if let n = slots[change.slot] { entries[Int(n)] = change.marks }
+                            if !change.wasDirty { dirty.remove(change.slot) }
+                        }
+                        skipped = skippedBefore
+                        throw error
+                    }
                     number = slots[next]
                 }
                 let known = number.map { entries[Int($0)] }
@@ -334,16 +356,21 @@ public final class DeliveryLedger: @unchecked Sendable {
             entries[Int(number)].committed = max(entry.committed, entry.current)
         }
         dirty.removeAll(keepingCapacity: true)
+        droppedMarks = false
         if readsStore && entries.count > retained { forgetCommitted() }
+        takeSettled()
+    }
+
+    /// Drops the marks that the checkpoints handed over since the last look cover.
+    private func takeSettled() {
         let settled = settledInbox.withLock { inbox in
             defer { inbox.checkpoints.removeAll() }
             return inbox.checkpoints
         }
-        if !settled.isEmpty {
-            var checkpoints: [String: [String: InputCheckpoint]] = [:]
-            for (source, checkpoint) in settled { checkpoints[source, default: [:]][checkpoint.input] = checkpoint }
-            dropSettled { source, input in checkpoints[source]?[input] }
-        }
+        guard !settled.isEmpty else { return }
+        var checkpoints: [String: [String: InputCheckpoint]] = [:]
+        for (source, checkpoint) in settled { checkpoints[source, default: [:]][checkpoint.input] = checkpoint }
+        dropSettled { source, input in checkpoints[source]?[input] }
     }
 
     /// Tells the ledger that `source`'s checkpoints were saved: every record at or below them
@@ -354,21 +381,27 @@ public final class DeliveryLedger: @unchecked Sendable {
     public func settle(source: String, checkpoints: [InputCheckpoint]) {
         guard !checkpoints.isEmpty else { return }
         settledInbox.withLock { inbox in
-            guard inbox.accepts else { return }
+            guard inbox.accepts, inbox.sources.contains(source) else { return }
             inbox.checkpoints.append(contentsOf: checkpoints.map { (source: source, checkpoint: $0) })
         }
     }
 
     /// Drops the marks that the saved checkpoints `checkpoint(source, input)` cover (see
-    /// ``settle(source:checkpoints:)``), except those not committed yet. A writer that holds its
-    /// marks in memory calls it once after ``load(_:)`` with the checkpoint store's view, so that
-    /// marks loaded from an earlier run go too. Returns how many marks were dropped.
+    /// ``settle(source:checkpoints:)``), except those not committed yet. The runtime calls it
+    /// when a writer that holds its marks in memory has opened, with the checkpoint store's
+    /// view, so that marks loaded from an earlier run go too. Asks in order of source and input
+    /// (UTF-8 bytes), the order a store reads ahead in. Returns how many marks were dropped.
     @discardableResult
     public func dropSettled(_ checkpoint: (_ source: String, _ input: String) throws -> InputCheckpoint?) rethrows -> Int {
         var kept: [(Slot, Marks)] = []
         kept.reserveCapacity(entries.count)
         var dropped = 0
-        for (slot, number) in slots {
+        let ordered = slots.sorted { a, b in
+            let sa = groupNames[Int(a.key.group)].source, sb = groupNames[Int(b.key.group)].source
+            if sa != sb { return sa.utf8.lexicographicallyPrecedes(sb.utf8) }
+            return a.key.input.utf8.lexicographicallyPrecedes(b.key.input.utf8)
+        }
+        for (slot, number) in ordered {
             let marks = entries[Int(number)]
             let best = max(marks.committed, marks.current)
             if !dirty.contains(slot), best != .none,
@@ -379,6 +412,7 @@ public final class DeliveryLedger: @unchecked Sendable {
             }
         }
         guard dropped > 0 else { return 0 }
+        droppedMarks = true
         slots.removeAll(keepingCapacity: true)
         entries.removeAll(keepingCapacity: true)
         for (slot, marks) in kept { set(slot, number: nil, marks) }
@@ -386,11 +420,11 @@ public final class DeliveryLedger: @unchecked Sendable {
     }
 
     /// Whether a saved checkpoint covers a mark: its input's records up to the mark are before
-    /// the checkpoint (an older version, an offset before where reading resumes, or a version
-    /// read to its end), so no run reads them again.
+    /// the checkpoint (an older version, or an offset before where reading resumes), so no run
+    /// reads them again. `complete` is not enough: a JSON Lines file's last line without a
+    /// newline is read again from its start, in the same version, though the file is complete.
     static func covers(_ checkpoint: InputCheckpoint, _ mark: Mark) -> Bool {
-        mark.epoch < checkpoint.epoch
-            || (mark.epoch == checkpoint.epoch && (checkpoint.complete || mark.offset < checkpoint.offset))
+        mark.epoch < checkpoint.epoch || (mark.epoch == checkpoint.epoch && mark.offset < checkpoint.offset)
     }
 
     /// Forgets every mark but those of ``lastSlots`` (called with nothing pending).

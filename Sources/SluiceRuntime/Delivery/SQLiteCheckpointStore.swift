@@ -80,7 +80,8 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
             var base: Int64 = 1
             try query("SELECT coalesce((SELECT base_epoch FROM sources WHERE source = ?1), max(base_epoch), 1) FROM sources",
                       [.string(source)]) { base = max(1, $0.int(0)) }
-            return SourceCheckpoint(baseEpoch: base) { [self] input in try self.saved(source: source, input: input) }
+            let window = ReadAheadWindow()
+            return SourceCheckpoint(baseEpoch: base) { [self] input in try self.saved(source: source, input: input, window: window) }
         }
     }
 
@@ -104,17 +105,30 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
         }
     }
 
+    /// The rows one view (``load(source:)``) read ahead, used under the store's lock. One per
+    /// view, not per store: a source and the runtime (dropping a sink's settled marks) ask for
+    /// the same source's inputs side by side, each in order; one shared window would be read
+    /// again at nearly every lookup.
+    private final class ReadAheadWindow: @unchecked Sendable {
+        // @unchecked: used only while the store's lock is held.
+        var rows: ReadAhead?
+        /// The store's ``changes`` when the rows were read: rows of an older one are stale.
+        var changes = 0
+    }
+
     /// Rows read per look-ahead query.
     static let readAhead = 256
-    /// The rows read ahead, per source (sources run side by side, each on its own thread: one
-    /// shared window would be read again at every lookup); dropped by every change to the
-    /// inputs table.
-    private var ahead: [String: ReadAhead] = [:]
+    /// Counts the changes to the inputs table: rows read ahead before the last one are stale.
+    private var changes = 0
 
     /// The saved checkpoint of one input of `source`, if any.
     public func saved(source: String, input: String) throws -> InputCheckpoint? {
+        try saved(source: source, input: input, window: ReadAheadWindow())
+    }
+
+    private func saved(source: String, input: String, window: ReadAheadWindow) throws -> InputCheckpoint? {
         try locked {
-            if let known = ahead[source]?.answer(source, input) { return known }
+            if window.changes == changes, let known = window.rows?.answer(source, input) { return known }
             if lookupStatement == nil {
                 var statement: OpaquePointer?
                 let sql = "SELECT \(Self.inputColumns) FROM inputs WHERE source = ?1 AND input >= ?2 ORDER BY input LIMIT \(Self.readAhead)"
@@ -139,7 +153,8 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
                 rows[checkpoint.input] = checkpoint
                 last = checkpoint.input
             }
-            ahead[source] = ReadAhead(source: source, from: input, through: rows.count < Self.readAhead ? nil : last, rows: rows)
+            window.rows = ReadAhead(source: source, from: input, through: rows.count < Self.readAhead ? nil : last, rows: rows)
+            window.changes = changes
             return rows[input]
         }
     }
@@ -147,7 +162,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
     public func save(_ checkpoints: [(source: String, checkpoint: InputCheckpoint)]) throws {
         guard !checkpoints.isEmpty else { return }
         try locked {
-            ahead.removeAll()
+            changes += 1
             try transaction {
                 let now = Timestamp.string(Date())
                 for (source, cp) in checkpoints {
@@ -166,7 +181,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
 
     public func startFullRun(sources: [String]) throws {
         try locked {
-            ahead.removeAll()
+            changes += 1
             try transaction { try restartAll(sources) }
         }
     }
@@ -228,7 +243,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
 
     public func reset(source: String?) throws {
         try locked {
-            ahead.removeAll()
+            changes += 1
             try transaction {
                 if let source {
                     // Keep the epoch moving up: records read again are new versions for the sinks.
