@@ -368,9 +368,23 @@ public final class DeliveryLedger: @unchecked Sendable {
             return inbox.checkpoints
         }
         guard !settled.isEmpty else { return }
-        var checkpoints: [String: [String: InputCheckpoint]] = [:]
-        for (source, checkpoint) in settled { checkpoints[source, default: [:]][checkpoint.input] = checkpoint }
-        dropSettled { source, input in checkpoints[source]?[input] }
+        // Only the slots the checkpoints name (every route of their source): a scan of every
+        // mark per batch cost marks × log(marks) each time when many stay uncovered.
+        var doomed: Set<Slot> = []
+        for (source, checkpoint) in settled {
+            for (number, name) in groupNames.enumerated() where name.source == source {
+                let slot = Slot(input: checkpoint.input, group: Int32(number))
+                guard !dirty.contains(slot), let marks = entry(slot) else { continue }
+                let best = max(marks.committed, marks.current)
+                if best != .none, Self.covers(checkpoint, best) { doomed.insert(slot) }
+            }
+        }
+        guard !doomed.isEmpty else { return }
+        let kept = slots.compactMap { slot, number in doomed.contains(slot) ? nil : (slot, entries[Int(number)]) }
+        droppedMarks = true
+        slots.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+        for (slot, marks) in kept { set(slot, number: nil, marks) }
     }
 
     /// Tells the ledger that `source`'s checkpoints were saved: every record at or below them
@@ -381,10 +395,16 @@ public final class DeliveryLedger: @unchecked Sendable {
     public func settle(source: String, checkpoints: [InputCheckpoint]) {
         guard !checkpoints.isEmpty else { return }
         settledInbox.withLock { inbox in
-            guard inbox.accepts, inbox.sources.contains(source) else { return }
+            // Bounded: a sink that receives nothing for a while (behind a filter that passes
+            // nothing) does not take the checkpoints in; it keeps those marks a run longer, and
+            // the runtime drops them when the next run opens it.
+            guard inbox.accepts, inbox.sources.contains(source), inbox.checkpoints.count < Self.settledLimit else { return }
             inbox.checkpoints.append(contentsOf: checkpoints.map { (source: source, checkpoint: $0) })
         }
     }
+
+    /// How many settled checkpoints wait for the sink's thread at most.
+    static let settledLimit = 10_000
 
     /// Drops the marks that the saved checkpoints `checkpoint(source, input)` cover (see
     /// ``settle(source:checkpoints:)``), except those not committed yet. The runtime calls it
