@@ -127,6 +127,11 @@ struct DeliveryCoreTests {
         var lookups: [[DeliveryLedger.Key]] = []
         var failure: String?
 
+        /// A store holding one mark of source "s", route "", for each input given.
+        init(_ marks: [String: DeliveryLedger.Mark] = [:]) {
+            for (input, mark) in marks { self.marks[DeliveryLedger.Key(source: "s", input: input, route: "")] = mark }
+        }
+
         func committedMarks(for keys: [DeliveryLedger.Key]) throws -> [DeliveryLedger.Key: DeliveryLedger.Mark] {
             if let failure { throw StageError(stage: "sink", message: failure) }
             lookups.append(keys)
@@ -144,8 +149,7 @@ struct DeliveryCoreTests {
 
     @Test("a ledger reading its store looks up each batch's new keys in one call and skips what the store says was committed")
     func ledgerReadsStoreOncePerBatch() throws {
-        let store = MemoryMarkStore()
-        store.marks[DeliveryLedger.Key(source: "s", input: "b", route: "")] = DeliveryLedger.Mark(epoch: 1, offset: 10, count: 1)
+        let store = MemoryMarkStore(["b": DeliveryLedger.Mark(epoch: 1, offset: 10, count: 1)])
         let ledger = DeliveryLedger()
         ledger.load(from: store)
         #expect(ledger.isEnabled)
@@ -265,8 +269,7 @@ struct DeliveryCoreTests {
 
     @Test("a store that cannot be read fails the batch with its message, and no mark moves, not even of the keys before")
     func ledgerStoreFailure() throws {
-        let store = MemoryMarkStore()
-        store.marks[DeliveryLedger.Key(source: "s", input: "a", route: "")] = DeliveryLedger.Mark(epoch: 1, offset: 0, count: 1)
+        let store = MemoryMarkStore(["a": DeliveryLedger.Mark(epoch: 1, offset: 0, count: 1)])
         let ledger = DeliveryLedger()
         ledger.load(from: store)
         #expect(try ledger.admit([Self.record(1, offset: 0)], route: "").isEmpty, "\"a\" is held from now on")

@@ -215,9 +215,10 @@ public final class DeliveryLedger: @unchecked Sendable {
             if slots[slot] == nil, seen.insert(slot).inserted { wanted.append(slot) }
         }
         guard !wanted.isEmpty else { return }
-        let found = try store.committedMarks(for: wanted.map(key))
-        for slot in wanted {
-            set(slot, number: nil, Marks(committed: found[key(slot)] ?? .none, current: .none))
+        let keys = wanted.map(key)
+        let found = try store.committedMarks(for: keys)
+        for (slot, key) in zip(wanted, keys) {
+            set(slot, number: nil, Marks(committed: found[key] ?? .none, current: .none))
         }
     }
 
@@ -374,16 +375,25 @@ public final class DeliveryLedger: @unchecked Sendable {
         for (source, checkpoint) in settled {
             for (number, name) in groupNames.enumerated() where name.source == source {
                 let slot = Slot(input: checkpoint.input, group: Int32(number))
-                guard !dirty.contains(slot), let marks = entry(slot) else { continue }
-                let best = max(marks.committed, marks.current)
-                if best != .none, Self.covers(checkpoint, best) { doomed.insert(slot) }
+                if let marks = entry(slot), isSettled(slot, marks, by: checkpoint) { doomed.insert(slot) }
             }
         }
         guard !doomed.isEmpty else { return }
-        let kept = slots.compactMap { slot, number in doomed.contains(slot) ? nil : (slot, entries[Int(number)]) }
         droppedMarks = true
-        slots.removeAll(keepingCapacity: true)
-        entries.removeAll(keepingCapacity: true)
+        keepOnly(slots.compactMap { slot, number in doomed.contains(slot) ? nil : (slot, entries[Int(number)]) })
+    }
+
+    /// Whether `checkpoint` covers the committed marks of `slot` (see ``covers(_:_:)``).
+    private func isSettled(_ slot: Slot, _ marks: Marks, by checkpoint: InputCheckpoint) -> Bool {
+        let best = max(marks.committed, marks.current)
+        return !dirty.contains(slot) && best != .none && Self.covers(checkpoint, best)
+    }
+
+    /// Holds `kept` and nothing else (slot numbers are positions in ``entries``, so they are
+    /// renumbered).
+    private func keepOnly(_ kept: [(Slot, Marks)], keepingCapacity: Bool = true) {
+        slots.removeAll(keepingCapacity: keepingCapacity)
+        entries.removeAll(keepingCapacity: keepingCapacity)
         for (slot, marks) in kept { set(slot, number: nil, marks) }
     }
 
@@ -423,9 +433,8 @@ public final class DeliveryLedger: @unchecked Sendable {
         }
         for (slot, number) in ordered {
             let marks = entries[Int(number)]
-            let best = max(marks.committed, marks.current)
-            if !dirty.contains(slot), best != .none,
-               let saved = try checkpoint(groupNames[Int(slot.group)].source, slot.input), Self.covers(saved, best) {
+            if !dirty.contains(slot), max(marks.committed, marks.current) != .none,
+               let saved = try checkpoint(groupNames[Int(slot.group)].source, slot.input), isSettled(slot, marks, by: saved) {
                 dropped += 1
             } else {
                 kept.append((slot, marks))
@@ -433,9 +442,7 @@ public final class DeliveryLedger: @unchecked Sendable {
         }
         guard dropped > 0 else { return 0 }
         droppedMarks = true
-        slots.removeAll(keepingCapacity: true)
-        entries.removeAll(keepingCapacity: true)
-        for (slot, marks) in kept { set(slot, number: nil, marks) }
+        keepOnly(kept)
         return dropped
     }
 
@@ -451,10 +458,7 @@ public final class DeliveryLedger: @unchecked Sendable {
     private func forgetCommitted() {
         let kept = lastSlots.values.compactMap { slot in entry(slot).map { (slot, $0) } }
         // The tables keep their size while it is modest: the next transaction fills them again.
-        let keepCapacity = entries.count <= 8 * max(retained, 1_000)
-        slots.removeAll(keepingCapacity: keepCapacity)
-        entries.removeAll(keepingCapacity: keepCapacity)
-        for (slot, marks) in kept { set(slot, number: nil, marks) }
+        keepOnly(kept, keepingCapacity: entries.count <= 8 * max(retained, 1_000))
     }
 
     /// How many keys' marks the ledger holds in memory (what ``load(from:)`` keeps bounded).
